@@ -1,0 +1,39 @@
+"""Heritage Lab: an IIIF publishing server for digitized heritage collections."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import PROJECT_ROOT, Settings
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The app factory: settings from defaults < environment < ``config``; one blueprint per API."""
+    settings = Settings.load(config)
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"), static_folder=None)
+    app.config["SETTINGS"] = settings
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if not settings.base_url:
+        # the public base URL comes from the request: honour one proxy's X-Forwarded-Proto/Host/Prefix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]
+
+    from .publication import PublicationStore
+    app.extensions["heritage.store"] = PublicationStore(settings.manifests_dir, settings.image_cache_dir)
+
+    from . import errors_http
+    errors_http.init_app(app)
+
+    from .image.views import image_v2, image_v3
+    app.register_blueprint(image_v3)
+    app.register_blueprint(image_v2)
+    try:
+        from .presentation.views import presentation
+    except ImportError:  # pragma: no cover - during bootstrapping of the presentation package
+        presentation = None
+    if presentation is not None:
+        app.register_blueprint(presentation)
+    return app

@@ -1,0 +1,367 @@
+"""Read a holdings folder (see HOLDINGS.md) into validated values, reporting every problem by file and line.
+
+The reader only reads: it lists item folders without opening images, never writes, and never
+raises for bad input. A bad row is left out with an error; the rest is read. Ingest decides what
+to do with rejected ids (keep an earlier good publication) and restricted ones (drop it).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .csvread import Columns, Row, Table, read_table, split_multi
+from .model import (IMAGE_EXTENSIONS, ITEM_TYPES, OCR_FORMATS, Collection, DateValue, ExtraField, Holdings, Item,
+                    LangMap, OcrFormat, Page, Problem, Range, is_safe_id, normalize_rights)
+
+COLLECTIONS = "collections.csv"
+ITEMS = "items.csv"
+STRUCTURE = "structure.csv"
+
+_COLL_KNOWN = {"id", "parent", "title", "description"}
+_COLL_TRANSLATABLE = {"title", "description"}
+_ITEM_KNOWN = {"id", "collection", "type", "title", "date", "creator", "publisher", "place", "language",
+               "subject", "extent", "reference_code", "description", "rights", "attribution", "access"}
+_ITEM_TRANSLATABLE = {"title", "description", "creator", "publisher", "place", "subject", "extent",
+                      "reference_code", "attribution"}
+# free text stays one value; these hold lists separated by ' | '
+_ITEM_MULTI = ("creator", "publisher", "place", "subject", "extent", "reference_code")
+_RANGE_KNOWN = {"id", "parent", "title", "first_page", "last_page"}
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_IGNORED_FILES = {"thumbs.db", "desktop.ini"}
+
+
+def read_holdings(root: Path, default_language: str = "it") -> Holdings:
+    """Everything publishable under ``root``; problems for everything that is not."""
+    root = Path(root)
+    holdings = Holdings(root=root)
+    problems = holdings.problems
+    collections, coll_lines = _read_collections(root, default_language, problems)
+    holdings.collections = collections
+    _read_items(root, default_language, holdings, coll_lines)
+    return holdings
+
+
+# --- collections.csv ------------------------------------------------------------------------------
+
+def _read_collections(root: Path, language: str, problems: list[Problem]) -> tuple[dict[str, Collection], dict[str, int]]:
+    path = root / COLLECTIONS
+    if not path.is_file():
+        problems.append(Problem(COLLECTIONS, None, "missing: every item must belong to a collection"))
+        return {}, {}
+    table = read_table(path, COLLECTIONS, problems)
+    if table is None or not _has_columns(table, ("id", "title"), problems):
+        return {}, {}
+    cols = Columns(table, _COLL_KNOWN, _COLL_TRANSLATABLE, language)
+    candidates: dict[str, Collection] = {}
+    lines: dict[str, int] = {}
+    for row in table.rows:
+        cid = _row_id(row, table, lines, problems, None)
+        if cid is None:
+            continue
+        title = cols.lang_map(row, "title")
+        if not title:
+            problems.append(Problem(COLLECTIONS, row.line, f"collection {cid!r} has no title"))
+            continue
+        candidates[cid] = Collection(cid, title, row.get("parent"), cols.lang_map(row, "description"),
+                                     _extras(cols, row), row.line)
+    verdict = _check_tree({cid: c.parent for cid, c in candidates.items()}, "collection", lines)
+    valid: dict[str, Collection] = {}
+    for cid, c in candidates.items():
+        if verdict[cid] is None:
+            valid[cid] = c
+        else:
+            problems.append(Problem(COLLECTIONS, c.line, f"collection {cid!r}: {verdict[cid]}"))
+    return valid, lines
+
+
+def _check_tree(parents: dict[str, str | None], what: str, lines: dict[str, int]) -> dict[str, str | None]:
+    """For each node: None if its chain of parents reaches the top, else why not (unknown parent, cycle)."""
+    verdict: dict[str, str | None] = {}
+    for start in parents:
+        path: list[str] = []
+        cur = start
+        while True:
+            if cur in verdict:
+                ok = verdict[cur] is None
+                break
+            if cur in path:
+                cycle = path[path.index(cur):]
+                chain = " → ".join([*cycle, cur])
+                for node in cycle:
+                    verdict[node] = f"{what}s form a cycle ({chain})"
+                path = path[:path.index(cur)]
+                ok = False
+                break
+            path.append(cur)
+            parent = parents[cur]
+            if parent is None:
+                verdict[cur] = None
+                path.pop()
+                ok = True
+                break
+            if parent not in parents:
+                verdict[cur] = (f"parent {what} {parent!r} was rejected (line {lines[parent]})" if parent in lines
+                                else f"unknown parent {what} {parent!r}")
+                path.pop()
+                ok = False
+                break
+            cur = parent
+        for node in reversed(path):  # the descendants of the node just resolved share its fate
+            verdict[node] = None if ok else f"parent {what} {parents[node]!r} is not published"
+    return verdict
+
+
+# --- items.csv ------------------------------------------------------------------------------------
+
+def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[str, int]) -> None:
+    problems = holdings.problems
+    folders = _item_folders(root, problems)
+    path = root / ITEMS
+    seen: dict[str, int] = {}
+    table: Table | None = None
+    if not path.is_file():
+        problems.append(Problem(ITEMS, None, "missing: nothing can be published"))
+    else:
+        table = read_table(path, ITEMS, problems)
+        if table is not None and not _has_columns(table, ("id", "collection", "type", "title"), problems):
+            table = None
+    if table is not None:
+        cols = Columns(table, _ITEM_KNOWN, _ITEM_TRANSLATABLE, language)
+        for row in table.rows:
+            item_id = _row_id(row, table, seen, problems, None)
+            if item_id is None:
+                continue
+            access = (row.get("access") or "public").lower()
+            if access == "restricted":
+                holdings.restricted.add(item_id)
+                problems.append(Problem(ITEMS, row.line, f"item {item_id!r} is restricted: not published",
+                                        item_id, "info"))
+                continue
+            errors: list[str] = []
+            if access != "public":
+                errors.append(f"access must be 'public' or 'restricted', not {row.get('access')!r}")
+            item = _item(root, row, item_id, cols, folders.get(item_id), holdings, coll_lines, language, errors)
+            if errors or item is None:
+                problems.extend(Problem(ITEMS, row.line, f"item {item_id!r}: {e}", item_id) for e in errors)
+                holdings.rejected.add(item_id)
+                continue
+            holdings.items[item_id] = item
+    for name in folders:
+        if name not in seen:
+            problems.append(Problem(f"items/{name}", None, f"folder without a row in {ITEMS}: not published",
+                                    name, "warning"))
+
+
+def _item_folders(root: Path, problems: list[Problem]) -> dict[str, Path]:
+    items_dir = root / "items"
+    if not items_dir.is_dir():
+        problems.append(Problem("items", None, "missing: the folder that holds one sub-folder per item"))
+        return {}
+    return {p.name: p for p in sorted(items_dir.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+
+
+def _item(root: Path, row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: Holdings,
+          coll_lines: dict[str, int], language: str, errors: list[str]) -> Item | None:
+    collection = row.get("collection")
+    if collection is None:
+        errors.append("no collection")
+    elif collection not in holdings.collections:
+        errors.append(f"collection {collection!r} was rejected ({COLLECTIONS} line {coll_lines[collection]})"
+                      if collection in coll_lines else f"unknown collection {collection!r}")
+    kind = (row.get("type") or "").lower()
+    if not kind:
+        errors.append("no type")
+    elif kind not in ITEM_TYPES:
+        errors.append(f"unknown type {row.get('type')!r} (one of: {', '.join(ITEM_TYPES)})")
+    title = cols.lang_map(row, "title")
+    if not title:
+        errors.append("no title")
+    date = None
+    if row.get("date"):
+        try:
+            date = DateValue.parse(row.get("date") or "")
+        except ValueError as e:
+            errors.append(f"bad date: {e}")
+    rights = None
+    if row.get("rights"):
+        rights = normalize_rights(row.get("rights") or "")
+        if rights is None:
+            errors.append(f"rights must be a Creative Commons or RightsStatements.org URI such as "
+                          f"http://rightsstatements.org/vocab/InC/1.0/, not {row.get('rights')!r}")
+    languages: list[str] = []
+    for code in split_multi(row.get("language") or ""):
+        if not _LANGUAGE_CODE.match(code.lower()):
+            holdings.problems.append(Problem(ITEMS, row.line, f"item {item_id!r}: language {code!r} is not an "
+                                             "ISO 639 code (it, de, lat …)", item_id, "warning"))
+        languages.append(code.lower())
+    pages: list[Page] = []
+    if folder is None:
+        errors.append(f"no folder items/{item_id}/")
+    else:
+        pages = _list_pages(folder, item_id, holdings.problems, errors)
+    if errors or collection is None or folder is None:
+        return None
+    structure = folder / STRUCTURE
+    ranges = _read_structure(structure, item_id, len(pages), language, holdings.problems) if structure.is_file() else ()
+    multi = {name: cols.lang_map(row, name, multi=True) for name in _ITEM_MULTI}
+    return Item(
+        id=item_id, collection=collection, type=kind, title=title, pages=tuple(pages), folder=folder,
+        date=date, language=tuple(languages), description=cols.lang_map(row, "description"), rights=rights,
+        attribution=cols.lang_map(row, "attribution"), ranges=ranges, extra=_extras(cols, row), line=row.line,
+        **multi)
+
+
+# --- item folders ---------------------------------------------------------------------------------
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that puts 'f9' before 'f10' and 'page2' before 'Page10' (case-insensitive)."""
+    parts = re.split(r"(\d+)", name.casefold())
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p != "")
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    """(stem, extension) with '.hocr.html' taken as one extension."""
+    lower = name.lower()
+    if lower.endswith(".hocr.html"):
+        return name[:-len(".hocr.html")], ".hocr"
+    dot = name.rfind(".")
+    if dot <= 0:
+        return name, ""
+    return name[:dot], lower[dot:]
+
+
+def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: list[str]) -> list[Page]:
+    """Page images in natural order, each with the OCR file that shares its stem."""
+    rel = f"items/{item_id}"
+    images: dict[str, list[Path]] = {}
+    ocr: dict[str, list[tuple[Path, OcrFormat]]] = {}
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as e:
+        errors.append(f"cannot list items/{item_id}/: {e.strerror or e}")
+        return []
+    for entry in entries:
+        name = entry.name
+        if name.startswith(".") or name.lower() in _IGNORED_FILES or not entry.is_file():
+            continue  # .DS_Store, ._0001.tif (macOS), Thumbs.db, sub-folders
+        stem, ext = _split_name(name)
+        if ext in IMAGE_EXTENSIONS:
+            images.setdefault(stem, []).append(entry)
+        elif ext in OCR_FORMATS:
+            ocr.setdefault(stem, []).append((entry, OCR_FORMATS[ext]))
+    if not images:
+        errors.append(f"items/{item_id}/ has no page images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+        return []
+    for stem, files in images.items():
+        if len(files) > 1:
+            errors.append(f"page {stem!r} has more than one image ({', '.join(f.name for f in files)}): keep one")
+    for stem, files in sorted(ocr.items()):
+        if stem not in images:
+            problems.append(Problem(f"{rel}/{files[0][0].name}", None, "OCR file without a page image of the "
+                                    "same name: ignored", item_id, "warning"))
+        elif len(files) > 1:
+            files.sort(key=lambda f: (f[1] != "alto", f[0].name))
+            problems.append(Problem(f"{rel}/{files[0][0].name}", None, "more than one OCR file for this page "
+                                    f"({', '.join(f[0].name for f in files)}): using {files[0][0].name}",
+                                    item_id, "warning"))
+    pages = []
+    for stem in sorted(images, key=lambda s: (natural_key(s), s)):
+        sidecar = ocr.get(stem)
+        if sidecar:
+            pages.append(Page(images[stem][0], sidecar[0][0], sidecar[0][1]))
+        else:
+            pages.append(Page(images[stem][0]))
+    return pages
+
+
+# --- structure.csv --------------------------------------------------------------------------------
+
+def _read_structure(path: Path, item_id: str, page_count: int, language: str,
+                    problems: list[Problem]) -> tuple[Range, ...]:
+    """Valid ranges in file order; a bad row is dropped (with its sub-ranges), the item is still published."""
+    file = f"items/{item_id}/{STRUCTURE}"
+    table = read_table(path, file, problems, item_id)
+    if table is None or not _has_columns(table, ("id", "title", "first_page", "last_page"), problems, item_id):
+        return ()
+    cols = Columns(table, _RANGE_KNOWN, {"title"}, language)
+    candidates: dict[str, Range] = {}
+    lines: dict[str, int] = {}
+    for row in table.rows:
+        rid = _row_id(row, table, lines, problems, item_id)
+        if rid is None:
+            continue
+        errors = []
+        title = cols.lang_map(row, "title")
+        if not title:
+            errors.append("no title")
+        first, last = _page_number(row, "first_page", errors), _page_number(row, "last_page", errors)
+        if first is not None and last is not None:
+            if first > last:
+                errors.append(f"first_page {first} is after last_page {last}")
+            elif last > page_count:
+                errors.append(f"pages {first}–{last} are outside the item's {page_count} page(s)")
+        if first is None or last is None or errors:
+            problems.extend(Problem(file, row.line, f"range {rid!r}: {e}", item_id) for e in errors)
+            continue
+        candidates[rid] = Range(rid, title, first, last, row.get("parent"), row.line)
+    verdict = _check_tree({rid: r.parent for rid, r in candidates.items()}, "range", lines)
+    valid = {}
+    for rid, r in candidates.items():
+        if verdict[rid] is not None:
+            problems.append(Problem(file, r.line, f"range {rid!r}: {verdict[rid]}", item_id))
+        else:
+            valid[rid] = r
+    for r in valid.values():
+        parent = valid.get(r.parent) if r.parent else None
+        if parent and not (parent.first_page <= r.first_page and r.last_page <= parent.last_page):
+            problems.append(Problem(file, r.line, f"range {r.id!r} (pages {r.first_page}–{r.last_page}) reaches "
+                                    f"outside its parent {parent.id!r} ({parent.first_page}–{parent.last_page})",
+                                    item_id, "warning"))
+    return tuple(valid.values())
+
+
+def _page_number(row: Row, column: str, errors: list[str]) -> int | None:
+    value = row.get(column)
+    if value is None:
+        errors.append(f"no {column}")
+        return None
+    if not value.isdigit() or int(value) < 1:
+        errors.append(f"{column} must be a page number from 1, not {value!r}")
+        return None
+    return int(value)
+
+
+# --- shared ---------------------------------------------------------------------------------------
+
+def _has_columns(table: Table, required: tuple[str, ...], problems: list[Problem], item_id: str | None = None) -> bool:
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        problems.append(Problem(table.file, 1, f"missing required column(s): {', '.join(missing)}", item_id))
+    return not missing
+
+
+def _row_id(row: Row, table: Table, seen: dict[str, int], problems: list[Problem], item_id: str | None) -> str | None:
+    """The row's id if it is present, URL-safe and not a duplicate (the first row with an id wins)."""
+    value = row.get("id")
+    if value is None:
+        problems.append(Problem(table.file, row.line, "row without an id", item_id))
+        return None
+    if not is_safe_id(value):
+        problems.append(Problem(table.file, row.line, f"id {value!r} is not URL-safe: use only letters, digits, "
+                                "'-' and '_' (at most 200)", item_id))
+        return None
+    if value in seen:
+        problems.append(Problem(table.file, row.line, f"duplicate id {value!r} (first on line {seen[value]}): "
+                                "this row is ignored", item_id or (value if table.file == ITEMS else None)))
+        return None
+    seen[value] = row.line
+    return value
+
+
+def _extras(cols: Columns, row: Row) -> tuple[ExtraField, ...]:
+    out = []
+    for base in cols.extras:
+        value: LangMap = cols.lang_map(row, base, multi=True)
+        if value:
+            out.append(ExtraField(cols.label(base), value))
+    return tuple(out)

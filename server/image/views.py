@@ -1,0 +1,116 @@
+"""Thin HTTP layer of the Image API: 3.0 under /iiif/3/image/, 2.1 under /iiif/2/image/.
+
+Both versions share the parser, renderer and caches; only the info.json, canonical URI and
+headers differ. Grid tiles pre-rendered at ingest are sent without decoding anything; other
+requests render once (single-flight) into a size-capped disk cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, redirect, request
+
+from ..errors import NotFound
+from ..http import IMAGE2_PROFILE, IMAGE3_PROFILE, base_url, cacheable, json_response
+from ..publication import ImageRecord, PublicationStore
+from . import info as info_mod
+from .request import MEDIA_TYPES, Limits, parse, resolve
+from .render import render
+from .tilecache import DiskCache
+
+image_v3 = Blueprint("image_v3", __name__, url_prefix="/iiif/3/image")
+image_v2 = Blueprint("image_v2", __name__, url_prefix="/iiif/2/image")
+
+LEVEL_PROFILE = {3: "http://iiif.io/api/image/3/level2.json", 2: "http://iiif.io/api/image/2/level2.json"}
+CONTEXT = {3: IMAGE3_PROFILE, 2: IMAGE2_PROFILE}
+PREFIX = {3: "/iiif/3/image", 2: "/iiif/2/image"}
+
+
+@lru_cache(maxsize=8)
+def _caches(image_cache: str, render_cap_mb: int) -> tuple[DiskCache, DiskCache | None]:
+    root = Path(image_cache)
+    tiles = DiskCache(root / "tiles", max_bytes=None)
+    rendered = DiskCache(root / "render", max_bytes=render_cap_mb * 1024 * 1024) if render_cap_mb > 0 else None
+    return tiles, rendered
+
+
+def _limits() -> Limits:
+    s = current_app.config["SETTINGS"]
+    return Limits(s.max_width, s.max_height, s.max_area)
+
+
+def _lookup(identifier: str) -> ImageRecord:
+    store: PublicationStore = current_app.extensions["heritage.store"]
+    pub = store.current()
+    record = pub.image(identifier) if pub is not None else None
+    if record is None:
+        raise NotFound(f"no image with identifier {identifier!r}", parameter="identifier")
+    return record
+
+
+def _service_id(version: int, identifier: str) -> str:
+    return f"{base_url()}{PREFIX[version]}/{identifier}"
+
+
+def _base_redirect(version: int, identifier: str) -> Response:
+    _lookup(identifier)
+    response = redirect(f"{_service_id(version, identifier)}/info.json", code=303)
+    return response
+
+
+def _info(version: int, identifier: str) -> Response:
+    record = _lookup(identifier)
+    settings = current_app.config["SETTINGS"]
+    service_id = _service_id(version, identifier)
+    if version == 3:
+        doc = info_mod.info_json_v3(service_id, record.pyramid, _limits(), settings.tile_sizes)
+    else:
+        doc = info_mod.info_json_v2(service_id, record.pyramid, _limits(), settings.tile_sizes)
+    etag = hashlib.sha1(f"{record.key}|{service_id}|{settings.tile_sizes}|{_limits()}".encode()).hexdigest()
+    response = json_response(doc, CONTEXT[version], etag, _mtime(record.pyramid.path))
+    response.headers["Link"] = f'<{LEVEL_PROFILE[version]}>;rel="profile"'
+    return response
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
+def _image(version: int, identifier: str, region: str, size: str, rotation: str, quality_format: str) -> Response:
+    record = _lookup(identifier)
+    parsed = parse(version, region, size, rotation, quality_format)
+    req = resolve(parsed, record.pyramid.width, record.pyramid.height, _limits())
+    settings = current_app.config["SETTINGS"]
+    cache_path = req.canonical(3)  # one rendering serves both API versions
+    key = f"{record.key}/{cache_path}"
+    tiles, rendered = _caches(str(settings.image_cache_dir), settings.render_cache_mb)
+    hit = tiles.get(key)
+    if hit is not None:
+        body = hit.read_bytes()
+    elif rendered is not None:
+        body = rendered.get_or_render(key, lambda: render(record.pyramid, req, settings.jpeg_quality))
+    else:
+        body = render(record.pyramid, req, settings.jpeg_quality)
+    response = Response(body, content_type=MEDIA_TYPES[req.format])
+    canonical = f"{_service_id(version, identifier)}/{req.canonical(version)}"
+    response.headers["Link"] = f'<{LEVEL_PROFILE[version]}>;rel="profile", <{canonical}>;rel="canonical"'
+    etag = hashlib.sha1(key.encode()).hexdigest()
+    return cacheable(response, etag, _mtime(record.pyramid.path))
+
+
+def _register(bp: Blueprint, version: int) -> None:
+    bp.add_url_rule("/<identifier>", "base", lambda identifier: _base_redirect(version, identifier))
+    bp.add_url_rule("/<identifier>/info.json", "info", lambda identifier: _info(version, identifier),
+                    methods=["GET", "HEAD", "OPTIONS"])
+    bp.add_url_rule("/<identifier>/<region>/<size>/<rotation>/<quality_format>", "image",
+                    lambda **kw: _image(version, **kw), methods=["GET", "HEAD", "OPTIONS"])
+
+
+_register(image_v3, 3)
+_register(image_v2, 2)

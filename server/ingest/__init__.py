@@ -1,0 +1,1 @@
+"""Ingest: holdings folder → a new, complete publication generation, switched in atomically."""

@@ -1,0 +1,88 @@
+"""Stage: page masters → content-addressed pyramids (+ the pre-rendered tile grid), in parallel.
+
+Runs in worker processes; each task is one page and either returns its Pyramid or a one-line
+error, so that one bad master never stops the batch.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import HeritageError
+from ..image.grid import grid, scale_factors
+from ..image.model import Pyramid
+from ..image.pyramid import build_pyramid, open_pyramid, pyramid_path
+from ..image.render import render
+from ..image.request import Limits, parse, resolve
+from ..image.tilecache import DiskCache
+
+
+@dataclass(frozen=True)
+class PageTask:
+    master: str
+    key: str
+    image_cache: str
+    tile_sizes: tuple[int, ...]
+    pretile: bool
+    jpeg_quality: int
+    limits: Limits
+    force: bool
+
+
+@dataclass(frozen=True)
+class PageResult:
+    master: str
+    key: str
+    pyramid: Pyramid | None
+    built: bool
+    error: str | None = None
+
+
+def process_page(task: PageTask) -> PageResult:
+    """Build (or reuse) the pyramid of one master and pre-render its grid tiles."""
+    cache = Path(task.image_cache)
+    out = pyramid_path(cache, task.key)
+    built = False
+    try:
+        if task.force or not out.is_file():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            pyramid = build_pyramid(Path(task.master), out, task.jpeg_quality)
+            built = True
+        else:
+            pyramid = open_pyramid(out)
+        if task.pretile:
+            pretile(pyramid, task.key, cache / "tiles", task.tile_sizes, task.jpeg_quality, task.limits, task.force)
+    except HeritageError as exc:
+        return PageResult(task.master, task.key, None, built, str(exc))
+    except Exception as exc:  # a codec failure must not stop the batch; report it as this page's error
+        return PageResult(task.master, task.key, None, built, f"cannot process image: {exc.__class__.__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else ''}")
+    return PageResult(task.master, task.key, pyramid, built)
+
+
+def pretile(pyramid: Pyramid, key: str, tiles_dir: Path, tile_sizes: tuple[int, ...], jpeg_quality: int,
+            limits: Limits, force: bool = False) -> int:
+    """Render every tile of the advertised grid once, so viewers' tile requests decode nothing."""
+    marker = tiles_dir / ".complete" / f"{key}-{'-'.join(map(str, tile_sizes))}-q{jpeg_quality}"
+    if marker.exists() and not force:
+        return 0
+    cache = DiskCache(tiles_dir, max_bytes=None)
+    w, h = pyramid.width, pyramid.height
+    count = 0
+    for size in tile_sizes:
+        for factor in scale_factors(w, h, size):
+            for (x, y, rw, rh), (sw, sh) in grid(w, h, size, factor):
+                req = resolve(parse(3, f"{x},{y},{rw},{rh}", f"{sw},{sh}", "0", "default.jpg"), w, h, limits)
+                cache_key = f"{key}/{req.canonical(3)}"
+                if force or cache.get(cache_key) is None:
+                    cache.get_or_render(cache_key, lambda req=req: render(pyramid, req, jpeg_quality))
+                    count += 1
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    return count
+
+
+def worker_init() -> None:
+    """Each ingest process uses one libvips thread: parallelism comes from the process pool."""
+    os.environ.setdefault("VIPS_CONCURRENCY", "1")

@@ -1,0 +1,129 @@
+"""Orchestrates one ingest: read holdings, build pyramids, write a new generation, switch to it.
+
+Atomic and lossless: everything is written into a hidden temporary generation; only a complete
+generation is renamed into place and ``current`` switched (a symlink rename). A crash or Ctrl-C
+leaves the previous publication serving; pyramids already built are content-addressed, so the
+next run picks up where this one stopped. The holdings folder is only read.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import multiprocessing
+import os
+import shutil
+import sqlite3
+import time
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from ..config import Settings
+from ..errors import HeritageError
+from ..image.request import Limits
+from ..publication import Publication, PublicationStore, create_catalog, generations, switch_current
+from .fingerprint import Fingerprints
+from .images import PageResult, PageTask, process_page
+from .report import IngestReport, Problem, Progress
+
+KEEP_GENERATIONS = 3
+
+
+@contextmanager
+def ingest_lock(manifests_dir: Path) -> Iterator[None]:
+    manifests_dir.mkdir(parents=True, exist_ok=True)
+    with open(manifests_dir / ".ingest.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise HeritageError("another ingest is running on this data directory") from None
+        yield
+
+
+def run_ingest(holdings_dir: Path, settings: Settings, force: bool = False, progress: bool = False) -> IngestReport:
+    report = IngestReport()
+    with ingest_lock(settings.manifests_dir):
+        _ingest(Path(holdings_dir).resolve(), settings, force, progress, report)
+    return report
+
+
+def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, report: IngestReport) -> None:
+    from ..holdings import read_holdings
+    from .publish import write_generation
+
+    manifests_dir = settings.manifests_dir
+    settings.image_cache_dir.mkdir(parents=True, exist_ok=True)
+    for stale in manifests_dir.glob(".tmp-gen-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
+
+    holdings = read_holdings(holdings_dir, settings.default_language)
+    report.problems.extend(holdings.problems)
+
+    previous = PublicationStore(manifests_dir, settings.image_cache_dir).current()
+    fps = Fingerprints(_previous_inputs(previous) if not force else {})
+
+    limits = Limits(settings.max_width, settings.max_height, settings.max_area)
+    tasks: list[PageTask] = []
+    page_keys: dict[str, list[str]] = {}
+    for item in holdings.items.values():
+        keys = []
+        for page in item.pages:
+            key = fps.master(page.image)
+            keys.append(key)
+            tasks.append(PageTask(str(page.image), key, str(settings.image_cache_dir), settings.tile_sizes,
+                                  settings.pretile, settings.jpeg_quality, limits, force))
+        page_keys[item.id] = keys
+        for page in item.pages:
+            if page.ocr is not None:
+                fps.file(page.ocr)
+
+    progress = Progress(len(tasks), len(holdings.items), tty)
+    results: dict[str, PageResult] = {}
+    unique = {t.key: t for t in tasks}.values()  # identical masters are built once
+    workers = settings.workers or os.cpu_count() or 1
+    if workers > 1 and len(unique) > 1:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            for res in pool.map(process_page, unique, chunksize=1):
+                results[res.key] = res
+                progress.page_done(res.master)
+    else:
+        for task in unique:
+            res = process_page(task)
+            results[res.key] = res
+            progress.page_done(res.master)
+    progress.close()
+    report.pyramids_built = sum(1 for r in results.values() if r.built)
+
+    tmp = Path(manifests_dir / f".tmp-gen-{os.getpid()}-{int(time.time())}")
+    tmp.mkdir(parents=True)
+    try:
+        stats = write_generation(tmp, holdings, page_keys, results, previous, fps, settings, report, progress)
+        name = time.strftime("gen-%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
+        final = manifests_dir / name
+        os.rename(tmp, final)
+        switch_current(manifests_dir, final)
+        report.generation = name
+        report.items, report.pages = stats
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _collect_old_generations(manifests_dir)
+
+
+def _previous_inputs(previous: Publication | None) -> dict[str, tuple[int, int, str]]:
+    if previous is None:
+        return {}
+    try:
+        return {r["path"]: (r["size"], r["mtime_ns"], r["digest"])
+                for r in previous.query("SELECT path, size, mtime_ns, digest FROM inputs")}
+    except sqlite3.Error:
+        return {}
+
+
+def _collect_old_generations(manifests_dir: Path) -> None:
+    current = os.readlink(manifests_dir / "current")
+    old = [g for g in generations(manifests_dir) if g.name != current]
+    for g in old[:-KEEP_GENERATIONS + 1] if len(old) >= KEEP_GENERATIONS else []:
+        shutil.rmtree(g, ignore_errors=True)

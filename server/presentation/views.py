@@ -1,0 +1,114 @@
+"""Serves the pre-built Presentation 3.0 JSON of the current generation.
+
+The files under ``manifests/<generation>/iiif/`` are written at ingest with ids from the configured
+public base URL, so a front web server can serve them as they are. When this app is reached under
+another base URL (no HERITAGE_BASE_URL set, or a proxy), the ids are rewritten on the way out.
+"""
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+
+from flask import Blueprint, Response, current_app
+
+from ..errors import NotFound
+from ..http import PRESENTATION3_PROFILE, base_url, cacheable, json_content_type
+from ..publication import Publication, PublicationStore
+
+presentation = Blueprint("presentation", __name__, url_prefix="/iiif/3")
+
+SAFE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+
+
+def _publication() -> Publication:
+    store: PublicationStore = current_app.extensions["heritage.store"]
+    pub = store.current()
+    if pub is None:
+        raise NotFound("nothing is published yet: run `heritage ingest HOLDINGS_DIR`")
+    return pub
+
+
+@lru_cache(maxsize=16)
+def _baked_base(catalog: str) -> str:
+    import sqlite3
+    db = sqlite3.connect(f"file:{catalog}?mode=ro&immutable=1", uri=True)
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'base_url'").fetchone()
+    finally:
+        db.close()
+    return row[0] if row else ""
+
+
+def send_document(relative: str, what: str, media_type: str | None = None) -> Response:
+    """Send one pre-built file of the current generation, with the ids rebased to this request."""
+    pub = _publication()
+    path = pub.iiif_file(relative)
+    try:
+        body = path.read_bytes()
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        raise NotFound(f"no {what}") from None
+    if media_type is None:
+        baked = _baked_base(str(pub.catalog_path))
+        here = base_url()
+        if baked and baked != here:
+            body = body.replace(f'"{baked}/'.encode(), f'"{here}/'.encode())
+            body = body.replace(f'"{baked}"'.encode(), f'"{here}"'.encode())
+        content_type = json_content_type(PRESENTATION3_PROFILE)
+    else:
+        content_type = media_type
+    response = Response(body, content_type=content_type)
+    import hashlib
+    etag = hashlib.sha1(f"{pub.generation}|{relative}|{base_url()}".encode()).hexdigest()
+    return cacheable(response, etag, mtime, vary_accept=media_type is None)
+
+
+def _safe(value: str, what: str) -> str:
+    if not SAFE.match(value):
+        raise NotFound(f"no {what} {value!r}")
+    return value
+
+
+@presentation.route("/collection/<coll_id>")
+def collection(coll_id: str) -> Response:
+    return send_document(f"3/collection/{_safe(coll_id, 'collection')}.json", f"collection {coll_id!r}")
+
+
+@presentation.route("/collection/<coll_id>/page/<int:page>")
+def collection_page(coll_id: str, page: int) -> Response:
+    return send_document(f"3/collection/{_safe(coll_id, 'collection')}/page/{page}.json",
+                         f"page {page} of collection {coll_id!r}")
+
+
+@presentation.route("/<item_id>/manifest")
+def manifest(item_id: str) -> Response:
+    return send_document(f"3/{_safe(item_id, 'item')}/manifest.json", f"item {item_id!r}")
+
+
+@presentation.route("/<item_id>/canvas/<int:n>")
+def canvas(item_id: str, n: int) -> Response:
+    return send_document(f"3/{_safe(item_id, 'item')}/canvas/{n}.json", f"canvas {n} of item {item_id!r}")
+
+
+@presentation.route("/<item_id>/range/<range_id>")
+def range_(item_id: str, range_id: str) -> Response:
+    return send_document(f"3/{_safe(item_id, 'item')}/range/{_safe(range_id, 'range')}.json",
+                         f"range {range_id!r} of item {item_id!r}")
+
+
+@presentation.route("/<item_id>/ocr/<int:n>")
+def ocr(item_id: str, n: int) -> Response:
+    pub = _publication()
+    rows = pub.query("SELECT ocr_format FROM pages WHERE item_id = ? AND n = ?", _safe(item_id, "item"), n)
+    if not rows or not rows[0]["ocr_format"]:
+        raise NotFound(f"no OCR for page {n} of item {item_id!r}")
+    fmt = rows[0]["ocr_format"]
+    media = "application/xml" if fmt == "alto" else "text/vnd.hocr+html"
+    return send_document(f"3/{item_id}/ocr/{n}.{ 'xml' if fmt == 'alto' else 'hocr'}", "OCR file", media)
+
+
+@presentation.route("/<item_id>/text.txt")
+def text(item_id: str) -> Response:
+    return send_document(f"3/{_safe(item_id, 'item')}/text.txt", f"text of item {item_id!r}",
+                         "text/plain; charset=utf-8")
