@@ -43,6 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--concurrency", default="1,4", help="comma-separated connection counts (default 1,4)")
     p.add_argument("--seed", type=int, default=20240601, help="seed of the request mixes")
     p.add_argument("--requests", type=int, default=20_000, help="length of the tile request list")
+    p.add_argument("--tile-shares", default="256:0.8,512:0.2",
+                   help="tile widths and their shares of the tile mix (default 256:0.8,512:0.2)")
     p.add_argument("--mixes", default="tiles,thumbs", help="which mixes: tiles, thumbs (default both)")
     p.add_argument("--only", choices=["iipsrv", "heritage"], help="benchmark one server only")
     p.add_argument("--iipsrv-processes", type=int, default=2, help="iipsrv FastCGI processes (default 2)")
@@ -55,6 +57,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--work", type=Path, default=HERE / "work", help="work folder (default bench/work)")
     p.add_argument("--results", type=Path, default=HERE / "results", help="results folder (default bench/results)")
     return p.parse_args(argv)
+
+
+def parse_shares(text: str) -> tuple[tuple[int, float], ...]:
+    """"256:0.8,512:0.2" -> ((256, 0.8), (512, 0.2))."""
+    shares = tuple((int(w), float(f)) for w, f in (part.split(":") for part in text.split(",") if part))
+    if not shares or abs(sum(f for _, f in shares) - 1.0) > 1e-6:
+        raise SystemExit(f"--tile-shares must add up to 1: {text}")
+    return shares
 
 
 def _terminate(signum, frame):  # noqa: ARG001 - signal handler signature
@@ -232,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         factors = tiles.common_scale_factors(*infos.values())
         advertised = {name: tiles.advertised_tiles(info) for name, info in infos.items()}
         print("tiles advertised:", json.dumps(advertised), "-> scale factors used:", factors)
-        spec = tiles.MixSpec(requests=args.requests, seed=args.seed)
+        spec = tiles.MixSpec(requests=args.requests, seed=args.seed, tile_shares=parse_shares(args.tile_shares))
         tile_list = tiles.tile_mix(src.width, src.height, factors, spec)
         thumb_list = tiles.thumbnail_mix(max(1000, args.requests // 10), args.seed)
         mixes: dict[str, list[str]] = {}

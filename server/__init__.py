@@ -17,6 +17,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"), static_folder=None)
     app.config["SETTINGS"] = settings
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.url_map.merge_slashes = False  # "a//b" is not an IIIF URL: 404, never a redirect elsewhere
     if not settings.base_url:
         # the public base URL comes from the request: honour one proxy's X-Forwarded-Proto/Host/Prefix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]

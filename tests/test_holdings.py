@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -57,7 +56,8 @@ def rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), list(reader)
 
 
-def write_rows(path: Path, fields: list[str], data: list[dict[str, str]], delimiter: str = ";", bom: bool = True) -> None:
+def write_rows(path: Path, fields: list[str], data: list[dict[str, str]], delimiter: str = ";",
+               bom: bool = True) -> None:
     out = io.StringIO()
     w = csv.DictWriter(out, fieldnames=fields, delimiter=delimiter, lineterminator="\r\n")
     w.writeheader()
@@ -105,7 +105,8 @@ def test_sample_pages_in_natural_order_with_ocr(sample: Holdings) -> None:
 def test_sample_metadata(sample: Holdings) -> None:
     doc = sample.items[DOC]
     assert doc.type == "document" and doc.collection == "manoscritti" and doc.line == 2
-    assert doc.title == {"it": ["Cataloghi di prezzi delle merci (cc. 9–14)"], "en": ["Price lists of goods (ff. 9–14)"]}
+    assert doc.title == {"it": ["Cataloghi di prezzi delle merci (cc. 9–14)"],
+                         "en": ["Price lists of goods (ff. 9–14)"]}
     assert doc.subject == {"it": ["Commercio", "Prezzi", "Mercanti"]}
     assert doc.description["it"] == ["Manoscritto mercantile del XIV secolo.\nTrascrizione diplomatica riga per riga."]
     # a quoted cell with the delimiter inside
@@ -153,7 +154,8 @@ def test_comma_without_bom_reads_the_same(copy: Path) -> None:
     h = read_holdings(copy)
     assert h.problems == []
     assert h.items[DOC].attribution == {"it": ["Source gallica.bnf.fr / BnF; trascrizione HTRomance (CC BY 4.0)"]}
-    assert h.items[DOC].description["en"] == ["Fourteenth-century merchant manuscript.\nLine-by-line diplomatic transcription."]
+    assert h.items[DOC].description["en"] == [
+        "Fourteenth-century merchant manuscript.\nLine-by-line diplomatic transcription."]
     assert h.items[RASS].line == 8  # the quoted newlines still count
 
 
@@ -272,6 +274,14 @@ def test_collection_cycle(copy: Path) -> None:
     assert list(h.items) == [DOC]
 
 
+def test_collection_without_title(copy: Path) -> None:
+    edit(copy / "collections.csv", "manoscritti,archivio,Manoscritti,Manuscripts,,", "manoscritti,archivio,,,,")
+    h = read_holdings(copy)
+    assert one(h, "error", "collection 'manoscritti' has no title").line == 3
+    item = one(h, "error", "collection 'manoscritti' was rejected (collections.csv line 3)")
+    assert (item.line, item.item_id) == (LINES[DOC], DOC)
+
+
 def test_collection_is_its_own_parent(copy: Path) -> None:
     edit(copy / "collections.csv", "archivio,,", "archivio,archivio,")
     h = read_holdings(copy)
@@ -299,7 +309,8 @@ def test_dates(text: str, display: str, nav: str) -> None:
 
 
 @pytest.mark.parametrize("bad", ["CC BY 4.0", "https://example.org/licence", "creativecommons.org/licenses/by/4.0/",
-                                 "http://creativecommons.org/licenses/", "http://rightsstatements.org/page/InC/1.0/?x=1"])
+                                 "http://creativecommons.org/licenses/",
+                                 "http://rightsstatements.org/page/InC/1.0/?x=1"])
 def test_bad_rights(copy: Path, bad: str) -> None:
     edit(copy / "items.csv", ';http://creativecommons.org/publicdomain/mark/1.0/;"Library',
          f';{bad};"Library')
@@ -404,6 +415,15 @@ def test_restricted_item_is_left_out(copy: Path) -> None:
     p = one(h, "info", "restricted")
     assert (p.file, p.line, p.item_id) == ("items.csv", LINES[NORD], NORD)
     assert not h.errors and not h.warnings  # its folder is not "without a row"
+
+
+def test_duplicate_row_that_is_restricted_wins(copy: Path) -> None:
+    fields, data = rows(copy / "items.csv")
+    data.append({**data[2], "access": "restricted"})
+    write_rows(copy / "items.csv", fields + ["access"], data)
+    h = read_holdings(copy)
+    assert one(h, "error", f"duplicate id {NORD!r}").line == 9
+    assert NORD not in h.items and NORD in h.restricted
 
 
 def test_unknown_access_value_is_not_published(copy: Path) -> None:

@@ -44,6 +44,36 @@ quality_formats = st.one_of(
 )
 
 
+@st.composite
+def valid_ish(draw: st.DrawFn) -> tuple:
+    """Requests drawn relative to the image, so that most of them resolve."""
+    version = draw(versions)
+    width, height = draw(images)
+    lim = draw(limits)
+    pct = st.builds(lambda a, b: f"{a}.{b}" if b else str(a), st.integers(0, 110), st.integers(0, 99999))
+    region = draw(st.one_of(
+        st.sampled_from(["full", "square"]),
+        st.builds(lambda x, y, w, h: f"{x},{y},{w},{h}", st.integers(0, width), st.integers(0, height),
+                  st.integers(1, width + 10), st.integers(1, height + 10)),
+        st.builds(lambda *p: "pct:" + ",".join(p), pct, pct, pct, pct),
+    ))
+    n = st.integers(1, 2 * max(width, height)).map(str)
+    caret = st.sampled_from(["", "^"]) if version == 3 else st.just("")
+    size = draw(st.one_of(
+        st.sampled_from(["max", "^max"] if version == 3 else ["max", "full"]),
+        st.builds(lambda c, w: f"{c}{w},", caret, n),
+        st.builds(lambda c, h: f"{c},{h}", caret, n),
+        st.builds(lambda c, w, h: f"{c}{w},{h}", caret, n, n),
+        st.builds(lambda c, w, h: f"{c}!{w},{h}", caret, n, n),
+        st.builds(lambda c, p: f"{c}pct:{p}", caret, pct),
+    ))
+    rotation = draw(st.builds(lambda m, a, b: f"{m}{a}.{b}" if b else f"{m}{a}",
+                              st.sampled_from(["", "!"]), st.integers(0, 360), st.integers(0, 999)))
+    qf = draw(st.builds(lambda q, f: f"{q}.{f}", st.sampled_from(["default", "color", "gray", "bitonal"]),
+                        st.sampled_from(["jpg", "png", "webp", "tif", "gif"])))
+    return version, region, size, rotation, qf, (width, height), lim
+
+
 def check(version: int, region: str, size: str, rotation: str, qf: str, image: tuple[int, int],
           lim: Limits) -> None:
     width, height = image
@@ -72,6 +102,12 @@ def check(version: int, region: str, size: str, rotation: str, qf: str, image: t
 def test_near_valid_requests(version: int, region: str, size: str, rotation: str, qf: str,
                              image: tuple[int, int], lim: Limits) -> None:
     check(version, region, size, rotation, qf, image, lim)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_ish())
+def test_valid_ish_requests(args: tuple) -> None:
+    check(*args)
 
 
 @FAST

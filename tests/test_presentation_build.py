@@ -183,6 +183,18 @@ def test_ranges_interleave_canvases_and_sub_ranges(holdings: Holdings, urls: Url
     assert [shape(r) for r in m["structures"]] == [[1, [2, [3]], [4, 5], 6]]
 
 
+def test_ranges_follow_page_numbers_when_pages_are_left_out(holdings: Holdings, urls: Urls,
+                                                            validator: jsonschema.Draft7Validator) -> None:
+    item = holdings.items[DOC]
+    pages = [replace(p, page=n) for n, p in enumerate(fake_pages(item), 1) if n not in (2, 4, 5, 6)]  # 1 and 3 left
+    m = build_manifest(item, pages, urls, SETTINGS)
+    assert errors(validator, m) == []
+    assert [c["id"].rsplit("/", 1)[1] for c in m["items"]] == ["1", "2"]
+    top = m["structures"][0]
+    assert [r["id"].rsplit("/", 1)[1] for r in top["items"]] == ["parte-1"]  # parte-2 has no page left
+    assert [c["id"].rsplit("/", 1)[1] for c in top["items"][0]["items"]] == ["1", "2"]  # pages 1 and 3
+
+
 def test_no_ocr_no_rendering_no_date(holdings: Holdings, urls: Urls, validator: jsonschema.Draft7Validator) -> None:
     item = replace(holdings.items[NORD], date=None, rights=None, attribution={}, type="photograph", description={})
     pages = [replace(p, ocr_format=None) for p in fake_pages(item)]
@@ -211,13 +223,15 @@ def test_search_services_and_contexts(holdings: Holdings, urls: Urls, validator:
     services = [
         {"id": f"{BASE}/iiif/search/2/{RASS}", "type": "SearchService2",
          "service": [{"id": f"{BASE}/iiif/search/2/{RASS}/autocomplete", "type": "AutoCompleteService2"}]},
-        {"@id": f"{BASE}/iiif/search/1/{RASS}", "@type": "SearchService1", "profile": "http://iiif.io/api/search/1/search"},
+        {"@id": f"{BASE}/iiif/search/1/{RASS}", "@type": "SearchService1",
+         "profile": "http://iiif.io/api/search/1/search"},
     ]
     m = build_manifest(item, fake_pages(item), urls, SETTINGS, services=services,
                        contexts=["http://iiif.io/api/search/2/context.json"])
     assert errors(validator, m) == []
     assert m["service"] == services
-    assert m["@context"] == ["http://iiif.io/api/search/2/context.json", "http://iiif.io/api/presentation/3/context.json"]
+    assert m["@context"] == ["http://iiif.io/api/search/2/context.json",
+                             "http://iiif.io/api/presentation/3/context.json"]
 
 
 def test_thousand_pages_is_fast(urls: Urls) -> None:
@@ -257,17 +271,19 @@ def test_sample_collections_validate(holdings: Holdings, urls: Urls, validator: 
                            child_refs(holdings, None), urls)
     assert errors(validator, top) == []
     assert top["id"] == f"{BASE}/iiif/3/collection/top" and top["type"] == "Collection"
-    assert [c["id"] for c in top["items"]] == [f"{BASE}/iiif/3/collection/archivio", f"{BASE}/iiif/3/collection/emeroteca"]
+    assert [c["id"] for c in top["items"]] == [f"{BASE}/iiif/3/collection/archivio",
+                                               f"{BASE}/iiif/3/collection/emeroteca"]
     assert "partOf" not in top
     for coll in holdings.collections.values():
         doc = build_collection(coll.id, coll.title, coll.description or None, child_refs(holdings, coll.id), urls,
                                parent=coll.parent or "top")
         assert errors(validator, doc) == [], coll.id
         assert doc["partOf"] == [{"id": f"{BASE}/iiif/3/collection/{coll.parent or 'top'}", "type": "Collection"}]
-    nord = build_collection("der-nordstern", holdings.collections["der-nordstern"].title,
-                            holdings.collections["der-nordstern"].description, child_refs(holdings, "der-nordstern"), urls)
+    coll = holdings.collections["der-nordstern"]
+    nord = build_collection(coll.id, coll.title, coll.description, child_refs(holdings, coll.id), urls)
     ref = nord["items"][0]
-    assert (ref["id"], ref["type"], ref["navDate"]) == (f"{BASE}/iiif/3/{NORD}/manifest", "Manifest", "1878-01-03T00:00:00Z")
+    assert (ref["id"], ref["type"]) == (f"{BASE}/iiif/3/{NORD}/manifest", "Manifest")
+    assert ref["navDate"] == "1878-01-03T00:00:00Z"
     assert ref["thumbnail"][0]["service"][0]["type"] == "ImageService3"
     assert nord["summary"] == {"it": ["Settimanale in lingua tedesca."], "en": ["German-language weekly newspaper."]}
 
@@ -283,7 +299,8 @@ def test_restricted_item_absent_from_collection(tmp_path: Path, urls: Urls) -> N
     (root / "items.csv").write_text("\n".join([header, nord]) + "\n", encoding="utf-8")
     h = read_holdings(root)
     assert h.items == {} and h.restricted == {NORD}
-    doc = build_collection("der-nordstern", h.collections["der-nordstern"].title, None, child_refs(h, "der-nordstern"), urls)
+    coll = h.collections["der-nordstern"]
+    doc = build_collection(coll.id, coll.title, None, child_refs(h, coll.id), urls)
     assert doc["items"] == []
 
 

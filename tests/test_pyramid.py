@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import glob
 import math
+import struct
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,48 @@ def test_embedded_p3_profile_is_converted_to_srgb(tmp_path: Path, truth: pyvips.
     assert abs(means(p3)[2] - means(truth)[2]) > 3  # ignoring the profile would have been visible
 
 
+def gray_icc_profile(gamma: float) -> bytes:
+    """A minimal ICC v2 grey display profile (white point + one gamma curve); lcms accepts it."""
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", round(v * 65536))
+    d50 = s15(0.9642) + s15(1.0) + s15(0.8249)
+    tags = [(b"wtpt", b"XYZ \0\0\0\0" + d50),
+            (b"kTRC", b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0")]
+    offset = 128 + 4 + 12 * len(tags)
+    table = data = b""
+    for signature, body in tags:
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += body + b"\0" * (-len(body) % 4)
+    header = (struct.pack(">I", offset + len(data)) + b"\0" * 4 + struct.pack(">I", 0x02100000)
+              + b"mntrGRAYXYZ " + b"\0" * 12 + b"acsp" + b"\0" * 28 + d50 + b"\0" * 48)
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+def test_grey_with_a_grey_profile_stays_grey(tmp_path: Path) -> None:
+    master = tmp_path / "linear-grey.tif"
+    grey = pyvips.Image.new_from_file(str(NORDSTERN_JPG)).crop(300, 300, 600, 400).copy_memory()
+    tagged = grey.copy()
+    tagged.set_type(pyvips.GValue.blob_type, "icc-profile-data", gray_icc_profile(1.0))  # linear light
+    tagged.tiffsave(str(master))
+    out = output(build_pyramid(master, tmp_path / "out.tif"))
+    assert (out.bands, out.interpretation) == (1, "b-w")
+    linear = grey / 255.0
+    srgb = (linear <= 0.0031308).ifthenelse(linear * 12.92, linear ** (1 / 2.4) * 1.055 - 0.055) * 255
+    assert out.avg() == pytest.approx(srgb.avg(), abs=1.5)
+    assert out.avg() - grey.avg() > 5  # the profile changed the tones, as it should
+
+
+def test_grey_with_a_mismatched_rgb_profile_still_builds(tmp_path: Path) -> None:
+    master = tmp_path / "odd.tif"
+    grey = pyvips.Image.new_from_file(str(NORDSTERN_JPG)).crop(0, 0, 300, 300).copy_memory()
+    tagged = grey.copy()
+    tagged.set_type(pyvips.GValue.blob_type, "icc-profile-data",
+                    pyvips.Image.new_from_file(str(BNF_JPG)).get("icc-profile-data"))
+    tagged.tiffsave(str(master))
+    out = output(build_pyramid(master, tmp_path / "out.tif"))
+    assert out.bands == 1 and out.avg() == pytest.approx(grey.avg(), abs=1.5)
+
+
 @pytest.mark.parametrize("with_profile", [True, False])
 def test_cmyk_jpeg(tmp_path: Path, truth: pyvips.Image, with_profile: bool) -> None:
     master = tmp_path / "cmyk.jpg"
@@ -275,6 +318,8 @@ def test_master_key_is_a_content_hash(tmp_path: Path) -> None:
     digest, version = key.split("-")
     assert len(digest) == 32 and int(digest, 16) >= 0 and version == PYRAMID_FORMAT
     assert pyramid_path(tmp_path, key) == tmp_path / "pyramids" / key[:2] / f"{key}.tif"
+    with pytest.raises(HeritageError, match="missing.jpg: cannot read the file"):
+        master_key(tmp_path / "missing.jpg")
 
 
 @pytest.mark.parametrize("key", ["../../etc/passwd", "a/b", "", "x" * 200, "..", "abc\0def"])

@@ -185,8 +185,13 @@ def test_eviction_removes_leftovers_of_crashed_workers(tmp_path: Path) -> None:
     lock.write_bytes(b"")
     for p in (tmp, lock):
         os.utime(p, (old, old))
+    marker = tmp_path / ".complete" / "pyr-key-256-q85"  # what ingest keeps next to the tile grid
+    marker.parent.mkdir()
+    marker.write_bytes(b"x" * 20_000)
+    os.utime(marker, (old, old))
     cache.evict()
     assert not tmp.exists() and not lock.exists()
+    assert marker.exists()  # dot directories are not cache entries
     assert cache.get("p/t") is not None
 
 

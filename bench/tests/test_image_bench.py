@@ -113,3 +113,15 @@ def test_summary_takes_medians_and_ratios_to_iipsrv():
     assert her["p99_ratio"] == 0.8
     assert "target MET" in report.verdict(rows)
     assert "NOT MET" in report.verdict(report.summarize([_run("iipsrv", 500, 50), _run("heritage", 900, 40)]))
+
+
+@pytest.mark.parametrize("tile", [256, 512])
+def test_openseadragon_tiles_are_the_grid_heritage_prerenders(tile):
+    """What a viewer asks for is what ingest pre-renders (server/image/grid.py), level by level."""
+    grid = pytest.importorskip("server.image.grid")
+    for sf in grid.scale_factors(W, H, tile):
+        ours = [t.path for t in tiles.level_tiles(W, H, tile, sf)]
+        if ours[0].startswith("full/"):
+            continue  # a level inside one tile: OpenSeadragon asks for "full", the grid has one region
+        theirs = [f"{x},{y},{w},{h}/{sw},{sh}/0/default.jpg" for (x, y, w, h), (sw, sh) in grid.grid(W, H, tile, sf)]
+        assert ours == theirs

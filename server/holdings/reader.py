@@ -43,7 +43,8 @@ def read_holdings(root: Path, default_language: str = "it") -> Holdings:
 
 # --- collections.csv ------------------------------------------------------------------------------
 
-def _read_collections(root: Path, language: str, problems: list[Problem]) -> tuple[dict[str, Collection], dict[str, int]]:
+def _read_collections(root: Path, language: str,
+                      problems: list[Problem]) -> tuple[dict[str, Collection], dict[str, int]]:
     path = root / COLLECTIONS
     if not path.is_file():
         problems.append(Problem(COLLECTIONS, None, "missing: every item must belong to a collection"))
@@ -128,10 +129,14 @@ def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[
     if table is not None:
         cols = Columns(table, _ITEM_KNOWN, _ITEM_TRANSLATABLE, language)
         for row in table.rows:
+            access = (row.get("access") or "public").lower()
+            duplicate = row.get("id")
+            if access == "restricted" and duplicate is not None and duplicate in seen:
+                holdings.items.pop(duplicate, None)  # two rows, one restricted: publish neither
+                holdings.restricted.add(duplicate)
             item_id = _row_id(row, table, seen, problems, None)
             if item_id is None:
                 continue
-            access = (row.get("access") or "public").lower()
             if access == "restricted":
                 holdings.restricted.add(item_id)
                 problems.append(Problem(ITEMS, row.line, f"item {item_id!r} is restricted: not published",
@@ -140,7 +145,7 @@ def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[
             errors: list[str] = []
             if access != "public":
                 errors.append(f"access must be 'public' or 'restricted', not {row.get('access')!r}")
-            item = _item(root, row, item_id, cols, folders.get(item_id), holdings, coll_lines, language, errors)
+            item = _item(row, item_id, cols, folders.get(item_id), holdings, coll_lines, language, errors)
             if errors or item is None:
                 problems.extend(Problem(ITEMS, row.line, f"item {item_id!r}: {e}", item_id) for e in errors)
                 holdings.rejected.add(item_id)
@@ -160,7 +165,7 @@ def _item_folders(root: Path, problems: list[Problem]) -> dict[str, Path]:
     return {p.name: p for p in sorted(items_dir.iterdir()) if p.is_dir() and not p.name.startswith(".")}
 
 
-def _item(root: Path, row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: Holdings,
+def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: Holdings,
           coll_lines: dict[str, int], language: str, errors: list[str]) -> Item | None:
     collection = row.get("collection")
     if collection is None:

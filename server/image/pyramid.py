@@ -38,9 +38,12 @@ _KEY_RE = re.compile(r"[A-Za-z0-9_-]{3,128}")
 def master_key(master: Path) -> str:
     """Content hash of the master plus the pyramid format version: same bytes, same pyramid."""
     digest = hashlib.sha256()
-    with open(master, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
+    try:
+        with open(master, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        raise HeritageError(f"{Path(master).name}: cannot read the file ({exc.strerror or exc})") from None
     return f"{digest.hexdigest()[:32]}-{PYRAMID_FORMAT}"
 
 
@@ -63,6 +66,8 @@ def open_pyramid(path: Path) -> Pyramid:
 
 def build_pyramid(master: Path, out: Path, jpeg_quality: int = 85) -> Pyramid:
     """Convert ``master`` into the pyramidal TIFF ``out``; a bad master raises HeritageError."""
+    if not 1 <= jpeg_quality <= 100:
+        raise ValueError(f"jpeg_quality must be 1–100, not {jpeg_quality}")
     master, out = Path(master), Path(out)
     name = master.name
     try:

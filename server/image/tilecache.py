@@ -146,6 +146,9 @@ class DiskCache:
                 data = f.read()
         except FileNotFoundError:
             return None
+        except OSError as exc:  # unreadable cache: render instead of failing the request
+            log.warning("cache %s: cannot read %s (%s)", self.root, path.name, exc.strerror or exc)
+            return None
         if not data:
             return None
         self._touch(path, mtime)
@@ -191,15 +194,15 @@ class DiskCache:
             self.evict()
 
     def _evict_locked(self) -> int:
-        assert self.max_bytes is not None
         now = time.time()
         files: list[tuple[float, int, str]] = []
         dirs: list[str] = []
         total = 0
         for entry in _scandir(self.root):
             if entry.is_dir(follow_symlinks=False):
-                if entry.name == _LOCKS:
-                    self._sweep_locks(Path(entry.path), now)
+                if entry.name.startswith("."):  # not ours to evict (locks, other modules' markers)
+                    if entry.name == _LOCKS:
+                        self._sweep_locks(Path(entry.path), now)
                     continue
                 dirs.append(entry.path)
                 for child in _scandir(Path(entry.path)):
@@ -242,7 +245,12 @@ class DiskCache:
         the locked inode; otherwise the previous holder deleted it and we start again.
         """
         path = self._lock_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # read-only cache: still serve, just without single flight
+            log.warning("cache %s: no lock directory (%s)", self.root, exc.strerror or exc)
+            yield
+            return
         while True:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             try:

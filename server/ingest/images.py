@@ -61,10 +61,28 @@ def process_page(task: PageTask) -> PageResult:
     return PageResult(task.master, task.key, pyramid, built)
 
 
+def cached_result(task: PageTask) -> PageResult | None:
+    """The result of a page whose pyramid (and tiles) a previous run already made, read from headers only."""
+    out = pyramid_path(Path(task.image_cache), task.key)
+    if task.force or not out.is_file():
+        return None
+    if task.pretile and not _marker(Path(task.image_cache) / "tiles", task.key, task.tile_sizes,
+                                     task.jpeg_quality).exists():
+        return None
+    try:
+        return PageResult(task.master, task.key, open_pyramid(out), False)
+    except HeritageError:
+        return None
+
+
+def _marker(tiles_dir: Path, key: str, tile_sizes: tuple[int, ...], jpeg_quality: int) -> Path:
+    return tiles_dir / ".complete" / f"{key}-{'-'.join(map(str, tile_sizes))}-q{jpeg_quality}"
+
+
 def pretile(pyramid: Pyramid, key: str, tiles_dir: Path, tile_sizes: tuple[int, ...], jpeg_quality: int,
             limits: Limits, force: bool = False) -> int:
     """Render every tile of the advertised grid once, so viewers' tile requests decode nothing."""
-    marker = tiles_dir / ".complete" / f"{key}-{'-'.join(map(str, tile_sizes))}-q{jpeg_quality}"
+    marker = _marker(tiles_dir, key, tile_sizes, jpeg_quality)
     if marker.exists() and not force:
         return 0
     cache = DiskCache(tiles_dir, max_bytes=None)
@@ -75,7 +93,10 @@ def pretile(pyramid: Pyramid, key: str, tiles_dir: Path, tile_sizes: tuple[int, 
             for (x, y, rw, rh), (sw, sh) in grid(w, h, size, factor):
                 req = resolve(parse(3, f"{x},{y},{rw},{rh}", f"{sw},{sh}", "0", "default.jpg"), w, h, limits)
                 cache_key = f"{key}/{req.canonical(3)}"
-                if force or cache.get(cache_key) is None:
+                if force:
+                    cache.put(cache_key, render(pyramid, req, jpeg_quality))
+                    count += 1
+                elif cache.get(cache_key) is None:
                     cache.get_or_render(cache_key, lambda req=req: render(pyramid, req, jpeg_quality))
                     count += 1
     marker.parent.mkdir(parents=True, exist_ok=True)

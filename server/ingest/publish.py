@@ -36,11 +36,12 @@ class PublishedItem:
     pyramids: list[tuple[str, Pyramid]]  # (content key, pyramid) per published page
     texts: list[PageText | None] = field(default_factory=list)
     page_numbers: list[int] = field(default_factory=list)  # 1-based index into item.pages
+    fingerprint: str = ""
 
 
 def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[str]], results: dict[str, PageResult],
                      previous: Publication | None, fps: Fingerprints, settings: Settings, report: IngestReport,
-                     progress: Progress) -> tuple[int, int]:
+                     progress: Progress, force: bool = False) -> tuple[int, int]:
     """Fill ``gen``; returns (items published, pages published)."""
     base = settings.base_url or DEFAULT_BASE
     urls = Urls(base)
@@ -53,8 +54,16 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
     published: dict[str, PublishedItem] = {}
     carried: list[str] = []
     prev_items = _previous_items(previous)
+    unchanged: list[str] = []
     for item in holdings.items.values():
+        fingerprint = item_fingerprint(item, fps, settings)
+        if not force and prev_items.get(item.id) == fingerprint and all(results[k].pyramid for k in page_keys[item.id]):
+            unchanged.append(item.id)  # same row, same files, same settings: reuse as published
+            progress.item_done(item.id)
+            continue
         entry, failed = _publish_item(item, page_keys[item.id], results, report, holdings.root)
+        if entry is not None:
+            entry.fingerprint = fingerprint
         if failed and item.id in prev_items:
             carried.append(item.id)
             report.problems.append(Problem(_rel(item.folder, holdings.root), None,
@@ -72,7 +81,8 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
     for item_id, entry in published.items():
         _write_item(db, iiif, entry, urls, settings, position)
         position += 1
-    for item_id in carried:
+    report.items_skipped = len(unchanged)
+    for item_id in carried + unchanged:
         assert previous is not None
         _carry_over(db, iiif, previous, item_id, position)
         position += 1
@@ -116,7 +126,7 @@ def _publish_item(item: Item, keys: list[str], results: dict[str, PageResult], r
                 report.problems.append(Problem(_rel(page.ocr, root), exc.line, exc.reason, item.id))
         number = len(entry.pages) + 1
         entry.pages.append(PageInfo(image_id=f"{item.id}~{number}", width=result.pyramid.width,
-                                    height=result.pyramid.height, ocr_format=ocr_format))
+                                    height=result.pyramid.height, ocr_format=ocr_format, page=n))
         entry.pyramids.append((key, result.pyramid))
         entry.texts.append(text)
         entry.page_numbers.append(n)
@@ -157,7 +167,7 @@ def _write_item(db: sqlite3.Connection, iiif: Path, entry: PublishedItem, urls: 
             texts.append(text.text)
     if texts:
         (folder / "text.txt").write_text("\n\n".join(texts) + "\n", encoding="utf-8")
-    data = {"label": item.title, "pages": len(entry.pages), "thumbnail": manifest.get("thumbnail"),
+    data = {"label": item.title, "pages": len(entry.pages), "fingerprint": entry.fingerprint, "thumbnail": manifest.get("thumbnail"),
             "date": item.date.display if item.date else None,
             "nav_date": item.date.nav_date.strftime("%Y-%m-%dT%H:%M:%SZ") if item.date else None}
     db.execute("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)",
@@ -176,13 +186,27 @@ def _carry_over(db: sqlite3.Connection, iiif: Path, previous: Publication, item_
             db.execute("INSERT INTO images VALUES (?, ?, ?, ?, ?, ?)", tuple(img))
 
 
-def _previous_items(previous: Publication | None) -> set[str]:
+def _previous_items(previous: Publication | None) -> dict[str, str]:
+    """Previously published item ids with their input fingerprints."""
     if previous is None:
-        return set()
+        return {}
     try:
-        return {r["id"] for r in previous.query("SELECT id FROM items")}
+        return {r["id"]: json.loads(r["data"]).get("fingerprint", "") for r in previous.query("SELECT id, data FROM items")}
     except sqlite3.Error:
-        return set()
+        return {}
+
+
+def item_fingerprint(item: Item, fps: Fingerprints, settings: Settings) -> str:
+    """Everything an item's publication depends on: its row, its files' contents, the publication settings."""
+    h = hashlib.sha256(repr(item).encode())
+    for page in item.pages:
+        for path in (page.image, page.ocr):
+            if path is not None:
+                h.update(fps.current.get(str(path), (0, 0, "?"))[2].encode())
+    h.update(repr((settings.base_url, settings.default_language, settings.languages, settings.default_rights,
+                   settings.default_attribution, settings.provider_label, settings.provider_homepage,
+                   settings.tile_sizes)).encode())
+    return h.hexdigest()[:32]
 
 
 def _ranges(structures: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -257,7 +281,3 @@ def _write_collection(out: Path, coll_id: str, label: dict[str, list[str]], summ
 
 def _dump(path: Path, doc: dict[str, Any]) -> None:
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
-def content_hash(doc: bytes) -> str:
-    return hashlib.sha256(doc).hexdigest()[:16]

@@ -24,7 +24,7 @@ from ..errors import HeritageError
 from ..image.request import Limits
 from ..publication import Publication, PublicationStore, create_catalog, generations, switch_current
 from .fingerprint import Fingerprints
-from .images import PageResult, PageTask, process_page
+from .images import PageResult, PageTask, cached_result, process_page
 from .report import IngestReport, Problem, Progress
 
 KEEP_GENERATIONS = 3
@@ -80,7 +80,14 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
 
     progress = Progress(len(tasks), len(holdings.items), tty)
     results: dict[str, PageResult] = {}
-    unique = {t.key: t for t in tasks}.values()  # identical masters are built once
+    unique = []
+    for task in {t.key: t for t in tasks}.values():  # identical masters are built once
+        done = cached_result(task)
+        if done is None:
+            unique.append(task)
+        else:
+            results[task.key] = done
+            progress.page_done(task.master)
     workers = settings.workers or os.cpu_count() or 1
     if workers > 1 and len(unique) > 1:
         ctx = multiprocessing.get_context("spawn")
@@ -99,7 +106,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     tmp = Path(manifests_dir / f".tmp-gen-{os.getpid()}-{int(time.time())}")
     tmp.mkdir(parents=True)
     try:
-        stats = write_generation(tmp, holdings, page_keys, results, previous, fps, settings, report, progress)
+        stats = write_generation(tmp, holdings, page_keys, results, previous, fps, settings, report, progress, force)
         name = time.strftime("gen-%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
         final = manifests_dir / name
         os.rename(tmp, final)

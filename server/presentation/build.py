@@ -55,7 +55,7 @@ OCR_LINKS = {
 
 @dataclass(frozen=True)
 class PageInfo:
-    """What ingest knows about page n (1-based, same order as ``Item.pages``)."""
+    """What ingest measured for the n-th canvas (1-based): image service id, size, OCR link."""
 
     image_id: str
     width: int
@@ -63,6 +63,9 @@ class PageInfo:
     label: str | None = None  # e.g. a printed page number; default "p. n"
     ocr_url: str | None = None  # default: Urls.ocr(item, n) when ocr_format is set
     ocr_format: Literal["alto", "hocr"] | None = None
+    # the page's number in Item.pages (default: its position in ``pages``). Ranges use these
+    # numbers, so when ingest leaves out an unreadable page the chapters stay on the right canvases.
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def build_manifest(item: Item, pages: Sequence[PageInfo], urls: Urls, settings: 
     if canvases:
         manifest.thumbnail = [_thumbnail(urls, pages[0])]
     manifest.items = canvases
-    _add_ranges(manifest, item, [urls.canvas(item.id, n) for n in range(1, len(canvases) + 1)], urls)
+    _add_ranges(manifest, item, {page.page or n: urls.canvas(item.id, n) for n, page in enumerate(pages, 1)}, urls)
     return _dump(manifest)
 
 
@@ -146,7 +149,7 @@ def build_collection(coll_id: str, label: LangMap, summary: LangMap | None, chil
         if pages_total == 1 or not 1 <= page <= pages_total:
             raise NotFound(f"collection {coll_id!r} has no page {page}", parameter="page")
         chunk = children[(page - 1) * page_size:page * page_size]
-        page_label = {lang: [labels.FIELDS["part"].get(lang, labels.FIELDS["part"]["en"]).format(
+        page_label = {lang: [labels.FIELDS["part"].get(lang, "{title} ({page}/{pages})").format(
             title=values[0], page=page, pages=pages_total)] for lang, values in label.items() if values}
         collection = Collection(id=urls.collection_page(coll_id, page), label=page_label,
                                 items=[_member(c, urls) for c in chunk])
@@ -209,9 +212,13 @@ def _canvas(item: Item, n: int, page: PageInfo, urls: Urls, languages: tuple[str
     return canvas
 
 
-def _add_ranges(manifest: Manifest, item: Item, canvas_ids: list[str], urls: Urls) -> None:
-    """structure.csv as nested Ranges: each range lists its sub-ranges and the canvases they leave out."""
-    if not item.ranges or not canvas_ids:
+def _add_ranges(manifest: Manifest, item: Item, canvas_of: dict[int, str], urls: Urls) -> None:
+    """structure.csv as nested Ranges: each range lists its sub-ranges and the canvases they leave out.
+
+    ``canvas_of`` maps page numbers of ``Item.pages`` to canvas ids; pages missing from it (left
+    out of this publication) are skipped, and a range left with nothing is dropped.
+    """
+    if not item.ranges or not canvas_of:
         return
     known = {r.id for r in item.ranges}
     children: dict[str | None, list[HoldingsRange]] = {}
@@ -220,20 +227,21 @@ def _add_ranges(manifest: Manifest, item: Item, canvas_ids: list[str], urls: Url
     done: set[str] = set()
 
     def build(r: HoldingsRange) -> Range | None:
-        if r.id in done or r.first_page > len(canvas_ids):
-            return None  # a cycle (the reader rejects those) or pages this publication lacks
+        if r.id in done:
+            return None  # a cycle: the reader rejects those, hand-made items might not
         done.add(r.id)
-        last = min(r.last_page, len(canvas_ids))
         entries: list[tuple[int, int, int, Any]] = []
         covered: set[int] = set()
         for order, child in enumerate(children.get(r.id, [])):
             sub = build(child)
             if sub is not None:
                 entries.append((child.first_page, 0, order, sub))
-                covered.update(range(child.first_page, min(child.last_page, len(canvas_ids)) + 1))
-        for p in range(r.first_page, last + 1):
-            if p not in covered:
-                entries.append((p, 1, p, CanvasRef(id=canvas_ids[p - 1], type="Canvas")))
+                covered.update(range(child.first_page, child.last_page + 1))
+        for p in range(r.first_page, r.last_page + 1):
+            if p not in covered and p in canvas_of:
+                entries.append((p, 1, p, CanvasRef(id=canvas_of[p], type="Canvas")))
+        if not entries:
+            return None
         entries.sort(key=lambda e: e[:3])
         return Range(id=urls.range(item.id, r.id), label=r.title, items=[e[3] for e in entries])
 

@@ -92,9 +92,3 @@ def language_value(codes: Iterable[str], languages: Iterable[str]) -> LangMap:
         for lang in languages:
             out.setdefault(lang, []).append(names.get(lang, code))
     return out
-
-
-def localized(value: LangMap, language: str) -> str:
-    """The value in ``language``, else the first one given."""
-    values = value.get(language) or next(iter(value.values()), [""])
-    return values[0] if values else ""

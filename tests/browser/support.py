@@ -11,6 +11,7 @@ we drive the distribution's Chromium through plain playwright instead.
 """
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 import posixpath
@@ -44,16 +45,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-# The files the harness pages load, relative to node_modules: their absence means the npm
-# install did not run (or the lock file changed the layout under us).
-BUNDLES = {
-    "openseadragon": "openseadragon/build/openseadragon/openseadragon.min.js",
-    "mirador3": "mirador3/dist/mirador.min.js",
-    "mirador4": "mirador4/dist/mirador.min.js",
-    "universalviewer": "universalviewer/dist/umd/UV.js",
-    "universalviewer-css": "universalviewer/dist/uv.css",
-    "axe-core": "axe-core/axe.min.js",
-}
+# The files the harness pages load, relative to node_modules; package.json's "bundles" field is
+# the one list (scripts/install-browser-deps checks it too). Missing = the npm install did not run.
+BUNDLES: dict[str, str] = json.loads((BROWSER_DIR / "package.json").read_text(encoding="utf-8"))["bundles"]
 
 DEFAULT_TIMEOUT_MS = 20_000
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}

@@ -1,0 +1,234 @@
+"""Ingest end to end: incremental, atomic, lossless, and hostile input reported by file and line."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import DEMO, ROOT, ingest
+
+RASSEGNA = "periodical-ita-rassegna-settimanale-1878-10-06"
+KANT = "periodical-deu-berlinische-monatsschrift-1784-12"
+NORDSTERN = "newspaper-deu-der-nordstern-1878-01-03"
+ENGLISH = "periodical-eng-english-illustrated-magazine-1884-12"
+FAST = {"HERITAGE_PRETILE": "0"}
+
+
+def run(holdings: Path, data: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "HERITAGE_DATA": str(data), **FAST, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "server.cli", "ingest", str(holdings), *extra], env=full,
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
+def current(data: Path) -> Path:
+    return (data / "manifests" / os.readlink(data / "manifests" / "current")).resolve()
+
+
+def published_items(data: Path) -> set[str]:
+    import sqlite3
+    db = sqlite3.connect(current(data) / "catalog.sqlite")
+    try:
+        return {r[0] for r in db.execute("SELECT id FROM items")}
+    finally:
+        db.close()
+
+
+def tree_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        st = p.lstat()
+        h.update(f"{p.relative_to(root)}|{st.st_size}|{st.st_mtime_ns}".encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture()
+def holdings(tmp_path: Path) -> Path:
+    target = tmp_path / "holdings"
+    shutil.copytree(DEMO, target)
+    return target
+
+
+def test_incremental_and_never_writes_holdings(holdings: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    before = tree_digest(holdings)
+    first = run(holdings, data)
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert "published 4 items, 8 pages (0 items unchanged, 8 pyramids built)" in first.stdout
+    second = run(holdings, data)
+    assert "(4 items unchanged, 0 pyramids built)" in second.stdout
+    # change one page of one item: only that item is rebuilt, only that pyramid is made
+    page = holdings / "items" / RASSEGNA / "0002.png"
+    import pyvips
+    pyvips.Image.new_from_file(str(page)).flip("horizontal").write_to_file(str(page))
+    third = run(holdings, data)
+    assert "(3 items unchanged, 1 pyramids built)" in third.stdout, third.stdout
+    forced = run(holdings, data, "--force")
+    assert "(0 items unchanged, 8 pyramids built)" in forced.stdout
+    page.unlink()
+    shutil.copytree(DEMO / "items" / RASSEGNA, holdings / "items" / "restore", dirs_exist_ok=True)
+    assert tree_digest(DEMO) == tree_digest(DEMO)  # the bundled demo is untouched by any test
+    assert before != tree_digest(holdings)  # (we changed the copy ourselves, ingest did not)
+
+
+def test_holdings_folder_is_never_written(holdings: Path, tmp_path: Path) -> None:
+    before = tree_digest(holdings)
+    assert run(holdings, tmp_path / "data").returncode == 0
+    assert tree_digest(holdings) == before
+
+
+def read_items(holdings: Path) -> list[dict[str, str]]:
+    import csv
+    with open(holdings / "items.csv", encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f, delimiter=";"))
+
+
+def write_items(holdings: Path, rows: list[dict[str, str]]) -> None:
+    """Write items.csv back as Italian Excel does: semicolons, BOM, CRLF."""
+    import csv
+    fields = list(dict.fromkeys(k for r in rows for k in r))
+    with open(holdings / "items.csv", "w", encoding="utf-8-sig", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, delimiter=";", lineterminator="\r\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _break(holdings: Path) -> None:
+    """Every kind of bad input at once, in copies of real files broken by hand."""
+    items = holdings / "items"
+    # a truncated page image
+    jpg = items / NORDSTERN / "0012.jpg"
+    data = jpg.read_bytes()
+    jpg.write_bytes(data[: len(data) // 3])
+    # OCR that is not well-formed XML
+    xml = items / KANT / "INPUT_0020.xml"
+    xml.write_text(xml.read_text(encoding="utf-8")[:5000], encoding="utf-8")
+    # OCR with an external entity (XXE) — must be refused, never expanded
+    hocr = items / RASSEGNA / "0002.hocr"
+    hocr.write_text('<?xml version="1.0"?>\n<!DOCTYPE html [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+                    '<html><body><div class="ocr_page" title="bbox 0 0 10 10"><span class="ocrx_word" '
+                    'title="bbox 0 0 5 5">&xxe;</span></div></body></html>', encoding="utf-8")
+    # billion laughs
+    laughs = "".join(f'<!ENTITY l{i} "{("&l%d;" % (i - 1)) * 10}">' for i in range(1, 10))
+    (items / RASSEGNA / "0003.hocr").write_text(
+        f'<?xml version="1.0"?>\n<!DOCTYPE html [<!ENTITY l0 "lol">{laughs}]>\n<html><body>&l9;</body></html>',
+        encoding="utf-8")
+    # a folder without a row
+    shutil.copytree(items / ENGLISH, items / "orphan-folder")
+    # rows: without folder, duplicate id, unsafe id, unknown collection, bad date, bad rights, restricted
+    rows = read_items(holdings)
+    base = {"collection": "emeroteca", "type": "periodical", "title": "X"}
+    rows += [
+        {**base, "id": "no-folder-item"},
+        {**base, "id": ENGLISH, "title": "Duplicato"},
+        {**base, "id": "../x"},
+        {**base, "id": "unknown-coll", "collection": "nowhere"},
+        {**base, "id": "bad-date", "date": "1878-13-45"},
+        {**base, "id": "bad-rights", "rights": "all rights reserved"},
+        {**base, "id": "secret", "access": "restricted"},
+    ]
+    write_items(holdings, rows)
+    for name in ("unknown-coll", "bad-date", "bad-rights", "secret"):
+        shutil.copytree(items / ENGLISH, items / name)
+
+
+def test_hostile_input_is_reported_and_the_rest_published(holdings: Path, tmp_path: Path) -> None:
+    _break(holdings)
+    data = tmp_path / "data"
+    result = run(holdings, data)
+    out = result.stdout
+    assert result.returncode == 1, out
+    expect = [
+        (f"items/{NORDSTERN}/0012.jpg", "ERROR"),
+        (f"items/{KANT}/INPUT_0020.xml", "ERROR"),
+        (f"items/{RASSEGNA}/0002.hocr", "ERROR"),
+        (f"items/{RASSEGNA}/0003.hocr", "ERROR"),
+        ("items/orphan-folder", ""),
+        ("items.csv:", "no-folder-item"),
+        ("items.csv:", "duplicate id"),
+        ("items.csv:", "'../x'"),
+        ("items.csv:", "nowhere"),
+        ("items.csv:", "1878-13-45"),
+        ("items.csv:", "all rights reserved"),
+    ]
+    for where, what in expect:
+        assert any(where in line and what in line for line in out.splitlines()), (where, what, out)
+    assert "root:" not in out  # the XXE was never expanded
+    items = published_items(data)
+    # no previous publication: readable pages of the damaged items are still published; the rest too
+    assert {RASSEGNA, KANT, NORDSTERN, ENGLISH} <= items
+    assert not items & {"secret", "no-folder-item", "unknown-coll", "bad-date", "bad-rights", "orphan-folder"}
+    gen = current(data)
+    manifest = json.loads((gen / "iiif" / "3" / NORDSTERN / "manifest.json").read_text())
+    assert len(manifest["items"]) == 1  # the truncated page is left out, with an error
+    listing = "".join(p.read_text() for p in (gen / "iiif" / "3" / "collection").glob("*.json"))
+    assert "secret" not in listing
+
+
+def test_previous_good_state_is_kept(holdings: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run(holdings, data).returncode == 0
+    good = json.loads((current(data) / "iiif" / "3" / NORDSTERN / "manifest.json").read_text())
+    _break(holdings)
+    result = run(holdings, data)
+    assert result.returncode == 1
+    assert "kept the previous publication" in result.stdout
+    kept = json.loads((current(data) / "iiif" / "3" / NORDSTERN / "manifest.json").read_text())
+    assert kept == good and len(kept["items"]) == 2
+
+
+def test_restricted_item_is_withdrawn_everywhere(holdings: Path, tmp_path: Path, ) -> None:
+    data = tmp_path / "data"
+    assert run(holdings, data).returncode == 0
+    rows = read_items(holdings)
+    for r in rows:
+        r["access"] = "restricted" if r["id"] == ENGLISH else "public"
+    write_items(holdings, rows)
+    result = run(holdings, data)
+    assert result.returncode == 0, result.stdout
+    assert ENGLISH not in published_items(data)
+    from server import create_app
+    client = create_app({"data": data, "base_url": "http://h.test"}).test_client()
+    assert client.get(f"/iiif/3/{ENGLISH}/manifest").status_code == 404
+    assert client.get(f"/iiif/3/image/{ENGLISH}~1/info.json").status_code == 404
+    assert ENGLISH not in client.get("/iiif/3/collection/english-illustrated-magazine").get_data(as_text=True)
+
+
+def test_sigkill_mid_ingest_keeps_serving_the_old_publication(holdings: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run(holdings, data).returncode == 0
+    old = current(data)
+    # change every master so the next run has real work, then kill it while it works
+    import pyvips
+    for img in sorted((holdings / "items").glob("*/*")):
+        if img.suffix in (".png", ".jpg"):
+            pyvips.Image.new_from_file(str(img)).flip("vertical").write_to_file(str(img))
+    env = {**os.environ, "HERITAGE_DATA": str(data)}
+    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "ingest", str(holdings)], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    pyramids = data / "image_cache" / "pyramids"
+    before = len(list(pyramids.rglob("*.tif")))
+    deadline = time.monotonic() + 60
+    while len(list(pyramids.rglob("*.tif"))) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert current(data) == old  # still the old generation
+    from server import create_app
+    client = create_app({"data": data, "base_url": "http://h.test"}).test_client()
+    assert client.get(f"/iiif/3/{RASSEGNA}/manifest").status_code == 200
+    assert client.get(f"/iiif/3/image/{RASSEGNA}~1/full/200,/0/default.jpg").status_code == 200
+    # the next run finishes the job
+    again = run(holdings, data)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert current(data) != old
+    assert not list((data / "manifests").glob(".tmp-gen-*"))
