@@ -1,0 +1,312 @@
+"""Site-wide search for researchers: results grouped by item, facets, filters, snippets with crops.
+
+Pure code over a :class:`~server.search.service.SearchService` (no Flask): the JSON view and the
+HTML page both call :func:`site_search` and render its :class:`SiteResults`.
+
+Facets count *items* and are disjunctive: each facet's counts apply every other facet's filter but
+not its own, so choosing one language still shows how many items the other languages have. Values
+chosen within one facet are alternatives (OR); different facets combine (AND).
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from markupsafe import Markup, escape
+
+from server.errors import BadRequest
+from server.ocr.lang import to_iso639_1
+from server.ocr.model import Box
+from server.search.match import hit_ranges
+from server.search.model import IndexedItem
+from server.search.query import Node, parse, to_whoosh
+from server.search.service import SearchService, union
+from server.search.store import StoredPage
+from server.search.urls import SearchUrls, query_string
+
+FACETS = ("collection", "type", "decade", "year", "language")
+SORTS = ("relevance", "date", "-date")
+MAX_PAGE_SIZE = 100
+SNIPPET_WORDS = 12
+SNIPPETS_PER_PAGE = 2
+
+
+@dataclass(frozen=True)
+class SiteQuery:
+    """A researcher's search: ``filters`` maps a facet name to the chosen values."""
+
+    q: str
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    date_from: int | None = None
+    date_to: int | None = None
+    sort: str = "relevance"
+    page: int = 1
+    page_size: int = 20
+    pages_per_item: int = 3
+
+    @classmethod
+    def from_args(cls, args: Any) -> "SiteQuery":
+        """From request arguments (a werkzeug MultiDict or a plain dict); 400 on bad values."""
+        def getlist(name: str) -> list[str]:
+            if hasattr(args, "getlist"):
+                return [v for v in args.getlist(name) if v != ""]
+            value = args.get(name)
+            if value is None or value == "":
+                return []
+            return list(value) if isinstance(value, (list, tuple)) else [str(value)]
+
+        def integer(name: str, default: int | None, low: int | None = None, high: int | None = None) -> int | None:
+            values = getlist(name)
+            if not values:
+                return default
+            try:
+                value = int(values[0])
+            except ValueError:
+                raise BadRequest("must be an integer", parameter=name) from None
+            if (low is not None and value < low) or (high is not None and value > high):
+                raise BadRequest(f"must be between {low} and {high}", parameter=name)
+            return value
+
+        sort = (getlist("sort") or ["relevance"])[0]
+        if sort not in SORTS:
+            raise BadRequest(f"must be one of {', '.join(SORTS)}", parameter="sort")
+        filters = {name: tuple(dict.fromkeys(getlist(name))) for name in FACETS if getlist(name)}
+        return cls(q=(getlist("q") or [""])[0], filters=filters,
+                   date_from=integer("from", None, -9999, 9999), date_to=integer("to", None, -9999, 9999),
+                   sort=sort, page=integer("page", 1, 1, 100_000) or 1,
+                   page_size=integer("page_size", 20, 1, MAX_PAGE_SIZE) or 20)
+
+    def params(self, **changes: Any) -> dict[str, Any]:
+        """Request parameters that reproduce this query (with ``changes``), for links."""
+        values: dict[str, Any] = {"q": self.q, **{k: list(v) for k, v in self.filters.items()},
+                                  "from": self.date_from, "to": self.date_to,
+                                  "sort": None if self.sort == "relevance" else self.sort,
+                                  "page": None if self.page == 1 else self.page,
+                                  "page_size": None if self.page_size == 20 else self.page_size}
+        values.update(changes)
+        return {k: v for k, v in values.items() if v is not None and v != [] and v != ""}
+
+
+@dataclass(frozen=True)
+class Snippet:
+    html: Markup
+    """The OCR text around the hit, HTML-escaped, matching words in ``<mark>``."""
+    text: str
+    region: Box | None
+    """The hit's line(s) on the page, in canvas pixels (None when the OCR had no boxes)."""
+    image: str | None
+    """An Image API URL of ``region``: the printed original, to judge the OCR by."""
+
+
+@dataclass(frozen=True)
+class PageResult:
+    n: int
+    label: str
+    canvas: str
+    url: str
+    thumbnail: str
+    score: float
+    snippets: list[Snippet]
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    item: IndexedItem
+    manifest: str
+    url: str
+    thumbnail: str | None
+    score: float
+    matching_pages: int
+    pages: list[PageResult]
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    count: int
+    selected: bool
+    label: dict[str, list[str]] | None = None
+
+
+@dataclass
+class SiteResults:
+    query: SiteQuery
+    total: int
+    """Matching items (after filters)."""
+    total_pages: int
+    """Matching pages in those items."""
+    items: list[ItemResult]
+    facets: dict[str, list[FacetValue]]
+    elapsed_ms: float = 0.0
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-self.total // self.query.page_size))
+
+    def to_json(self, urls: SearchUrls) -> dict[str, Any]:
+        q = self.query
+        doc: dict[str, Any] = {
+            "id": f"{urls.site_search_json()}?{query_string(q.params())}",
+            "q": q.q, "sort": q.sort, "filters": {k: list(v) for k, v in q.filters.items()},
+            "from": q.date_from, "to": q.date_to,
+            "total": self.total, "total_pages": self.total_pages,
+            "page": q.page, "page_size": q.page_size, "pages": self.page_count,
+        }
+        if q.page < self.page_count:
+            doc["next"] = f"{urls.site_search_json()}?{query_string(q.params(page=q.page + 1))}"
+        if q.page > 1:
+            doc["prev"] = f"{urls.site_search_json()}?{query_string(q.params(page=min(q.page - 1, self.page_count)))}"
+        doc["items"] = [{
+            "id": r.item.item_id, "label": r.item.label, "type": r.item.type, "date": r.item.date,
+            "year": r.item.year, "collections": r.item.collection_path, "languages": r.item.languages,
+            "manifest": r.manifest, "url": r.url, "thumbnail": r.thumbnail, "score": round(r.score, 4),
+            "matching_pages": r.matching_pages,
+            "pages": [{
+                "n": p.n, "label": p.label, "canvas": p.canvas, "url": p.url, "thumbnail": p.thumbnail,
+                "snippets": [{"html": str(s.html), "text": s.text,
+                              "xywh": ",".join(map(str, s.region)) if s.region else None, "image": s.image}
+                             for s in p.snippets],
+            } for p in r.pages],
+        } for r in self.items]
+        doc["facets"] = {name: [{"value": v.value, "count": v.count, "selected": v.selected,
+                                 **({"label": v.label} if v.label else {})} for v in values]
+                         for name, values in self.facets.items()}
+        doc["elapsed_ms"] = round(self.elapsed_ms, 1)
+        return doc
+
+
+def facet_values(item: IndexedItem, page_languages: list[str] | None = None) -> dict[str, tuple[str, ...]]:
+    """The values an item has in each facet."""
+    langs = [to_iso639_1(code) for code in item.languages] or list(page_languages or [])
+    return {
+        "collection": tuple(item.collection_path),
+        "type": (item.type,) if item.type else (),
+        "decade": (str(item.year // 10 * 10),) if item.year is not None else (),
+        "year": (str(item.year),) if item.year is not None else (),
+        "language": tuple(dict.fromkeys(c for c in langs if c)),
+    }
+
+
+def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery) -> SiteResults:
+    """Run a researcher's search over every published item."""
+    started = time.perf_counter()
+    tree = parse(query.q)
+    if tree is None or not service.available:
+        return SiteResults(query, 0, 0, [], {}, (time.perf_counter() - started) * 1000)
+    searcher = service.searcher()
+    reader = searcher.reader()
+    results = searcher.search(to_whoosh(tree, service.languages, reader), limit=None)
+    item_col = reader.column_reader("item")
+    n_col = reader.column_reader("n")
+    pages_by_item: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    for score, docnum in results.top_n:
+        item_id = item_col[docnum]
+        if isinstance(item_id, bytes):
+            item_id = item_id.decode("utf-8")
+        pages_by_item[item_id].append((score, int(n_col[docnum])))
+
+    values = {i: facet_values(service.items[i], service.page_languages.get(i))
+              for i in pages_by_item if i in service.items}
+    if query.date_from is not None or query.date_to is not None:
+        low = query.date_from if query.date_from is not None else -10_000
+        high = query.date_to if query.date_to is not None else 10_000
+        values = {i: v for i, v in values.items()
+                  if service.items[i].year is not None and low <= service.items[i].year <= high}  # type: ignore[operator]
+    chosen = {k: set(v) for k, v in query.filters.items() if k in FACETS and v}
+
+    def passes(item_values: dict[str, tuple[str, ...]], skip: str | None = None) -> bool:
+        return all(name == skip or not set(item_values[name]).isdisjoint(sel) for name, sel in chosen.items())
+
+    facets: dict[str, list[FacetValue]] = {}
+    for name in FACETS:
+        counts: Counter[str] = Counter()
+        for item_values in values.values():
+            if passes(item_values, skip=name):
+                counts.update(item_values[name])
+        ordered = sorted(counts.items(), key=(lambda kv: kv[0]) if name in ("decade", "year")
+                         else (lambda kv: (-kv[1], kv[0])))
+        for value in chosen.get(name, ()):  # a chosen value stays visible (to be unchosen)
+            if value not in counts:
+                ordered.append((value, 0))
+        facets[name] = [FacetValue(v, c, v in chosen.get(name, ()),
+                                   service.collections.get(v) if name == "collection" else None)
+                        for v, c in ordered]
+
+    matched = [i for i, v in values.items() if passes(v)]
+    best = {i: max(s for s, _ in pages_by_item[i]) for i in matched}
+    if query.sort == "relevance":
+        matched.sort(key=lambda i: (-best[i], i))
+    else:
+        sign = 1 if query.sort == "date" else -1
+
+        def date_key(i: str) -> tuple[Any, ...]:
+            item = service.items[i]
+            return (item.year is None, sign * (item.year or 0), item.date or "", -best[i], i)
+        matched.sort(key=date_key)
+    start = (query.page - 1) * query.page_size
+    shown = [_item_result(service, urls, query, tree, i, pages_by_item[i]) for i in matched[start:start + query.page_size]]
+    total_pages = sum(len(pages_by_item[i]) for i in matched)
+    return SiteResults(query, len(matched), total_pages, shown, facets, (time.perf_counter() - started) * 1000)
+
+
+def _item_result(service: SearchService, urls: SearchUrls, query: SiteQuery, tree: Node, item_id: str,
+                 pages: list[tuple[float, int]]) -> ItemResult:
+    item = service.items[item_id]
+    ranked = sorted(pages, key=lambda sp: (-sp[0], sp[1]))
+    page_results: list[PageResult] = []
+    for score, n in ranked[:query.pages_per_item]:
+        page = service.page(item_id, n)
+        if page is None:
+            continue
+        page_results.append(PageResult(
+            n=n, label=page.label, canvas=urls.canvas(item_id, n), url=urls.item_hit(item_id, n, query.q),
+            thumbnail=urls.page_thumbnail(item_id, n, page.width, page.height), score=score,
+            snippets=snippets(urls, item_id, page, tree)))
+    return ItemResult(item=item, manifest=urls.manifest(item_id), url=urls.item_page(item_id),
+                      thumbnail=page_results[0].thumbnail if page_results else None,
+                      score=ranked[0][0] if ranked else 0.0, matching_pages=len(pages), pages=page_results)
+
+
+def snippets(urls: SearchUrls, item_id: str, page: StoredPage, tree: Node,
+             limit: int = SNIPPETS_PER_PAGE, width: int = SNIPPET_WORDS) -> list[Snippet]:
+    """Up to ``limit`` snippets of a page: text around a hit (every hit in it marked) and a crop of
+    the hit's line(s), padded a little and clamped to the canvas."""
+    ranges = [(a, b) for a, b, _ in hit_ranges(page, tree)]
+    marked = {w for a, b in ranges for w in range(a, b + 1)}
+    words = page.words
+    out: list[Snippet] = []
+    covered_until = -1
+    for first, last in ranges:
+        if first <= covered_until:
+            continue
+        lo = max(0, first - width // 2)
+        hi = min(len(words), last + 1 + width // 2)
+        covered_until = hi - 1
+        html = Markup(" ").join(Markup("<mark>%s</mark>") % words[i].text if i in marked else escape(words[i].text)
+                                for i in range(lo, hi))
+        text = " ".join(words[i].text for i in range(lo, hi))
+        if lo > 0:
+            html, text = Markup("… ") + html, "… " + text
+        if hi < len(words):
+            html, text = html + Markup(" …"), text + " …"
+        lines = {words[w].line + i for w in range(first, last + 1) for i in range(max(len(words[w].boxes), 1))}
+        region = _pad(union([page.line_boxes[n] for n in sorted(lines) if n in page.line_boxes]),
+                      page.width, page.height)
+        out.append(Snippet(html, text, region, urls.crop(item_id, page.n, region) if region else None))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _pad(box: Box | None, width: int, height: int) -> Box | None:
+    if box is None:
+        return None
+    x, y, w, h = box
+    pad = max(4, min(h // 3, 40))
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    x1, y1 = min(width, x + w + pad), min(height, y + h + pad)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return (x0, y0, x1 - x0, y1 - y0)
