@@ -27,7 +27,7 @@ def _open_and_zoom(page: Any, viewer_server: Any, info_url: str, image_prefix: s
     page.goto(viewer_server.url("/harness/openseadragon.html?info=" + quote(info_url, safe="")))
     page.wait_for_function("() => window.harness && harness.opened && harness.fullyLoaded")
     before = len(page.image_hits(image_prefix))
-    loaded_count = page.evaluate("() => harness.zoomIn(4)")
+    loaded_count = page.evaluate("() => harness.zoomIn(2)")
     page.wait_for_function(
         "count => harness.fullyLoaded && harness.fullyLoadedCount > count", arg=loaded_count
     )

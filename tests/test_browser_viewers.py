@@ -86,3 +86,23 @@ def test_viewer_opens_every_manifest(
     assert not failures, f"{viewer}: " + "\n".join(
         f"{item}:\n  " + "\n  ".join(problems) for item, problems in failures.items()
     )
+
+
+def test_watched_page_reports_every_kind_of_problem(page: Any, viewer_server: Any) -> None:
+    """The viewer tests pass only because nothing went wrong, not because nothing was seen."""
+    page.goto(viewer_server.url("/harness/openseadragon.html"))
+    page.evaluate(
+        """async (missing) => {
+            console.error("a console error");
+            await fetch(missing).catch(() => {});
+            await fetch("https://example.org/beacon").catch(() => {});
+            setTimeout(() => { throw new Error("an uncaught error"); });
+        }""",
+        viewer_server.url("/harness/no-such-file.js"),
+    )
+    page.wait_until(lambda: bool(page.page_errors), what="the uncaught error")
+    problems = "\n".join(page.problems())
+    assert "console error: a console error" in problems
+    assert "page error: an uncaught error" in problems
+    assert f"failed request: 404 GET {viewer_server.url('/harness/no-such-file.js')}" in problems
+    assert "request left loopback: https://example.org/beacon" in problems

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from server.errors import BadRequest
 from server.image.request import Limits, parse, resolve
 
-FAST = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 versions = st.sampled_from([2, 3])
 images = st.tuples(st.integers(1, 6000), st.integers(1, 6000))
@@ -104,7 +104,7 @@ def test_near_valid_requests(version: int, region: str, size: str, rotation: str
     check(version, region, size, rotation, qf, image, lim)
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_ish())
 def test_valid_ish_requests(args: tuple) -> None:
     check(*args)

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from math import isqrt
+from typing import Callable
 
 from server.errors import BadRequest
 
@@ -320,16 +321,24 @@ def _fit(rw: int, rh: int, box_w: int, box_h: int, max_area: int) -> tuple[int, 
         w, h = width(box_h), box_h
     if w * h <= max_area:
         return w, h
-    # shrink to the area: derive from the longer side (better precision), then step down to fit
+    # shrink to the area: the largest longer side whose size fits (the area grows with that side,
+    # so bisect; stepping down one pixel at a time can take thousands of steps on a thin strip)
     if rw >= rh:
-        w = min(w, max(1, isqrt(max_area * rw // rh)))
-        while w > 1 and w * height(w) > max_area:
-            w -= 1
-        return w, height(w)
-    h = min(h, max(1, isqrt(max_area * rh // rw)))
-    while h > 1 and width(h) * h > max_area:
-        h -= 1
-    return width(h), h
+        side = _largest(1, min(w, isqrt(max_area * rw // rh) + 1), lambda s: s * height(s) <= max_area)
+        return side, height(side)
+    side = _largest(1, min(h, isqrt(max_area * rh // rw) + 1), lambda s: width(s) * s <= max_area)
+    return width(side), side
+
+
+def _largest(low: int, high: int, fits: Callable[[int], bool]) -> int:
+    """The largest n in [low, high] with fits(n), for a monotone ``fits``; ``low`` if none."""
+    while low < high:
+        mid = (low + high + 1) // 2
+        if fits(mid):
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 def _max_size(rw: int, rh: int, limits: Limits, upscale: bool) -> tuple[int, int]:
