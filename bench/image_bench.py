@@ -50,6 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--iipsrv-processes", type=int, default=2, help="iipsrv FastCGI processes (default 2)")
     p.add_argument("--heritage-workers", type=int, default=None,
                    help="pass --workers to heritage serve (default: not passed, the server's default)")
+    p.add_argument("--wait-quiet", type=float, default=0.0, metavar="MINUTES",
+                   help="before each timed run, wait up to MINUTES in all for the machine to be idle "
+                        "(< 25 %% of a core busy); for machines shared with other work (default 0: no wait)")
     p.add_argument("--skip-ingest", action="store_true", help="reuse bench/work/heritage as ingested before")
     p.add_argument("--no-check-pass", action="store_true", help="skip the checked first pass")
     p.add_argument("--client-check", action="store_true",
@@ -289,11 +292,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warm-up done ({args.warmup:g} s per server and mix)")
 
         runs: list[load.RunResult] = []
+        quiet_budget = args.wait_quiet * 60
         for rnd in range(1, args.rounds + 1):
             order = endpoints if rnd % 2 else list(reversed(endpoints))
             for c in concurrencies:
                 for mix in mixes:
                     for ep in order:
+                        if quiet_budget > 0:
+                            t_wait = time.monotonic()
+                            load.wait_until_quiet(25.0, quiet_budget)
+                            quiet_budget -= time.monotonic() - t_wait
                         r = load.run_wrk(ep.base, ep.image_prefix, list_files[mix], c, args.duration,
                                          ep.name, mix, rnd, cpu_probe=cpu_roots.get(ep.name))
                         runs.append(r)

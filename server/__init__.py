@@ -37,4 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         presentation = None
     if presentation is not None:
         app.register_blueprint(presentation)
+
+    from .web import init_app as init_web  # the public pages (and the i18n every HTML page uses)
+    init_web(app)
     return app

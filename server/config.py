@@ -50,6 +50,16 @@ class Settings:
     workers: int = 0
     # collections list this many children per page before paging
     collection_page_size: int = 100
+    # public pages (server/web): the site's name, and items per page on collection pages
+    site_title: str = "Heritage Lab"
+    web_page_size: int = 24
+    # the embedded viewer: "mirador" or "uv"; its bundle URL (empty = a pinned version on a public
+    # CDN, see server/web/viewer.py), UV's stylesheet (empty = beside the bundle), and an optional
+    # folder served at /viewer/ for installations that host the bundle themselves
+    viewer: str = "mirador"
+    viewer_url: str = ""
+    viewer_css_url: str = ""
+    viewer_dir: str = ""
 
     @property
     def manifests_dir(self) -> Path:

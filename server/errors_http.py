@@ -26,13 +26,25 @@ def error_response(status: int, title: str, message: str, parameter: str | None 
         response = jsonify(body)
         response.status_code = status
     else:
-        from markupsafe import escape
-        html = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{status} {escape(title)}"
-                f"</title></head><body><main><h1>{status} {escape(title)}</h1><p>{escape(message)}</p>"
-                f"<p><a href=\"{escape(request.script_root or '/')}\">Heritage Lab</a></p></main></body></html>")
-        response = Response(html, status=status, content_type="text/html; charset=utf-8")
+        response = Response(_html_page(status, title, message), status=status,
+                            content_type="text/html; charset=utf-8")
+        response.vary.update(("Accept-Language", "Cookie"))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _html_page(status: int, title: str, message: str) -> str:
+    """The site's localized error page (server.web); a bare page if that cannot render."""
+    try:
+        from .web.errors import render_error_page
+        return render_error_page(status, message)
+    except Exception:  # noqa: BLE001 - an error page must never fail
+        from flask import current_app
+        current_app.logger.exception("the error page could not be rendered")
+        from markupsafe import escape
+        return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{status} {escape(title)}"
+                f"</title></head><body><main><h1>{status} {escape(title)}</h1><p>{escape(message)}</p>"
+                f"<p><a href=\"{escape(request.script_root or '/')}\">Heritage Lab</a></p></main></body></html>")
 
 
 def init_app(app: Flask) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-# A page of the sample holdings that every publication of them contains.
+# A page of the bundled demo holdings (examples/holdings), 2297 x 3377 px.
 IMAGE_ID = "periodical-ita-rassegna-settimanale-1878-10-06~1"
 # Tiles to expect at least: a few for the home view, then more after zooming in.
 MIN_TILES = 6
@@ -26,13 +26,13 @@ def _open_and_zoom(page: Any, viewer_server: Any, info_url: str, image_prefix: s
     """
     page.goto(viewer_server.url("/harness/openseadragon.html?info=" + quote(info_url, safe="")))
     page.wait_for_function("() => window.harness && harness.opened && harness.fullyLoaded")
-    before = len(page.image_hits(image_prefix))
+    before = len(page.tile_hits(image_prefix))
     loaded_count = page.evaluate("() => harness.zoomIn(2)")
     page.wait_for_function(
         "count => harness.fullyLoaded && harness.fullyLoadedCount > count", arg=loaded_count
     )
     page.wait_for_quiet()
-    return before, len(page.image_hits(image_prefix))
+    return before, len(page.tile_hits(image_prefix))
 
 
 @pytest.mark.parametrize("version", ["3", "2"])

@@ -130,6 +130,21 @@ def process_tree_cpu(roots: list[int]) -> float:
     return sum(times[p] for p in wanted)
 
 
+def wait_until_quiet(limit_pct: float, budget: float, probe_s: float = 2.0) -> float:
+    """Wait (at most ``budget`` seconds) until the whole machine uses < ``limit_pct`` % of a core.
+
+    On a machine shared with other work (CI, other sessions), runs taken while something else
+    burns CPU measure that something. Returns the CPU % last seen.
+    """
+    deadline = time.monotonic() + budget
+    while True:
+        before = machine_busy_seconds()
+        time.sleep(probe_s)
+        busy = 100 * (machine_busy_seconds() - before) / probe_s
+        if busy < limit_pct or time.monotonic() >= deadline:
+            return busy
+
+
 # --- the checked first pass -------------------------------------------------------------------
 
 @dataclass

@@ -52,12 +52,19 @@ def level_factor(pyramid: Pyramid, k: int) -> float:
 
 
 def choose_level(pyramid: Pyramid, req: ImageRequest) -> int:
-    """The smallest level whose crop of the region is at least the output size (within a pixel)."""
-    _, _, w, h = req.region
+    """The smallest level with at least the output's resolution over the region.
+
+    A region that reaches the right (bottom) edge may come up short by less than one level
+    pixel: that is the partial pixel the level lacks, and grid edge tiles must come from the same
+    level as their neighbours.
+    """
+    x, y, w, h = req.region
     out_w, out_h = req.size
+    edge_x, edge_y = x + w == pyramid.width, y + h == pyramid.height
     for k in range(len(pyramid.levels) - 1, 0, -1):
         f = level_factor(pyramid, k)
-        if w / f > out_w - 1 and h / f > out_h - 1:
+        lw, lh = w / f, h / f
+        if (lw >= out_w or (edge_x and lw > out_w - 1)) and (lh >= out_h or (edge_y and lh > out_h - 1)):
             return k
     return 0
 

@@ -33,23 +33,15 @@ def levenshtein(a: str, b: str, limit: int) -> int:
 
 
 class PageMatcher:
-    """Matches leaves against one page's tokens (stems computed once per page, on demand)."""
+    """Matches leaves against one page's stored tokens and stems."""
 
-    def __init__(self, tokens: list[str], language: str | None) -> None:
+    def __init__(self, tokens: list[str], stems: list[str], language: str | None) -> None:
         self.tokens = tokens
+        self.stems = stems
         self.language = language
-        self._stems: list[str] | None = None
-
-    @property
-    def stems(self) -> list[str]:
-        if self._stems is None:
-            lang = self.language
-            self._stems = [stem(t, lang) for t in self.tokens] if lang else self.tokens
-        return self._stems
 
     def _term_positions(self, text: str) -> set[int]:
-        toks = self.tokens
-        found = {i for i, t in enumerate(toks) if t == text}
+        found = {i for i, t in enumerate(self.tokens) if t == text}
         if self.language:
             target = stem(text, self.language)
             found.update(i for i, s in enumerate(self.stems) if s == target)
@@ -58,31 +50,31 @@ class PageMatcher:
     def spans(self, leaf: Node) -> list[Span]:
         toks = self.tokens
         if isinstance(leaf, Term):
-            return [(i, i + 1) for i in sorted(self._term_positions(leaf.text))]
+            return [(i, i + 1) for i in self._term_positions(leaf.text)]
         if isinstance(leaf, Phrase):
             k = len(leaf.tokens)
             sets = [self._term_positions(t) for t in leaf.tokens]
-            return [(i, i + k) for i in sorted(sets[0]) if all(i + j in sets[j] for j in range(1, k))]
+            return [(i, i + k) for i in sets[0] if all(i + j in sets[j] for j in range(1, k))]
         if isinstance(leaf, Prefix):
             p = leaf.prefix
             return [(i, i + 1) for i, t in enumerate(toks) if t.startswith(p)]
         if isinstance(leaf, Fuzzy):
             text, d = leaf.text, leaf.distance
+            first = text[:1]
             return [(i, i + 1) for i, t in enumerate(toks)
-                    if t[:1] == text[:1] and levenshtein(t, text, d) <= d]
+                    if t[:1] == first and levenshtein(t, text, d) <= d]
         if isinstance(leaf, (AllOf, AnyOf)):
             return self.all_spans(leaf)
         raise TypeError(leaf)
 
     def all_spans(self, tree: Node) -> list[Span]:
-        """Every positive leaf's spans, sorted, without duplicates or spans inside longer ones."""
+        """Every positive leaf's spans, sorted; overlapping spans merged into one."""
         found: set[Span] = set()
         for leaf in positive_leaves(tree):
             found.update(self.spans(leaf))
-        ordered = sorted(found, key=lambda s: (s[0], -s[1]))
         out: list[Span] = []
-        for span in ordered:
-            if out and span[0] < out[-1][1]:  # overlaps the previous one: merge
+        for span in sorted(found, key=lambda s: (s[0], -s[1])):
+            if out and span[0] < out[-1][1]:
                 if span[1] > out[-1][1]:
                     out[-1] = (out[-1][0], span[1])
                 continue
@@ -96,19 +88,16 @@ def hit_ranges(page: StoredPage, tree: Node) -> list[tuple[int, int, int]]:
     The line count is the number of annotations the hit becomes, known without reading boxes.
     Two spans within one word (both halves of an elision) are one hit.
     """
-    spans = PageMatcher(page.tokens, page.language).all_spans(tree)
+    spans = PageMatcher(page.tokens, page.stems, page.language).all_spans(tree)
     ranges: list[tuple[int, int]] = []
-    lines: list[set[int]] = []
+    lines: list[tuple[int, int]] = []
     for start, end in spans:
-        first, last = page.token_word[start], page.token_word[end - 1]
-        covered: set[int] = set()
-        for i in range(start, end):
-            a, b = page.token_lines[i]
-            covered.update(range(a, b + 1))
+        first, last = page.word_of(start), page.word_of(end - 1)
+        lo, hi = page.lines_of(start)[0], page.lines_of(end - 1)[1]
         if ranges and first <= ranges[-1][1]:
             ranges[-1] = (ranges[-1][0], max(ranges[-1][1], last))
-            lines[-1] |= covered
+            lines[-1] = (min(lines[-1][0], lo), max(lines[-1][1], hi))
             continue
         ranges.append((first, last))
-        lines.append(covered)
-    return [(a, b, len(ls)) for (a, b), ls in zip(ranges, lines)]
+        lines.append((lo, hi))
+    return [(a, b, hi - lo + 1) for (a, b), (lo, hi) in zip(ranges, lines)]

@@ -75,6 +75,7 @@ class SearchService:
         self._local = threading.local()
         self._vocab: LRU[str, Vocabulary] = LRU(64)
         self._hits: LRU[tuple[str, str], list[PageHit]] = LRU(32)
+        self._ranges: dict[str, tuple[int, int, frozenset[int] | None]] = {}
 
     # -- plumbing ------------------------------------------------------------------------
     def searcher(self) -> Searcher:
@@ -103,14 +104,48 @@ class SearchService:
         if tree is None or not self.available or item_id not in self.items:
             return []
         searcher = self.searcher()
-        query = wq.And([wq.Term("item", item_id), to_whoosh(tree, self.languages, searcher.reader())])
         ncol = searcher.reader().column_reader("n")
+        query = to_whoosh(tree, self.languages, searcher.reader())
         hits: list[PageHit] = []
-        for n in sorted({int(ncol[d]) for d in query.docs(searcher)}):
+        for n in sorted({int(ncol[d]) for d in self._docs_in_item(searcher, query, item_id)}):
             page = self.page(item_id, n)
             if page is not None:
                 hits.extend((n, a, b, lines) for a, b, lines in hit_ranges(page, tree))
         return hits
+
+    def _item_docs(self, searcher: Searcher, item_id: str) -> tuple[int, int, frozenset[int] | None]:
+        """The item's documents: ingest adds them together, so they are one docnum range
+        ``[lo, hi)``; the set is only kept if, against expectation, they are not contiguous."""
+        found = self._ranges.get(item_id)
+        if found is None:
+            ids = sorted(searcher.reader().postings("item", item_id).all_ids()) \
+                if searcher.reader().doc_frequency("item", item_id) else []
+            if not ids:
+                found = (0, 0, None)
+            else:
+                lo, hi = ids[0], ids[-1] + 1
+                found = (lo, hi, None if hi - lo == len(ids) else frozenset(ids))
+            self._ranges[item_id] = found
+        return found
+
+    def _docs_in_item(self, searcher: Searcher, query: wq.Query, item_id: str) -> list[int]:
+        """Matching docnums of one item: skip straight to its range instead of intersecting
+        the query with the item's postings (a common word matches most of the index)."""
+        lo, hi, members = self._item_docs(searcher, item_id)
+        if hi <= lo:
+            return []
+        matcher = query.matcher(searcher)
+        out: list[int] = []
+        if matcher.is_active() and matcher.id() < lo:
+            matcher.skip_to(lo)
+        while matcher.is_active():
+            doc = matcher.id()
+            if doc >= hi:
+                break
+            if members is None or doc in members:
+                out.append(doc)
+            matcher.next()
+        return out
 
     def search_item(self, item_id: str, q: str, page: int = 1, page_size: int = HITS_PER_PAGE) -> ItemSearch:
         """One page (1-based) of an item's hits; ``total_annotations`` counts one per line of each hit."""
@@ -148,20 +183,20 @@ class SearchService:
 def build_hit(item_id: str, page: StoredPage, first: int, last: int, context: int = CONTEXT_WORDS) -> Hit:
     """A hit with its text, context and one part per physical line (boxes = union of its pieces)."""
     words = page.words
-    texts = [w.text for w in words[first:last + 1]]
-    before = " ".join(w.text for w in words[max(0, first - context):first])
-    after = " ".join(w.text for w in words[last + 1:last + 1 + context])
+    before = " ".join(w[0] for w in words[max(0, first - context):first])
+    after = " ".join(w[0] for w in words[last + 1:last + 1 + context])
     lines: dict[int, tuple[list[Box], list[str], list[str]]] = {}
-    for w in words[first:last + 1]:
-        for i in range(max(len(w.boxes), 1)):
-            boxes, starts, continues = lines.setdefault(w.line + i, ([], [], []))
-            if i < len(w.boxes) and w.boxes[i][2] > 0 and w.boxes[i][3] > 0:
-                boxes.append(w.boxes[i])
-            (starts if i == 0 else continues).append(w.text)
+    for text, line, flat in words[first:last + 1]:
+        for i in range(max(len(flat) // 4, 1)):
+            boxes, starts, continues = lines.setdefault(line + i, ([], [], []))
+            box = flat[4 * i:4 * i + 4]
+            if len(box) == 4 and box[2] > 0 and box[3] > 0:
+                boxes.append(tuple(box))  # type: ignore[arg-type]
+            (starts if i == 0 else continues).append(text)
     parts = tuple(HitPart(line, union(boxes), " ".join(starts or continues))
                   for line, (boxes, starts, continues) in sorted(lines.items()))
     return Hit(item_id=item_id, n=page.n, canvas_width=page.width, canvas_height=page.height,
-               first=first, last=last, match=" ".join(texts),
+               first=first, last=last, match=" ".join(w[0] for w in words[first:last + 1]),
                before=before + " " if before else "", after=" " + after if after else "", parts=parts)
 
 

@@ -284,20 +284,35 @@ def snippets(urls: SearchUrls, item_id: str, page: StoredPage, tree: Node,
         lo = max(0, first - width // 2)
         hi = min(len(words), last + 1 + width // 2)
         covered_until = hi - 1
-        html = Markup(" ").join(Markup("<mark>%s</mark>") % words[i].text if i in marked else escape(words[i].text)
-                                for i in range(lo, hi))
-        text = " ".join(words[i].text for i in range(lo, hi))
+        html = _marked(words, lo, hi, marked)
+        text = " ".join(words[i][0] for i in range(lo, hi))
         if lo > 0:
             html, text = Markup("… ") + html, "… " + text
         if hi < len(words):
             html, text = html + Markup(" …"), text + " …"
-        lines = {words[w].line + i for w in range(first, last + 1) for i in range(max(len(words[w].boxes), 1))}
-        region = _pad(union([page.line_boxes[n] for n in sorted(lines) if n in page.line_boxes]),
-                      page.width, page.height)
+        lines = {words[w][1] + i for w in range(first, last + 1) for i in range(max(len(words[w][2]) // 4, 1))}
+        region = _pad(union(list(page.line_boxes(lines).values())), page.width, page.height)
         out.append(Snippet(html, text, region, urls.crop(item_id, page.n, region) if region else None))
         if len(out) >= limit:
             break
     return out
+
+
+def _marked(words: list[list[Any]], lo: int, hi: int, marked: set[int]) -> Markup:
+    """Words ``lo``..``hi`` escaped, each run of matching words inside one ``<mark>``."""
+    out: list[Markup] = []
+    run: list[str] = []
+    for i in range(lo, hi):
+        if i in marked:
+            run.append(words[i][0])
+            continue
+        if run:
+            out.append(Markup("<mark>%s</mark>") % " ".join(run))
+            run = []
+        out.append(escape(words[i][0]))
+    if run:
+        out.append(Markup("<mark>%s</mark>") % " ".join(run))
+    return Markup(" ").join(out)
 
 
 def _pad(box: Box | None, width: int, height: int) -> Box | None:

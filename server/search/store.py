@@ -1,13 +1,13 @@
 """The per-page word store: written once at ingest, read at query time instead of the OCR.
 
 ``{gen}/words/{item}/{n}.txt`` holds one page. Its first four lines are what matching needs and
-are cheap to read without parsing JSON (within-item search reads them for every matching page);
-the fifth line is JSON with the words and their boxes, parsed only for the hits being shown::
+cost only a ``split`` to load (within-item search reads them for every matching page); the rest
+is decoded for the hits actually shown::
 
-    HLS1 <language key or ->
-    <folded tokens, space separated>            token i of the page (see analysis.py)
-    <word index of each token>                  which Word token i came from
-    <line range of each token: L or L:E>        physical lines the token's word covers
+    HLS2 <language key or ->
+    <folded tokens, space separated>         token i of the page (see analysis.py)
+    <stemmed tokens, space separated>        or "=" when the page has no stemmer
+    <12 hex digits per token>                its word's index, first and last physical line
     {"label": …, "width": …, "height": …, "words": [[text, line, [x, y, w, h, …]], …]}
 
 ``{gen}/words/{item}/vocab.tsv``: the item's folded tokens, sorted, with the form to display and
@@ -23,15 +23,18 @@ import json
 import os
 import shutil
 from collections import Counter
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from server.ocr.model import Box
-from server.search.analysis import display_form, fold, raw_tokens
+from server.search.analysis import display_form, fold, raw_tokens, stem
 
-MAGIC = "HLS1"
+MAGIC = "HLS2"
 WORDS_DIR = "words"
+PACK = 12
+"""Characters per token in the packed line: word index, first line, last line, 4 hex digits each."""
+LIMIT = 0xFFFF
 
 
 def check_item_id(item_id: str) -> str:
@@ -45,27 +48,30 @@ def item_dir(gen_dir: Path, item_id: str) -> Path:
     return gen_dir / WORDS_DIR / check_item_id(item_id)
 
 
-@dataclass(frozen=True)
-class StoredWord:
-    text: str
-    line: int
-    boxes: tuple[Box, ...]
-
-
 class StoredPage:
-    """One page from the store. Token data is parsed on load; words only when asked for."""
+    """One page from the store. Only splitting is done on load: matching reads ``tokens`` and
+    ``stems``; word indices, lines and the JSON part are decoded for the hits actually shown."""
 
-    def __init__(self, n: int, language: str | None, tokens: list[str], token_word: list[int],
-                 token_lines: list[tuple[int, int]], json_text: str) -> None:
+    def __init__(self, n: int, language: str | None, tokens: list[str], stems: list[str],
+                 packed: str, json_text: str) -> None:
         self.n = n
         self.language = language
         self.tokens = tokens
-        self.token_word = token_word
-        self.token_lines = token_lines
+        self.stems = stems
+        self._packed = packed
         self._json = json_text
 
+    def word_of(self, token: int) -> int:
+        """The index of the word token ``token`` belongs to."""
+        return int(self._packed[PACK * token:PACK * token + 4], 16)
+
+    def lines_of(self, token: int) -> tuple[int, int]:
+        """First and last physical line of the word token ``token`` belongs to."""
+        p = PACK * token
+        return int(self._packed[p + 4:p + 8], 16), int(self._packed[p + 8:p + 12], 16)
+
     @cached_property
-    def _data(self) -> dict[str, object]:
+    def _data(self) -> dict[str, Any]:
         return json.loads(self._json)  # type: ignore[no-any-return]
 
     @property
@@ -74,71 +80,71 @@ class StoredPage:
 
     @property
     def width(self) -> int:
-        return int(self._data["width"])  # type: ignore[call-overload]
+        return int(self._data["width"])
 
     @property
     def height(self) -> int:
-        return int(self._data["height"])  # type: ignore[call-overload]
+        return int(self._data["height"])
 
-    @cached_property
-    def words(self) -> list[StoredWord]:
-        out = []
-        for text, line, flat in self._data["words"]:  # type: ignore[union-attr]
-            boxes = tuple(tuple(flat[i:i + 4]) for i in range(0, len(flat), 4))
-            out.append(StoredWord(text, line, boxes))  # type: ignore[arg-type]
-        return out
+    @property
+    def words(self) -> list[list[Any]]:
+        """``[text, line, [x, y, w, h, …]]`` per word, in reading order (raw, for speed)."""
+        return self._data["words"]  # type: ignore[no-any-return]
 
-    @cached_property
-    def line_boxes(self) -> dict[int, Box]:
-        """Union of the (non-empty) word pieces of each physical line."""
+    def line_boxes(self, lines: set[int]) -> dict[int, Box]:
+        """Union of the non-empty word pieces on each of ``lines``."""
         edges: dict[int, list[int]] = {}
-        for word in self.words:
-            for i, (x, y, w, h) in enumerate(word.boxes):
+        for _, line, flat in self.words:
+            for i in range(0, len(flat), 4):
+                n = line + i // 4
+                if n not in lines:
+                    continue
+                x, y, w, h = flat[i:i + 4]
                 if w <= 0 or h <= 0:
                     continue
-                e = edges.get(word.line + i)
+                e = edges.get(n)
                 if e is None:
-                    edges[word.line + i] = [x, y, x + w, y + h]
+                    edges[n] = [x, y, x + w, y + h]
                 else:
                     e[0], e[1], e[2], e[3] = min(e[0], x), min(e[1], y), max(e[2], x + w), max(e[3], y + h)
-        return {line: (e[0], e[1], e[2] - e[0], e[3] - e[1]) for line, e in edges.items()}
+        return {n: (e[0], e[1], e[2] - e[0], e[3] - e[1]) for n, e in edges.items()}
 
 
 def encode_page(n: int, language: str | None, label: str, width: int, height: int,
-                words: list[tuple[str, int, tuple[Box, ...]]]) -> tuple[str, list[str], Counter[tuple[str, str]]]:
-    """The file text of one page, its folded tokens (for the index) and its (folded, display) counts."""
+                words: list[tuple[str, int, tuple[Box, ...]]]) -> tuple[str, list[str], list[str], Counter[tuple[str, str]]]:
+    """The file text of one page, its folded tokens and stems (for the index), and its
+    ``(folded, display)`` counts (for the vocabulary)."""
     toks: list[str] = []
-    tw: list[str] = []
-    tl: list[str] = []
+    packed: list[str] = []
     seen: Counter[tuple[str, str]] = Counter()
     for wi, (text, line, boxes) in enumerate(words):
         last = line + max(len(boxes), 1) - 1
-        span = str(line) if last == line else f"{line}:{last}"
+        if wi > LIMIT or last > LIMIT:
+            break  # a page of more than 65,535 words or lines is not a page; index what fits
+        code = f"{wi:04x}{line:04x}{last:04x}"
         for raw in raw_tokens(text):
             folded = fold(raw)
             if not folded:
                 continue
             toks.append(folded)
-            tw.append(str(wi))
-            tl.append(span)
+            packed.append(code)
             seen[(folded, display_form(raw))] += 1
+    stems = [stem(t, language) for t in toks] if language else toks
     payload = {"label": label, "width": width, "height": height,
                "words": [[text, line, [c for box in boxes for c in box]] for text, line, boxes in words]}
-    body = "\n".join((f"{MAGIC} {language or '-'}", " ".join(toks), " ".join(tw), " ".join(tl),
-                      json.dumps(payload, ensure_ascii=False, separators=(",", ":"))))
-    return body + "\n", toks, seen
+    body = "\n".join((f"{MAGIC} {language or '-'}", " ".join(toks), " ".join(stems) if language else "=",
+                      "".join(packed), json.dumps(payload, ensure_ascii=False, separators=(",", ":"))))
+    return body + "\n", toks, stems, seen
 
 
 def decode_page(n: int, data: str) -> StoredPage:
-    head, toks, tw, tl, rest = data.split("\n", 4)
+    head, toks, stems, packed, rest = data.split("\n", 4)
     magic, _, lang = head.partition(" ")
     if magic != MAGIC:
         raise ValueError(f"not a word-store page (page {n})")
-    lines: list[tuple[int, int]] = []
-    for s in tl.split():
-        a, _, b = s.partition(":")
-        lines.append((int(a), int(b)) if b else (int(a), int(a)))
-    return StoredPage(n, None if lang == "-" else lang, toks.split(), [int(x) for x in tw.split()], lines, rest)
+    tokens = toks.split()
+    return StoredPage(n, None if lang == "-" else lang, tokens, tokens if stems == "=" else stems.split(),
+                      packed, rest)
 
 
 def write_text(path: Path, text: str) -> None:
@@ -148,7 +154,8 @@ def write_text(path: Path, text: str) -> None:
 
 def read_page(gen_dir: Path, item_id: str, n: int) -> StoredPage | None:
     try:
-        data = (item_dir(gen_dir, item_id) / f"{int(n)}.txt").read_text(encoding="utf-8")
+        with open(item_dir(gen_dir, item_id) / f"{int(n)}.txt", encoding="utf-8") as f:
+            data = f.read()
     except FileNotFoundError:
         return None
     return decode_page(n, data)

@@ -28,14 +28,14 @@ from whoosh import index as windex
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.fields import ID, NUMERIC, TEXT, Schema
 
-from server.search.analysis import ANALYSIS_VERSION, language_key, stem
+from server.search.analysis import ANALYSIS_VERSION, language_key
 from server.search.model import IndexedItem, IndexedPage
 from server.search.query import EXACT, stem_field
 from server.search.store import WORDS_DIR, check_item_id, encode_page, item_dir, link_tree, write_text, write_vocab
 
 INDEX_DIR = "index"
 META_FILE = "heritage-search.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Bump when the schema or the word store changes: an older index is then rebuilt, not reused."""
 
 
@@ -141,14 +141,15 @@ class SearchIndexWriter:
         for page in sorted(pages, key=lambda p: p.n):
             lang = page_language(page, item)
             words = [(w.text, w.line, w.boxes) for w in page.page.words]
-            body, toks, seen = encode_page(page.n, lang, page.label, page.canvas_width, page.canvas_height, words)
+            body, toks, stems, seen = encode_page(page.n, lang, page.label, page.canvas_width,
+                                                  page.canvas_height, words)
             write_text(folder / f"{int(page.n)}.txt", body)
             vocab.update(seen)
             if not toks:
                 continue
             fields: dict[str, object] = {"item": item_id, "n": int(page.n), EXACT: toks}
             if lang:
-                fields[stem_field(lang)] = [stem(t, lang) for t in toks]
+                fields[stem_field(lang)] = stems
                 self._languages.add(lang)
                 page_languages.append(lang)
             self._writer.add_document(**fields)

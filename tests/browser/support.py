@@ -12,7 +12,6 @@ we drive the distribution's Chromium through plain playwright instead.
 from __future__ import annotations
 
 import json
-import mimetypes
 import os
 import posixpath
 import re
@@ -32,7 +31,7 @@ NODE_MODULES = BROWSER_DIR / "node_modules"
 HARNESS_DIR = BROWSER_DIR / "harness"
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts" / "browser"
 
-CHROMIUM = Path(os.environ.get("HERITAGE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM = Path(os.environ.get("BROWSER_TEST_CHROMIUM", "/usr/bin/chromium"))
 # The flags the environment needs: as root (no sandbox), no GPU, and no calls home (the closed
 # network refuses them, noisily). Playwright adds a fresh temporary --user-data-dir per launch.
 CHROMIUM_ARGS = [
@@ -50,7 +49,6 @@ CHROMIUM_ARGS = [
 BUNDLES: dict[str, str] = json.loads((BROWSER_DIR / "package.json").read_text(encoding="utf-8"))["bundles"]
 
 DEFAULT_TIMEOUT_MS = 20_000
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # Playwright matches this on the driver side, so loopback traffic never detours through Python.
 NOT_LOOPBACK = re.compile(r"^(?!(?:https?|wss?)://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?(?:/|$))")
 
@@ -159,7 +157,6 @@ class StaticServer(ThreadingHTTPServer):
 @pytest.fixture(scope="session")
 def viewer_server() -> Iterator[StaticServer]:
     """Serves ``/harness/*.html`` and ``/node_modules/…`` on 127.0.0.1 (random port)."""
-    mimetypes.init()
     server = StaticServer()
     server.mount("harness", HARNESS_DIR)
     server.mount("node_modules", NODE_MODULES)
@@ -196,9 +193,15 @@ def _is_info(url: str) -> bool:
     return urlsplit(url).path.endswith("/info.json")
 
 
+def _region(url: str) -> str:
+    """The region segment of an Image API URL ({id}/{region}/{size}/{rotation}/{quality}.{format})."""
+    parts = urlsplit(url).path.rsplit("/", 4)
+    return unquote(parts[1]) if len(parts) == 5 else ""
+
+
 @dataclass
 class Hit:
-    """One finished HTTP response, as the page saw it."""
+    """One HTTP response the page received (recorded when its headers arrived)."""
 
     url: str
     status: int
@@ -230,6 +233,7 @@ class WatchedPage:
         self.page.on("console", self._on_console)
         self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
         context.on("request", self._on_request)
+        context.on("response", self._on_response)
         context.on("requestfinished", self._on_finished)
         context.on("requestfailed", self._on_failed)
         context.route(NOT_LOOPBACK, self._block)
@@ -244,13 +248,18 @@ class WatchedPage:
     def _on_request(self, request: Any) -> None:
         self.in_flight.add(request)
 
+    def _on_response(self, response: Any) -> None:
+        # Recorded, and no longer waited for, when the headers arrive: a body that nobody reads
+        # (a viewer dropping an error response) may never "finish". A body that breaks later
+        # still shows up through requestfailed.
+        request = response.request
+        self.in_flight.discard(request)
+        self.responses.append(Hit(request.url, response.status, request.method))
+        if response.status >= 400:
+            self.failed_requests.append(f"{response.status} {request.method} {request.url}")
+
     def _on_finished(self, request: Any) -> None:
         self.in_flight.discard(request)
-        response = request.response()
-        status = response.status if response is not None else 0
-        self.responses.append(Hit(request.url, status, request.method))
-        if status >= 400:
-            self.failed_requests.append(f"{status} {request.method} {request.url}")
 
     def _on_failed(self, request: Any) -> None:
         self.in_flight.discard(request)
@@ -268,17 +277,25 @@ class WatchedPage:
 
     def reset(self) -> None:
         """Forget what was recorded (before loading the next document in the same page)."""
-        for record in (self.console_errors, self.page_errors, self.failed_requests, self.blocked_requests, self.responses):
-            record.clear()
+        self.console_errors.clear()
+        self.page_errors.clear()
+        self.failed_requests.clear()
+        self.blocked_requests.clear()
+        self.responses.clear()
 
     # querying -------------------------------------------------------------
     def hits(self, predicate: Callable[[str], bool], status: int | None = 200) -> list[Hit]:
-        """Finished responses whose URL satisfies ``predicate`` (and has ``status``, if given)."""
+        """Responses whose URL satisfies ``predicate`` (and has ``status``, if given)."""
         return [hit for hit in self.responses if predicate(hit.url) and (status is None or hit.status == status)]
 
     def image_hits(self, prefix: str, status: int | None = 200) -> list[Hit]:
         """Image API requests (not info.json) under ``prefix``, e.g. ``f"{base}/iiif/3/image/"``."""
         return self.hits(lambda url: _path_under(url, prefix) and not _is_info(url), status)
+
+    def tile_hits(self, prefix: str, status: int | None = 200) -> list[Hit]:
+        """Image API requests under ``prefix`` for a region (``x,y,w,h`` or ``pct:``), not the
+        full image: what a deep-zoom client asks for once it has read the info.json."""
+        return [hit for hit in self.image_hits(prefix, status) if _region(hit.url) not in {"full", "square", ""}]
 
     def info_hits(self, prefix: str, status: int | None = 200) -> list[Hit]:
         """``info.json`` requests under ``prefix``."""
@@ -297,16 +314,20 @@ class WatchedPage:
         return [line for line in lines if not any(pattern.search(line) for pattern in patterns)]
 
     # waiting --------------------------------------------------------------
-    def wait_until(self, condition: Callable[[], bool], timeout_ms: int = DEFAULT_TIMEOUT_MS, what: str = "condition") -> None:
+    def wait_until(
+        self, condition: Callable[[], bool], timeout_ms: int = DEFAULT_TIMEOUT_MS, what: str = "condition"
+    ) -> None:
         """Let the page run until ``condition()`` (evaluated in Python on the recorded events)."""
         deadline = time.monotonic() + timeout_ms / 1000
         while not condition():
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout_ms} ms waiting for {what}; problems: {self.problems()}")
+                raise AssertionError(
+                    f"timed out after {timeout_ms} ms waiting for {what}; problems: {self.problems()}"
+                )
             self.page.wait_for_timeout(50)
 
     def wait_for_quiet(self, quiet_ms: int = 400, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
-        """Wait until no request has been in flight for ``quiet_ms`` (late errors show up first)."""
+        """Wait until no request has awaited its response for ``quiet_ms`` (late errors show up)."""
         deadline = time.monotonic() + timeout_ms / 1000
         quiet_since = time.monotonic()
         seen = len(self.responses)
@@ -319,7 +340,8 @@ class WatchedPage:
             elif now - quiet_since >= quiet_ms / 1000:
                 return
             if now > deadline:
-                raise AssertionError(f"network never went quiet in {timeout_ms} ms: {sorted(r.url for r in self.in_flight)[:5]}")
+                pending = sorted(request.url for request in self.in_flight)[:5]
+                raise AssertionError(f"network never went quiet in {timeout_ms} ms: {pending}")
 
     # evidence -------------------------------------------------------------
     def save_screenshot(self, name: str) -> Path:

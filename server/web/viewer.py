@@ -1,0 +1,85 @@
+"""The embedded IIIF viewer: which bundle to load and the options that open it where the visitor asked.
+
+Mirador 4 by default, Universal Viewer 4 on request (``HERITAGE_VIEWER=uv``). Both load from a
+configurable URL, by default a pinned version on a public CDN; the bundle is never committed.
+The options go to the page as JSON and ``static/viewer.js`` hands them to the viewer:
+
+- Mirador: ``windows[0].canvasId`` opens the canvas, ``defaultSearchQuery`` runs the search
+  within the item (through the manifest's Content Search service) and opens the search panel.
+- UV: ``canvasIndex`` (0-based) and ``highlight`` (UV searches the term and marks the hits).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MIRADOR_VERSION = "4.0.0"
+UV_VERSION = "4.4.0"
+DEFAULT_URLS = {
+    "mirador": f"https://cdn.jsdelivr.net/npm/mirador@{MIRADOR_VERSION}/dist/mirador.min.js",
+    "uv": f"https://cdn.jsdelivr.net/npm/universalviewer@{UV_VERSION}/dist/umd/UV.js",
+}
+VIEWERS = tuple(DEFAULT_URLS)
+# Mirador's own UI languages that we offer too; others fall back to English in Mirador
+MIRADOR_LANGUAGES = ("ar", "bg", "de", "en", "et", "fa", "fr", "hr", "hu", "it", "ja", "kr", "lt", "nb-NO", "nl",
+                     "pl", "pt-BR", "sr", "sv", "vi", "zh-CN", "zh-TW")
+
+
+@dataclass(frozen=True)
+class ViewerAssets:
+    kind: str                 # "mirador" | "uv"
+    script: str
+    stylesheet: str | None
+
+
+def _absolute(url: str, script_root: str) -> str:
+    """A path starting with one ``/`` is relative to the application (mounted under a prefix or not)."""
+    if url.startswith("/") and not url.startswith("//"):
+        return script_root.rstrip("/") + url
+    return url
+
+
+def assets(kind: str, url: str, css_url: str, script_root: str = "") -> ViewerAssets:
+    kind = kind.strip().lower()
+    if kind not in DEFAULT_URLS:
+        raise ValueError(f"HERITAGE_VIEWER must be one of {', '.join(VIEWERS)}, not {kind!r}")
+    script = _absolute(url or DEFAULT_URLS[kind], script_root)
+    stylesheet = None
+    if kind == "uv":
+        if css_url:
+            stylesheet = _absolute(css_url, script_root)
+        else:  # UV's umd/UV.js sits in dist/, beside dist/uv.css
+            base = script.rsplit("/", 1)[0]
+            stylesheet = (base[: -len("/umd")] if base.endswith("/umd") else base) + "/uv.css"
+    return ViewerAssets(kind, script, stylesheet)
+
+
+def options(kind: str, manifest_url: str, canvas_url: str | None, canvas_index: int, query: str,
+            language: str, embedded: bool = False) -> dict[str, Any]:
+    """The viewer's start-up options, as JSON-able data."""
+    if kind == "uv":
+        uv: dict[str, Any] = {"manifest": manifest_url, "canvasIndex": max(0, canvas_index), "embedded": True}
+        if query:
+            uv["highlight"] = query
+        return {"kind": "uv", "options": uv}
+    window: dict[str, Any] = {"manifestId": manifest_url}
+    if canvas_url:
+        window["canvasId"] = canvas_url
+    if query:
+        window["defaultSearchQuery"] = query
+    config: dict[str, Any] = {
+        "id": "viewer",
+        "windows": [window],
+        "window": {
+            "allowClose": False,
+            "allowMaximize": False,
+            "allowTopMenuButton": True,
+            "defaultSideBarPanel": "search" if query else "info",
+            "sideBarOpenByDefault": bool(query) and not embedded,
+            "panels": {"info": True, "attribution": True, "canvas": True, "search": True, "layers": False},
+        },
+        "workspace": {"showZoomControls": True, "allowNewWindows": False, "type": "mosaic"},
+        "workspaceControlPanel": {"enabled": False},
+        "language": language if language in MIRADOR_LANGUAGES else "en",
+    }
+    return {"kind": "mirador", "options": config}

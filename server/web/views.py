@@ -1,0 +1,234 @@
+"""The public pages: home, collections, item, embed, sitemap.xml, robots.txt.
+
+Thin views: read the catalog (``catalog.py``), describe the manifest (``describe.py``), choose the
+viewer options (``viewer.py``) and render a template. Site navigation links are relative to the
+application (``url_for``); IIIF resources, canonical and social-card URLs are absolute, from the
+same public base URL as every IIIF id.
+"""
+from __future__ import annotations
+
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+from flask import Blueprint, Response, current_app, render_template, request, send_from_directory, url_for
+from markupsafe import escape
+
+from ..errors import BadRequest, NotFound
+from ..http import base_url
+from ..presentation.urls import Urls
+from ..publication import Publication
+from . import catalog, describe, viewer
+from .i18n import pick_one, select_locale
+
+web = Blueprint("web", __name__, static_folder="static", static_url_path="/static")
+
+RECENT_ITEMS = 8
+FEATURED_MIN = 3
+MAX_QUERY = 200
+SITEMAP_LIMIT = 50_000
+HTML_MAX_AGE = 300
+OG_BOX = 800
+
+
+def publication() -> Publication | None:
+    return current_app.extensions["heritage.store"].current()  # type: ignore[no-any-return]
+
+
+def urls(box: int = 400) -> Urls:
+    return Urls(base_url(), thumbnail_box=box)
+
+
+def _required_publication() -> Publication:
+    pub = publication()
+    if pub is None:
+        raise NotFound("nothing is published yet")
+    return pub
+
+
+def _int_arg(name: str, default: int | None = None, low: int = 1, high: int = 10**9) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest("must be a whole number", parameter=name) from None
+    if not low <= value <= high:
+        raise BadRequest(f"must be between {low} and {high}", parameter=name)
+    return value
+
+
+def _html(body: str, status: int = 200) -> Response:
+    response = Response(body, status=status, content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = f"public, max-age={HTML_MAX_AGE}"
+    response.vary.update(("Accept-Language", "Cookie"))
+    return response
+
+
+# --------------------------------------------------------------------------- home and collections
+
+
+@web.get("/")
+def home() -> Response:
+    pub = publication()
+    featured: list[catalog.CollectionNode] = []
+    recent: list[catalog.ItemSummary] = []
+    total = 0
+    if pub is not None:
+        tree = catalog.tree(pub)
+        featured = [tree.nodes[r] for r in tree.roots]
+        if len(featured) < FEATURED_MIN:  # a single fonds: show what it holds instead
+            featured = [c for node in featured for c in (node.children or [node])]
+        recent = catalog.recent(pub, RECENT_ITEMS)
+        total = sum(tree.nodes[r].item_count for r in tree.roots)
+    return _html(render_template("home.html", featured=featured, recent=recent, total=total,
+                                 published=pub is not None, active_page="home"))
+
+
+@web.get("/collections")
+def collections() -> Response:
+    pub = _required_publication()
+    tree = catalog.tree(pub)
+    return _html(render_template("collections.html", roots=[tree.nodes[r] for r in tree.roots],
+                                 active_page="collections"))
+
+
+@web.get("/collection/<coll_id>")
+def collection(coll_id: str) -> Response:
+    pub = _required_publication()
+    tree = catalog.tree(pub)
+    node = tree.nodes.get(coll_id) if catalog.SAFE_ID.match(coll_id) else None
+    if node is None:
+        raise NotFound(f"no collection {coll_id!r}")
+    serial = catalog.is_serial(pub, coll_id)
+    year = _int_arg("year", None, 1, 9999) if serial else None
+    month = _int_arg("month", None, 1, 12) if serial and year is not None else None
+    page = _int_arg("page", 1) or 1
+    size = max(1, current_app.config["SETTINGS"].web_page_size)
+    total, items = catalog.items_in(pub, coll_id, (page - 1) * size, size, year, month)
+    pages = max(1, -(-total // size))
+    if page > pages:
+        raise NotFound(f"no page {page} in collection {coll_id!r}")
+    years = catalog.years(pub, coll_id) if serial else []
+    months = catalog.months(pub, coll_id, year) if serial and year is not None else []
+
+    def page_link(n: int) -> str:
+        return url_for("web.collection", coll_id=coll_id, page=n if n > 1 else None, year=year, month=month,
+                       lang=request.args.get("lang"))
+    return _html(render_template(
+        "collection.html", node=node, ancestors=tree.ancestors(coll_id), items=items, total=total,
+        page=page, pages=pages, page_link=page_link, serial=serial, years=years, months=months,
+        year=year, month=month, canonical=urls().base + url_for("web.collection", coll_id=coll_id),
+        active_page="collections"))
+
+
+# --------------------------------------------------------------------------- item
+
+
+def _item_context(item_id: str, embedded: bool = False) -> dict[str, Any]:
+    pub = _required_publication()
+    item = catalog.item(pub, item_id)
+    if item is None:
+        raise NotFound(f"no item {item_id!r}")
+    pages = catalog.pages(pub, item_id)
+    if not pages:
+        raise NotFound(f"item {item_id!r} has no pages")
+    canvas = _int_arg("canvas", pages[0].n, 1) or pages[0].n
+    by_n = {p.n: p for p in pages}
+    if canvas not in by_n:
+        raise NotFound(f"item {item_id!r} has no page {canvas}")
+    query = request.args.get("q", "").strip()[:MAX_QUERY]
+    manifest = catalog.manifest(pub, item_id)
+    settings = current_app.config["SETTINGS"]
+    u = urls()
+    index = [p.n for p in pages].index(canvas)
+    assets = viewer.assets(settings.viewer, settings.viewer_url, settings.viewer_css_url, request.script_root)
+    options = viewer.options(assets.kind, u.manifest(item_id), u.canvas(item_id, canvas), index, query,
+                             select_locale(), embedded)
+    return {
+        "pub": pub, "item": item, "pages": pages, "page": by_n[canvas], "index": index,
+        "previous": pages[index - 1] if index > 0 else None,
+        "next": pages[index + 1] if index + 1 < len(pages) else None,
+        "query": query, "manifest": manifest, "viewer": assets, "viewer_options": options, "u": u,
+    }
+
+
+@web.get("/item/<item_id>")
+def item(item_id: str) -> Response:
+    ctx = _item_context(item_id)
+    pub, it, u, page = ctx["pub"], ctx["item"], ctx["u"], ctx["page"]
+    manifest = ctx["manifest"]
+    tree = catalog.tree(pub)
+    node = tree.nodes.get(it.collection)
+    ancestors = [*tree.ancestors(it.collection), node] if node else []
+    title = pick_one(manifest.get("label") or it.label, it.id)
+    embed_url = u.base + url_for("web.embed", item_id=it.id)
+    embed_code = (f'<iframe src="{escape(embed_url)}" title="{escape(title)}" width="800" height="600" '
+                  f'style="border:0" allowfullscreen></iframe>')
+    og = urls(OG_BOX)
+    og_size = og.thumbnail_size(page.width, page.height)
+    return _html(render_template(
+        "item.html", **ctx, title=title, ancestors=ancestors,
+        metadata=[m for m in manifest.get("metadata") or [] if isinstance(m, dict)],
+        summary=manifest.get("summary"), required=manifest.get("requiredStatement"),
+        rights=describe.rights(manifest.get("rights")), toc=describe.table_of_contents(manifest),
+        manifest_url=u.manifest(it.id),
+        image_full=u.image(page.image_id),
+        image_medium=f"{u.image_service(page.image_id)}/full/!1600,1600/0/default.jpg",
+        text_url=u.text(it.id) if catalog.has_text(pub, it.id) else None,
+        embed_code=embed_code, canonical=u.item_page(it.id),
+        og_image=og.thumbnail(page.image_id, *og_size), og_size=og_size,
+        type_names=describe.TYPE_NAMES, active_page="collections"))
+
+
+@web.get("/embed/<item_id>")
+def embed(item_id: str) -> Response:
+    ctx = _item_context(item_id, embedded=True)
+    title = pick_one(ctx["manifest"].get("label") or ctx["item"].label, item_id)
+    response = _html(render_template("embed.html", **ctx, title=title,
+                                     item_url=ctx["u"].item_page(item_id)))
+    return response
+
+
+# --------------------------------------------------------------------------- for machines
+
+
+@web.get("/sitemap.xml")
+def sitemap() -> Response:
+    """Home, the collections and every item page (the first 50,000 URLs: the protocol's limit)."""
+    u = urls()
+    locs = [u.site(), u.base + url_for("web.collections")]
+    pub = publication()
+    if pub is not None:
+        locs += [u.base + url_for("web.collection", coll_id=c) for _, c in
+                 ((d, n.id) for d, n in catalog.tree(pub).walk())]
+        locs += [u.item_page(i) for i in catalog.all_item_ids(pub)]
+    body = ['<?xml version="1.0" encoding="UTF-8"?>',
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    body += [f"  <url><loc>{xml_escape(loc)}</loc></url>" for loc in locs[:SITEMAP_LIMIT]]
+    body.append("</urlset>\n")
+    response = Response("\n".join(body), content_type="application/xml; charset=utf-8")
+    response.headers["Cache-Control"] = f"public, max-age={HTML_MAX_AGE}"
+    return response
+
+
+@web.get("/robots.txt")
+def robots() -> Response:
+    """Pages and IIIF resources may be crawled (social cards need the thumbnails); searches and embeds not."""
+    prefix = request.script_root
+    lines = ["User-agent: *", f"Disallow: {prefix}/search", f"Disallow: {prefix}/iiif/search/",
+             f"Disallow: {prefix}/embed/", f"Allow: {prefix}/", "",
+             f"Sitemap: {urls().base}/sitemap.xml", ""]
+    response = Response("\n".join(lines), content_type="text/plain; charset=utf-8")
+    response.headers["Cache-Control"] = f"public, max-age={HTML_MAX_AGE}"
+    return response
+
+
+@web.get("/viewer/<path:filename>")
+def viewer_bundle(filename: str) -> Response:
+    """The viewer bundle of an offline installation (``HERITAGE_VIEWER_DIR``); nothing otherwise."""
+    folder = current_app.config["SETTINGS"].viewer_dir
+    if not folder:
+        raise NotFound("no viewer folder is configured")
+    response = send_from_directory(folder, filename, max_age=current_app.config["SETTINGS"].cache_max_age)
+    return response
