@@ -12,6 +12,8 @@ from typing import Iterator
 
 import pytest
 
+pytest_plugins = ["tests.browser.support"]
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "holdings"
 SHARED = ROOT.parent / "shared" / "data"

@@ -5,7 +5,6 @@ error, so that one bad master never stops the batch.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from ..image.grid import grid, scale_factors
 from ..image.model import Pyramid
 from ..image.pyramid import build_pyramid, open_pyramid, pyramid_path
 from ..image.render import render
-from ..image.request import Limits, parse, resolve
+from ..image.request import ImageRequest, Limits, parse, resolve
 from ..image.tilecache import DiskCache
 
 
@@ -76,7 +75,7 @@ def cached_result(task: PageTask) -> PageResult | None:
 
 
 def _marker(tiles_dir: Path, key: str, tile_sizes: tuple[int, ...], jpeg_quality: int) -> Path:
-    return tiles_dir / ".complete" / f"{key}-{'-'.join(map(str, tile_sizes))}-q{jpeg_quality}"
+    return tiles_dir / ".complete" / f"{key}-{'-'.join(map(str, tile_sizes))}-q{jpeg_quality}-e2"
 
 
 def pretile(pyramid: Pyramid, key: str, tiles_dir: Path, tile_sizes: tuple[int, ...], jpeg_quality: int,
@@ -90,20 +89,33 @@ def pretile(pyramid: Pyramid, key: str, tiles_dir: Path, tile_sizes: tuple[int, 
     count = 0
     for size in tile_sizes:
         for factor in scale_factors(w, h, size):
-            for (x, y, rw, rh), (sw, sh) in grid(w, h, size, factor):
-                req = resolve(parse(3, f"{x},{y},{rw},{rh}", f"{sw},{sh}", "0", "default.jpg"), w, h, limits)
-                cache_key = f"{key}/{req.canonical(3)}"
-                if force:
-                    cache.put(cache_key, render(pyramid, req, jpeg_quality))
-                    count += 1
-                elif cache.get(cache_key) is None:
-                    cache.get_or_render(cache_key, lambda req=req: render(pyramid, req, jpeg_quality))
-                    count += 1
+            for (x, y, rw, rh), _ in grid(w, h, size, factor):
+                for req in _tile_requests(x, y, rw, rh, factor, w, h, limits):
+                    cache_key = f"{key}/{req.canonical(3)}"
+                    if force:
+                        cache.put(cache_key, render(pyramid, req, jpeg_quality))
+                        count += 1
+                    elif cache.get(cache_key) is None:
+                        cache.get_or_render(cache_key, lambda req=req: render(pyramid, req, jpeg_quality))
+                        count += 1
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
     return count
 
 
-def worker_init() -> None:
-    """Each ingest process uses one libvips thread: parallelism comes from the process pool."""
-    os.environ.setdefault("VIPS_CONCURRENCY", "1")
+def _tile_requests(x: int, y: int, rw: int, rh: int, factor: int, width: int, height: int,
+                   limits: Limits) -> list[ImageRequest]:
+    """A grid tile as viewers spell it: the spec's ceil size, and at the right and bottom edges the
+    floor size and the ``w,`` form that OpenSeadragon versions and Mirador also send (distinct ones only)."""
+    region = f"{x},{y},{rw},{rh}"
+    widths = sorted({-(-rw // factor), max(1, rw // factor)})
+    heights = sorted({-(-rh // factor), max(1, rh // factor)})
+    spellings = [f"{sw},{sh}" for sw in widths for sh in heights] + [f"{sw}," for sw in widths]
+    requests: dict[str, ImageRequest] = {}
+    for spelling in spellings:
+        try:
+            req = resolve(parse(3, region, spelling, "0", "default.jpg"), width, height, limits)
+        except HeritageError:
+            continue  # e.g. a floor size that would need upscaling: no viewer can ask for it either
+        requests.setdefault(req.canonical(3), req)
+    return list(requests.values())

@@ -20,11 +20,13 @@ from . import i18n
 from .catalog import Page
 
 
-def _lang_url(code: str) -> str:
-    """The current page with ``?lang=code``; other query parameters kept."""
+def _lang_url(code: str, absolute: bool = False) -> str:
+    """The current page with ``?lang=code``, other query parameters kept (absolute for hreflang links)."""
+    from ..http import base_url
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
     args.append(("lang", code))
-    return f"{request.script_root}{request.path}?{urlencode(args)}"
+    root = base_url() if absolute else request.script_root
+    return f"{root}{request.path}?{urlencode(args)}"
 
 
 def _has_search() -> bool:
