@@ -269,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
                 distinct = list(dict.fromkeys(paths))
                 results = {}
                 for ep in endpoints:
+                    if args.wait_quiet > 0:
+                        load.wait_until_quiet(25.0, 60.0)
                     res = load.checked_pass(ep.base, ep.image_prefix, distinct, ep.name, mix, src.width, src.height)
                     results[ep.name] = res
                     passes.append(res.as_dict())
@@ -285,6 +287,12 @@ def main(argv: list[str] | None = None) -> int:
                     record.setdefault("size_mismatches", {})[mix] = differ[:50]
         record["first_pass"] = passes
 
+        if args.rounds <= 0:
+            record["first_pass"] = passes
+            print(report.pass_table(passes))
+            out = report.write_json(args.results / f"image-{started_at:%Y%m%dT%H%M%SZ}.json", record)
+            print("\nrecord:", out)
+            return 0
         for ep in endpoints:
             for mix in mixes:
                 load.run_wrk(ep.base, ep.image_prefix, list_files[mix], max(concurrencies), args.warmup,

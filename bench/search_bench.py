@@ -27,7 +27,6 @@ import os
 import platform
 import random
 import shutil
-import statistics
 import sys
 import time
 from collections import Counter
@@ -207,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"indexing: {args.pages / total_s:.0f} pages/s ({total_s:.1f} s, of which commit {commit_s:.1f} s; "
           f"generating the text took another {generate_s:.1f} s)")
     print(f"size: index {index_bytes / 2**20:.1f} MiB, word store {words_bytes / 2**20:.1f} MiB "
-          f"({len(list((gen / 'words').rglob('*.txt')))} page files)")
+          f"({len(list((gen / 'words').rglob('*.page')))} page files)")
 
     service = SearchService(gen)
     urls = SearchUrls("http://localhost:5000")
@@ -265,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     def site(q: str, _: object) -> None:
         site_search(service, urls, SiteQuery(q)).to_json(urls)
 
-    print("site-wide (all matches scored, grouped by item, 5 facets, 20 items × 3 pages of snippets):")
+    print("site-wide (every match found, the best 200 pages scored, grouped by item, 5 facets, "
+          "20 items × 3 pages of snippets, JSON):")
     run("site term", [(term_query(), None) for _ in range(args.queries)], site)
     run("site phrase", [(phrase_query(), None) for _ in range(args.queries)], site)
     run("site prefix", [(prefix_query(), None) for _ in range(args.queries)], site)

@@ -31,12 +31,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .image.views import image_v2, image_v3
     app.register_blueprint(image_v3)
     app.register_blueprint(image_v2)
-    try:
-        from .presentation.views import presentation
-    except ImportError:  # pragma: no cover - during bootstrapping of the presentation package
-        presentation = None
-    if presentation is not None:
-        app.register_blueprint(presentation)
+    from .presentation.views import presentation
+    app.register_blueprint(presentation)
+    from .search.views import search
+    app.register_blueprint(search)
 
     from .web import init_app as init_web  # the public pages (and the i18n every HTML page uses)
     init_web(app)

@@ -37,6 +37,7 @@ CREATE TABLE items (
     id TEXT PRIMARY KEY, collection TEXT NOT NULL, type TEXT NOT NULL, date TEXT,
     position INTEGER NOT NULL, data TEXT NOT NULL
 );
+CREATE INDEX items_by_collection ON items (collection, position);
 CREATE TABLE pages (
     item_id TEXT NOT NULL, n INTEGER NOT NULL, image_id TEXT NOT NULL,
     width INTEGER NOT NULL, height INTEGER NOT NULL, label TEXT,

@@ -585,3 +585,17 @@ def test_templates_have_no_untranslated_text(name: str) -> None:
 
 def test_the_literal_check_catches_text() -> None:
     assert template_literals('<p>Hello world</p>{{ _("fine") }}<img alt="A picture">') == ['alt="A picture"', "Hello world"]
+
+
+def test_content_state_opens_its_canvas(client: Any) -> None:
+    import base64
+    item = "periodical-ita-rassegna-settimanale-1878-10-06"
+    state = {"type": "Annotation", "motivation": ["contentState"],
+             "target": {"id": f"{BASE}/iiif/3/{item}/canvas/3", "type": "Canvas"}}
+    value = base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
+    html = get(client, f"/item/{item}", query_string={"iiif-content": value})
+    assert viewer_config(html)["options"]["windows"][0]["canvasId"].endswith("/canvas/3")
+    other = get(client, f"/item/{item}", query_string={"iiif-content": f"{BASE}/iiif/3/other/canvas/2"})
+    assert viewer_config(other)["options"]["windows"][0]["canvasId"].endswith("/canvas/1")  # not this item's
+    clash = get(client, f"/item/{item}", query_string={"iiif-content": value, "canvas": "2"})
+    assert viewer_config(clash)["options"]["windows"][0]["canvasId"].endswith("/canvas/2")  # canvas= wins

@@ -22,6 +22,8 @@ from ..ocr import OCRError, PageText, parse_ocr
 from ..presentation.build import ChildRef, PageInfo, build_collection, build_manifest
 from ..presentation.urls import Urls
 from ..publication import Publication, create_catalog
+from ..search import MANIFEST_CONTEXTS, IndexedPage, SearchIndexWriter, search_services
+from ..search.ingest import collection_labels, indexed_item, pages_from_publication
 from .fingerprint import Fingerprints
 from .images import PageResult
 from .report import IngestReport, Progress
@@ -77,15 +79,31 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
             report.problems.append(Problem("items.csv", None, f"kept the previous publication of item {item_id!r}",
                                            item_id, "warning"))
 
-    position = 0
-    for item_id, entry in published.items():
-        _write_item(db, iiif, entry, urls, settings, position)
-        position += 1
-    report.items_skipped = len(unchanged)
-    for item_id in carried + unchanged:
-        assert previous is not None
-        _carry_over(db, iiif, previous, item_id, position)
-        position += 1
+    search_index = SearchIndexWriter(gen, previous.root if previous else None)
+    try:
+        position = 0
+        for item_id, entry in published.items():
+            _write_item(db, iiif, entry, urls, settings, position)
+            search_index.add_item(indexed_item(entry.item, holdings.collections),
+                                  [IndexedPage(n, info.label or "", info.width, info.height, text)
+                                   for n, (info, text) in enumerate(zip(entry.pages, entry.texts), 1)
+                                   if text is not None])
+            position += 1
+        report.items_skipped = len(unchanged)
+        for item_id in carried + unchanged:
+            assert previous is not None
+            _carry_over(db, iiif, previous, item_id, position)
+            position += 1
+            meta = holdings.items.get(item_id)
+            indexed = indexed_item(meta, holdings.collections) if meta else item_id
+            if not search_index.keep_item(indexed) and meta is not None:
+                search_index.add_item(indexed_item(meta, holdings.collections),
+                                      pages_from_publication(previous, item_id))
+        search_index.set_collection_labels(collection_labels(holdings.collections))
+        search_index.commit()
+    except BaseException:
+        search_index.abort()
+        raise
 
     _write_collections(db, iiif, holdings, urls, settings)
     db.executemany("INSERT INTO inputs VALUES (?, ?, ?, ?)",
@@ -141,7 +159,10 @@ def _write_item(db: sqlite3.Connection, iiif: Path, entry: PublishedItem, urls: 
     item = entry.item
     folder = iiif / item.id
     (folder / "canvas").mkdir(parents=True)
-    manifest = build_manifest(item, entry.pages, urls, settings)
+    has_text = any(p.ocr_format for p in entry.pages)
+    manifest = build_manifest(item, entry.pages, urls, settings,
+                              services=search_services(urls.base, item.id) if has_text else (),
+                              contexts=MANIFEST_CONTEXTS if has_text else ())
     _dump(folder / "manifest.json", manifest)
     context = manifest["@context"]
     for n, canvas in enumerate(manifest.get("items", []), 1):

@@ -1,7 +1,8 @@
 """Full-text search over OCR: the index (Whoosh, behind this small interface), IIIF Content Search
 1.0/2.0 with autocomplete inside an item, and a site-wide search for researchers.
 
-Write side (ingest): :class:`SearchIndexWriter` with :class:`IndexedItem` / :class:`IndexedPage`.
+Write side (ingest): :class:`SearchIndexWriter` with :class:`IndexedItem` / :class:`IndexedPage`
+(:mod:`server.search.ingest` builds an IndexedItem from a holdings item).
 Read side (web): :func:`service_for` a generation folder → :class:`SearchService`;
 :func:`site_search`; the blueprint ``server.search.views.search``; :func:`search_services` for
 manifests. Nothing outside this package touches Whoosh, so another engine could replace it here.

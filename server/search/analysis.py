@@ -92,6 +92,12 @@ def stem(folded: str, language: str | None) -> str:
     return result or folded
 
 
+@lru_cache(maxsize=200_000)
+def word_tokens(word: str) -> tuple[tuple[str, str], ...]:
+    """``(folded, display form)`` of each token of one OCR word (cached: words repeat a lot)."""
+    return tuple((f, display_form(t)) for t in raw_tokens(word) if (f := fold(t)))
+
+
 def display_form(token: str) -> str:
     """How autocomplete shows a token: lower case, accents kept, NFC (``Città`` → ``città``)."""
     return unicodedata.normalize("NFC", token.casefold())

@@ -1,8 +1,11 @@
 """Where a query matches on one page: token spans from the stored tokens, no index needed.
 
-The index decides *which* pages match; this decides *where*, with the same tree and the same
-analysis, so the two agree. Every positive leaf contributes its occurrences; spans that cover the
-same words are reported once.
+The index proposes pages; this decides, with the same tree and the same analysis, whether a page
+matches (:meth:`PageMatcher.matches`) and where (:func:`hit_ranges`). Every positive leaf
+contributes its occurrences; spans that overlap, or fall in one word, are one hit.
+
+This runs for every candidate page of a within-item search (a common word in a 250-page book is
+thousands of hits), so it is written for speed: plain list scans, one pass per leaf, cached.
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from functools import lru_cache
 
 from server.search.analysis import stem
 from server.search.query import AllOf, AnyOf, Fuzzy, Node, Phrase, Prefix, Term, positive_leaves
-from server.search.store import StoredPage
+from server.search.store import PACK, StoredPage
 
 Span = tuple[int, int]
 """Token range ``[start, end)`` on a page."""
@@ -33,47 +36,67 @@ def levenshtein(a: str, b: str, limit: int) -> int:
 
 
 class PageMatcher:
-    """Matches leaves against one page's stored tokens and stems."""
+    """Matches a query tree against one page's stored tokens and stems."""
 
     def __init__(self, tokens: list[str], stems: list[str], language: str | None) -> None:
         self.tokens = tokens
         self.stems = stems
         self.language = language
+        self._spans: dict[Node, list[Span]] = {}
 
-    def _term_positions(self, text: str) -> set[int]:
-        found = {i for i, t in enumerate(self.tokens) if t == text}
+    def _positions(self, text: str) -> list[int]:
+        """Token positions matching a term: same stem (pages with a stemmer), same folded form (others).
+
+        Equal folded forms have equal stems, so the stem test alone covers both.
+        """
         if self.language:
             target = stem(text, self.language)
-            found.update(i for i, s in enumerate(self.stems) if s == target)
-        return found
+            return [i for i, s in enumerate(self.stems) if s == target]
+        return [i for i, t in enumerate(self.tokens) if t == text]
 
     def spans(self, leaf: Node) -> list[Span]:
+        """A leaf's spans in token order (cached per page)."""
+        found = self._spans.get(leaf)
+        if found is None:
+            found = self._spans[leaf] = self._leaf_spans(leaf)
+        return found
+
+    def _leaf_spans(self, leaf: Node) -> list[Span]:
         toks = self.tokens
         if isinstance(leaf, Term):
-            return [(i, i + 1) for i in self._term_positions(leaf.text)]
+            return [(i, i + 1) for i in self._positions(leaf.text)]
         if isinstance(leaf, Phrase):
             k = len(leaf.tokens)
-            sets = [self._term_positions(t) for t in leaf.tokens]
-            return [(i, i + k) for i in sets[0] if all(i + j in sets[j] for j in range(1, k))]
+            first = self._positions(leaf.tokens[0])
+            if not first:
+                return []
+            rest = [set(self._positions(t)) for t in leaf.tokens[1:]]
+            return [(i, i + k) for i in first if all(i + j in rest[j - 1] for j in range(1, k))]
         if isinstance(leaf, Prefix):
             p = leaf.prefix
             return [(i, i + 1) for i, t in enumerate(toks) if t.startswith(p)]
         if isinstance(leaf, Fuzzy):
             text, d = leaf.text, leaf.distance
-            first = text[:1]
+            head = text[:1]
             return [(i, i + 1) for i, t in enumerate(toks)
-                    if t[:1] == first and levenshtein(t, text, d) <= d]
-        if isinstance(leaf, (AllOf, AnyOf)):
-            return self.all_spans(leaf)
+                    if t[:1] == head and abs(len(t) - len(text)) <= d and levenshtein(t, text, d) <= d]
         raise TypeError(leaf)
 
+    def matches(self, node: Node) -> bool:
+        """Whether the page satisfies the query (the semantics the index approximates)."""
+        if isinstance(node, AllOf):
+            return all(self.matches(c) for c in node.must) and not any(self.matches(c) for c in node.must_not)
+        if isinstance(node, AnyOf):
+            return any(self.matches(c) for c in node.clauses)
+        return bool(self.spans(node))
+
     def all_spans(self, tree: Node) -> list[Span]:
-        """Every positive leaf's spans, sorted; overlapping spans merged into one."""
-        found: set[Span] = set()
-        for leaf in positive_leaves(tree):
-            found.update(self.spans(leaf))
+        """Every positive leaf's spans, in order; overlapping spans merged into one."""
+        leaves = list(dict.fromkeys(positive_leaves(tree)))
+        if len(leaves) == 1 and not isinstance(leaves[0], Phrase):
+            return self.spans(leaves[0])  # one-token spans, already ordered and disjoint
         out: list[Span] = []
-        for span in sorted(found, key=lambda s: (s[0], -s[1])):
+        for span in sorted({s for leaf in leaves for s in self.spans(leaf)}):
             if out and span[0] < out[-1][1]:
                 if span[1] > out[-1][1]:
                     out[-1] = (out[-1][0], span[1])
@@ -82,22 +105,26 @@ class PageMatcher:
         return out
 
 
-def hit_ranges(page: StoredPage, tree: Node) -> list[tuple[int, int, int]]:
+def hit_ranges(page: StoredPage, tree: Node, verify: bool = False) -> list[tuple[int, int, int]]:
     """Hits on a page as ``(first word, last word, number of physical lines)``, in reading order.
 
     The line count is the number of annotations the hit becomes, known without reading boxes.
-    Two spans within one word (both halves of an elision) are one hit.
+    Spans within one word (both halves of an elision) are one hit. ``verify``: no hits at all
+    unless the page satisfies the whole query (an excluded word present, a clause missing).
     """
-    spans = PageMatcher(page.tokens, page.stems, page.language).all_spans(tree)
-    ranges: list[tuple[int, int]] = []
-    lines: list[tuple[int, int]] = []
-    for start, end in spans:
-        first, last = page.word_of(start), page.word_of(end - 1)
-        lo, hi = page.lines_of(start)[0], page.lines_of(end - 1)[1]
-        if ranges and first <= ranges[-1][1]:
-            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], last))
-            lines[-1] = (min(lines[-1][0], lo), max(lines[-1][1], hi))
+    matcher = PageMatcher(page.tokens, page.stems, page.language)
+    if verify and not matcher.matches(tree):
+        return []
+    packed = page.packed
+    out: list[list[int]] = []  # first word, last word, first line, last line
+    for start, end in matcher.all_spans(tree):
+        a = PACK * start
+        b = PACK * (end - 1)
+        first, lo = int(packed[a:a + 4], 16), int(packed[a + 4:a + 8], 16)
+        last, hi = int(packed[b:b + 4], 16), int(packed[b + 8:b + 12], 16)
+        if out and first <= out[-1][1]:
+            prev = out[-1]
+            prev[1], prev[2], prev[3] = max(prev[1], last), min(prev[2], lo), max(prev[3], hi)
             continue
-        ranges.append((first, last))
-        lines.append((lo, hi))
-    return [(a, b, hi - lo + 1) for (a, b), (lo, hi) in zip(ranges, lines)]
+        out.append([first, last, lo, hi])
+    return [(f, l, hi - lo + 1) for f, l, lo, hi in out]

@@ -11,8 +11,8 @@ Syntax (what a researcher types; nothing here raises on odd input, except a quer
 - ``comune OR municipio``: either; OR binds tighter than the implicit AND.
 - ``-milano`` / ``NOT milano``: exclude pages that contain it.
 
-Terms and phrases match the stemmed form in the page's language *or* the folded form; prefix and
-fuzzy queries match folded, unstemmed forms only (stems are not words a person types).
+Terms and phrases match by stem in the page's language (so the folded form matches too); prefix and
+fuzzy queries match folded, unstemmed words (stems are not words a person types).
 """
 from __future__ import annotations
 
@@ -20,26 +20,13 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Union
 
-from whoosh import query as wq
-from whoosh.reading import IndexReader
-
 from server.errors import BadRequest
-from server.search.analysis import stem, tokens
+from server.search.analysis import tokens
 
 MAX_QUERY_CHARS = 500
 MAX_CLAUSES = 24
 MIN_PREFIX = 2
-MAX_PREFIX_TERMS = 256
 MIN_FUZZY = 3
-
-EXACT = "exact"
-"""Field of folded, unstemmed tokens (every page)."""
-
-
-def stem_field(language: str) -> str:
-    """Field of stemmed tokens for pages in ``language`` (a stemmer key)."""
-    return f"t_{language}"
-
 
 @dataclass(frozen=True)
 class Term:
@@ -159,15 +146,14 @@ def _phrase(text: str) -> Node | None:
     return Term(toks[0]) if len(toks) == 1 else Phrase(tuple(toks))
 
 
-def leaves(node: Node, negated: bool = False) -> Iterable[Node]:
+def leaves(node: Node) -> Iterable[Node]:
+    """Every leaf, excluded ones included."""
     if isinstance(node, AllOf):
-        for child in node.must:
-            yield from leaves(child, negated)
-        for child in node.must_not:
-            yield from leaves(child, True)
+        for child in (*node.must, *node.must_not):
+            yield from leaves(child)
     elif isinstance(node, AnyOf):
         for child in node.clauses:
-            yield from leaves(child, negated)
+            yield from leaves(child)
     else:
         yield node
 
@@ -182,47 +168,3 @@ def positive_leaves(node: Node) -> Iterable[Node]:
             yield from positive_leaves(child)
     else:
         yield node
-
-
-def to_whoosh(node: Node, languages: Iterable[str], reader: IndexReader | None = None) -> wq.Query:
-    """The Whoosh query for a tree; ``languages`` are the stemmer keys that have a field in the index."""
-    langs = tuple(languages)
-    if isinstance(node, AllOf):
-        positive: wq.Query = (wq.And([to_whoosh(c, langs, reader) for c in node.must])
-                              if len(node.must) > 1 else to_whoosh(node.must[0], langs, reader))
-        if node.must_not:
-            negative = wq.Or([to_whoosh(c, langs, reader) for c in node.must_not])
-            return wq.AndNot(positive, negative)
-        return positive
-    if isinstance(node, AnyOf):
-        return wq.Or([to_whoosh(c, langs, reader) for c in node.clauses])
-    if isinstance(node, Term):
-        subs: list[wq.Query] = [wq.Term(EXACT, node.text)]
-        subs += [wq.Term(stem_field(lang), stem(node.text, lang)) for lang in langs]
-        return wq.Or(subs) if len(subs) > 1 else subs[0]
-    if isinstance(node, Phrase):
-        subs = [wq.Phrase(EXACT, list(node.tokens))]
-        subs += [wq.Phrase(stem_field(lang), [stem(t, lang) for t in node.tokens]) for lang in langs]
-        return wq.Or(subs) if len(subs) > 1 else subs[0]
-    if isinstance(node, Prefix):
-        return _prefix(node.prefix, reader)
-    if isinstance(node, Fuzzy):
-        return wq.FuzzyTerm(EXACT, node.text, maxdist=node.distance, prefixlength=1)
-    raise TypeError(node)
-
-
-def _prefix(prefix: str, reader: IndexReader | None) -> wq.Query:
-    """A prefix as an OR of its most frequent expansions: a short prefix must not cost a full scan."""
-    if reader is None:
-        return wq.Prefix(EXACT, prefix)
-    expansions = []
-    for term in reader.expand_prefix(EXACT, prefix):
-        expansions.append(term.decode("utf-8") if isinstance(term, bytes) else term)
-        if len(expansions) > 20 * MAX_PREFIX_TERMS:
-            break
-    if len(expansions) > MAX_PREFIX_TERMS:
-        expansions.sort(key=lambda t: -reader.doc_frequency(EXACT, t))
-        expansions = expansions[:MAX_PREFIX_TERMS]
-    if not expansions:
-        return wq.NullQuery
-    return wq.Or([wq.Term(EXACT, t) for t in expansions])

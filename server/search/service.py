@@ -2,15 +2,20 @@
 
 The generation never changes, so everything read from it can be cached for its lifetime: the
 Whoosh index (one searcher per thread: Whoosh searchers are not meant to be shared across
-threads), item metadata, per-item vocabularies and recent hit lists (Universal Viewer fetches
-every ``next`` page of a search, which would otherwise recompute the same hits each time).
+threads), item metadata, each item's range of document numbers, the lexicon, per-item
+vocabularies and recent hit lists (Universal Viewer fetches every ``next`` page of a search,
+which would otherwise recompute the same hits each time).
+
+Within an item, the index proposes candidate pages and the stored tokens decide: every page is
+verified against the whole query, so the hits and totals of Content Search are exact.
 """
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable, Generic, Hashable, TypeVar
+from typing import Callable, Generic, Hashable, Sequence, TypeVar
 
 from whoosh import index as windex
 from whoosh import query as wq
@@ -18,11 +23,13 @@ from whoosh.searching import Searcher
 
 from server.ocr.model import Box
 from server.search.analysis import tokens
+from server.search.engine import to_whoosh
+from server.search.lexicon import EXPANSIONS, Vocabulary
 from server.search.match import hit_ranges
 from server.search.model import Hit, HitPart, IndexedItem, ItemSearch
-from server.search.query import AllOf, parse, to_whoosh
-from server.search.store import StoredPage, Vocabulary, read_page
-from server.search.writer import INDEX_DIR, read_meta
+from server.search.query import Fuzzy, Node, Prefix, parse
+from server.search.store import StoredPage, item_dir, read_page
+from server.search.writer import INDEX_DIR, LEXICON_FILE, read_meta
 
 CONTEXT_WORDS = 6
 AUTOCOMPLETE_LIMIT = 20
@@ -57,6 +64,26 @@ PageHit = tuple[int, int, int, int]
 """``(page n, first word, last word, lines)`` of one hit."""
 
 
+class ItemDocs:
+    """An item's documents: one docnum range ``[lo, hi)`` (ingest adds an item's pages together);
+    ``members`` only if, against expectation, they are not contiguous."""
+
+    __slots__ = ("lo", "hi", "members")
+
+    def __init__(self, lo: int, hi: int, members: frozenset[int] | None) -> None:
+        self.lo, self.hi, self.members = lo, hi, members
+
+    def count_in(self, sorted_docs: Sequence[int]) -> int:
+        if self.members is not None:
+            return sum(1 for d in sorted_docs[bisect.bisect_left(sorted_docs, self.lo):
+                                              bisect.bisect_left(sorted_docs, self.hi)] if d in self.members)
+        return bisect.bisect_left(sorted_docs, self.hi) - bisect.bisect_left(sorted_docs, self.lo)
+
+    def docs_in(self, sorted_docs: Sequence[int]) -> list[int]:
+        found = sorted_docs[bisect.bisect_left(sorted_docs, self.lo):bisect.bisect_left(sorted_docs, self.hi)]
+        return list(found) if self.members is None else [d for d in found if d in self.members]
+
+
 class SearchService:
     """Searches one generation: within an item (Content Search) and site-wide (researchers)."""
 
@@ -65,17 +92,19 @@ class SearchService:
         meta = read_meta(self.gen_dir)
         self.available = meta is not None
         meta = meta or {}
-        self.languages: tuple[str, ...] = tuple(meta.get("languages") or ())  # type: ignore[arg-type]
-        raw_items: dict[str, dict[str, object]] = meta.get("items") or {}  # type: ignore[assignment]
+        self.languages: tuple[str, ...] = tuple(meta.get("languages") or ())
+        raw_items: dict[str, dict[str, object]] = meta.get("items") or {}
         self.items: dict[str, IndexedItem] = {k: IndexedItem.from_json(k, v) for k, v in raw_items.items()}
         self.page_languages: dict[str, list[str]] = {k: list(v.get("page_languages") or [])  # type: ignore[call-overload]
                                                      for k, v in raw_items.items()}
-        self.collections: dict[str, dict[str, list[str]]] = meta.get("collections") or {}  # type: ignore[assignment]
+        self.collections: dict[str, dict[str, list[str]]] = meta.get("collections") or {}
         self._index = windex.open_dir(str(self.gen_dir / INDEX_DIR)) if self.available else None
         self._local = threading.local()
+        self._lock = threading.Lock()
         self._vocab: LRU[str, Vocabulary] = LRU(64)
         self._hits: LRU[tuple[str, str], list[PageHit]] = LRU(32)
-        self._ranges: dict[str, tuple[int, int, frozenset[int] | None]] = {}
+        self._item_docs: dict[str, ItemDocs] | None = None
+        self._lexicon: Vocabulary | None = None
 
     # -- plumbing ------------------------------------------------------------------------
     def searcher(self) -> Searcher:
@@ -94,6 +123,54 @@ class SearchService:
     def page(self, item_id: str, n: int) -> StoredPage | None:
         return read_page(self.gen_dir, item_id, n)
 
+    def vocabulary(self, item_id: str) -> Vocabulary:
+        return self._vocab.get(item_id, lambda: Vocabulary.load(item_dir(self.gen_dir, item_id) / "vocab.tsv"))
+
+    @property
+    def lexicon(self) -> Vocabulary:
+        if self._lexicon is None:
+            self._lexicon = Vocabulary.load(self.gen_dir / INDEX_DIR / LEXICON_FILE)
+        return self._lexicon
+
+    def item_docs(self) -> dict[str, ItemDocs]:
+        """Every item's documents, read once from the ``item`` column (live documents only)."""
+        if self._item_docs is None:
+            with self._lock:
+                if self._item_docs is None:
+                    self._item_docs = self._read_item_docs()
+        return self._item_docs
+
+    def _read_item_docs(self) -> dict[str, ItemDocs]:
+        reader = self.searcher().reader()
+        column = reader.column_reader("item")
+        found: dict[str, list[int]] = {}
+        for doc in reader.all_doc_ids():
+            value = column[doc]
+            found.setdefault(value.decode("utf-8") if isinstance(value, bytes) else value, []).append(doc)
+        out = {}
+        for item_id, docs in found.items():
+            lo, hi = docs[0], docs[-1] + 1
+            out[item_id] = ItemDocs(lo, hi, None if hi - lo == len(docs) else frozenset(docs))
+        return out
+
+    def expander(self, vocabulary: Vocabulary, complete: bool = False,
+                 limit: int = EXPANSIONS) -> Callable[[Node], list[str] | None]:
+        """Expansions of prefix and fuzzy leaves over a vocabulary (an item's, or the lexicon).
+
+        ``complete``: every expansion or None (match all pages, to be verified) — within an item,
+        where hits must be exact; site-wide the most frequent expansions stand for the rest.
+        """
+        def expand(leaf: Node) -> list[str] | None:
+            if isinstance(leaf, Prefix):
+                if complete and vocabulary.count_prefix(leaf.prefix) > limit:
+                    return None
+                return vocabulary.prefix_terms(leaf.prefix, limit)
+            if isinstance(leaf, Fuzzy):
+                found = vocabulary.fuzzy_terms(leaf.text, leaf.distance, limit=limit + 1)
+                return None if complete and len(found) > limit else found[:limit]
+            return []
+        return expand
+
     # -- within one item -----------------------------------------------------------------
     def item_hits(self, item_id: str, q: str) -> list[PageHit]:
         """Every hit of ``q`` in an item, in page and reading order."""
@@ -103,49 +180,19 @@ class SearchService:
         tree = parse(q)
         if tree is None or not self.available or item_id not in self.items:
             return []
+        docs = self.item_docs().get(item_id)
+        if docs is None:
+            return []
         searcher = self.searcher()
+        query = to_whoosh(tree, self.languages, self.expander(self.vocabulary(item_id), complete=True),
+                          exact_negations=True)
         ncol = searcher.reader().column_reader("n")
-        query = to_whoosh(tree, self.languages, searcher.reader())
         hits: list[PageHit] = []
-        for n in sorted({int(ncol[d]) for d in self._docs_in_item(searcher, query, item_id)}):
+        for n in sorted(int(ncol[d]) for d in docs_matching(searcher, query, docs)):
             page = self.page(item_id, n)
             if page is not None:
-                hits.extend((n, a, b, lines) for a, b, lines in hit_ranges(page, tree))
+                hits.extend((n, a, b, lines) for a, b, lines in hit_ranges(page, tree, verify=True))
         return hits
-
-    def _item_docs(self, searcher: Searcher, item_id: str) -> tuple[int, int, frozenset[int] | None]:
-        """The item's documents: ingest adds them together, so they are one docnum range
-        ``[lo, hi)``; the set is only kept if, against expectation, they are not contiguous."""
-        found = self._ranges.get(item_id)
-        if found is None:
-            ids = sorted(searcher.reader().postings("item", item_id).all_ids()) \
-                if searcher.reader().doc_frequency("item", item_id) else []
-            if not ids:
-                found = (0, 0, None)
-            else:
-                lo, hi = ids[0], ids[-1] + 1
-                found = (lo, hi, None if hi - lo == len(ids) else frozenset(ids))
-            self._ranges[item_id] = found
-        return found
-
-    def _docs_in_item(self, searcher: Searcher, query: wq.Query, item_id: str) -> list[int]:
-        """Matching docnums of one item: skip straight to its range instead of intersecting
-        the query with the item's postings (a common word matches most of the index)."""
-        lo, hi, members = self._item_docs(searcher, item_id)
-        if hi <= lo:
-            return []
-        matcher = query.matcher(searcher)
-        out: list[int] = []
-        if matcher.is_active() and matcher.id() < lo:
-            matcher.skip_to(lo)
-        while matcher.is_active():
-            doc = matcher.id()
-            if doc >= hi:
-                break
-            if members is None or doc in members:
-                out.append(doc)
-            matcher.next()
-        return out
 
     def search_item(self, item_id: str, q: str, page: int = 1, page_size: int = HITS_PER_PAGE) -> ItemSearch:
         """One page (1-based) of an item's hits; ``total_annotations`` counts one per line of each hit."""
@@ -154,8 +201,7 @@ class SearchService:
         chosen = hits[start:start + page_size]
         pages = {n: self.page(item_id, n) for n in {h[0] for h in chosen}}
         return ItemSearch(item_id=item_id, q=q,
-                          hits=[build_hit(item_id, pages[n], a, b) for n, a, b, _ in chosen  # type: ignore[arg-type]
-                                if pages[n] is not None],
+                          hits=[build_hit(item_id, p, a, b) for n, a, b, _ in chosen if (p := pages[n]) is not None],
                           total_hits=len(hits), total_annotations=sum(h[3] for h in hits),
                           page=page, page_size=page_size, start_hit=min(start, len(hits)),
                           start_annotation=sum(h[3] for h in hits[:start]))
@@ -170,8 +216,8 @@ class SearchService:
         toks = tokens(q)
         if len(toks) != 1 or item_id not in self.items:
             return []
-        vocab = self._vocab.get(item_id, lambda: Vocabulary.load(self.gen_dir, item_id))
-        rows = [(display, count) for _, display, count in vocab.with_prefix(toks[0]) if count >= min_count]
+        rows = [(display, count) for _, display, count in self.vocabulary(item_id).with_prefix(toks[0])
+                if count >= min_count]
         rows.sort(key=lambda r: (-r[1], r[0]))
         return rows[:limit]
 
@@ -180,23 +226,46 @@ class SearchService:
             self._index.close()
 
 
+def docs_matching(searcher: Searcher, query: wq.Query, docs: ItemDocs, scored: bool = False) -> list[int]:
+    """Matching docnums within one item: skip straight to its range instead of intersecting the
+    query with the item's postings (a common word matches most of the index)."""
+    return [d for d, _ in scored_docs(searcher, query, docs, scored)]
+
+
+def scored_docs(searcher: Searcher, query: wq.Query, docs: ItemDocs, scored: bool = True) -> list[tuple[int, float]]:
+    if docs.hi <= docs.lo:
+        return []
+    matcher = query.matcher(searcher, None if scored else searcher.boolean_context())
+    out: list[tuple[int, float]] = []
+    if matcher.is_active() and matcher.id() < docs.lo:
+        matcher.skip_to(docs.lo)
+    while matcher.is_active():
+        doc = matcher.id()
+        if doc >= docs.hi:
+            break
+        if docs.members is None or doc in docs.members:
+            out.append((doc, matcher.score() if scored else 0.0))
+        matcher.next()
+    return out
+
+
 def build_hit(item_id: str, page: StoredPage, first: int, last: int, context: int = CONTEXT_WORDS) -> Hit:
     """A hit with its text, context and one part per physical line (boxes = union of its pieces)."""
-    words = page.words
-    before = " ".join(w[0] for w in words[max(0, first - context):first])
-    after = " ".join(w[0] for w in words[last + 1:last + 1 + context])
+    texts = page.texts
+    before = " ".join(texts[max(0, first - context):first])
+    after = " ".join(texts[last + 1:last + 1 + context])
     lines: dict[int, tuple[list[Box], list[str], list[str]]] = {}
-    for text, line, flat in words[first:last + 1]:
-        for i in range(max(len(flat) // 4, 1)):
-            boxes, starts, continues = lines.setdefault(line + i, ([], [], []))
-            box = flat[4 * i:4 * i + 4]
-            if len(box) == 4 and box[2] > 0 and box[3] > 0:
-                boxes.append(tuple(box))  # type: ignore[arg-type]
-            (starts if i == 0 else continues).append(text)
-    parts = tuple(HitPart(line, union(boxes), " ".join(starts or continues))
-                  for line, (boxes, starts, continues) in sorted(lines.items()))
+    for word in range(first, last + 1):
+        start, boxes = page.line(word), page.boxes(word)
+        for i in range(max(len(boxes), 1)):
+            found, starts, continues = lines.setdefault(start + i, ([], [], []))
+            if i < len(boxes) and boxes[i][2] > 0 and boxes[i][3] > 0:
+                found.append(boxes[i])
+            (starts if i == 0 else continues).append(texts[word])
+    parts = tuple(HitPart(line, union(found), " ".join(starts or continues))
+                  for line, (found, starts, continues) in sorted(lines.items()))
     return Hit(item_id=item_id, n=page.n, canvas_width=page.width, canvas_height=page.height,
-               first=first, last=last, match=" ".join(w[0] for w in words[first:last + 1]),
+               first=first, last=last, match=" ".join(texts[first:last + 1]),
                before=before + " " if before else "", after=" " + after if after else "", parts=parts)
 
 
@@ -224,12 +293,7 @@ def service_for(gen_dir: Path) -> SearchService:
             service = SearchService(Path(key))
             _services[key] = service
             while len(_services) > KEEP_SERVICES:
-                _services.popitem(last=False)  # closed when the last request using it is done (GC)
+                _services.popitem(last=False)  # released when the last request using it is done
         else:
             _services.move_to_end(key)
         return service
-
-
-def is_query(q: str | None) -> bool:
-    """True when ``q`` holds something searchable."""
-    return isinstance(parse(q), AllOf)

@@ -9,8 +9,9 @@ chosen within one facet are alternatives (OR); different facets combine (AND).
 """
 from __future__ import annotations
 
+import bisect
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -19,10 +20,11 @@ from markupsafe import Markup, escape
 from server.errors import BadRequest
 from server.ocr.lang import to_iso639_1
 from server.ocr.model import Box
-from server.search.match import hit_ranges
+from server.search.engine import DocSets, approximate, to_whoosh
+from server.search.match import PageMatcher, hit_ranges
 from server.search.model import IndexedItem
-from server.search.query import Node, parse, to_whoosh
-from server.search.service import SearchService, union
+from server.search.query import Node, parse
+from server.search.service import ItemDocs, SearchService, union
 from server.search.store import StoredPage
 from server.search.urls import SearchUrls, query_string
 
@@ -31,6 +33,13 @@ SORTS = ("relevance", "date", "-date")
 MAX_PAGE_SIZE = 100
 SNIPPET_WORDS = 12
 SNIPPETS_PER_PAGE = 2
+TOP_PAGES = 200
+"""Pages scored for ranking (see :func:`site_search`)."""
+RANK_EXPANSIONS = 8
+"""Expansions of a prefix or fuzzy term that are scored (the most frequent); pages matching only
+rarer ones rank after the scored pages."""
+VERIFY_LIMIT = 500
+"""Approximate matches (see :func:`approximate`) are checked on the stored tokens up to this many pages."""
 
 
 @dataclass(frozen=True)
@@ -190,30 +199,34 @@ def facet_values(item: IndexedItem, page_languages: list[str] | None = None) -> 
 
 
 def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery) -> SiteResults:
-    """Run a researcher's search over every published item."""
+    """Run a researcher's search over every published item.
+
+    Two passes over the index: an unscored one finds every matching page (counts, facets,
+    filters, sorting by date: set algebra over postings lists, :class:`DocSets`), a scored one
+    ranks the best ``TOP_PAGES`` pages (prefix and fuzzy terms by their ``RANK_EXPANSIONS`` most
+    frequent expansions). Items are ordered by their best page among those; items matching only
+    further down follow, by how many of their pages match (scoring every match of a common word
+    is what a pure-Python engine cannot afford). An item shows its best-ranked matching pages,
+    else its first matching ones.
+    """
     started = time.perf_counter()
     tree = parse(query.q)
     if tree is None or not service.available:
         return SiteResults(query, 0, 0, [], {}, (time.perf_counter() - started) * 1000)
     searcher = service.searcher()
-    reader = searcher.reader()
-    results = searcher.search(to_whoosh(tree, service.languages, reader), limit=None)
-    item_col = reader.column_reader("item")
-    n_col = reader.column_reader("n")
-    pages_by_item: dict[str, list[tuple[float, int]]] = defaultdict(list)
-    for score, docnum in results.top_n:
-        item_id = item_col[docnum]
-        if isinstance(item_id, bytes):
-            item_id = item_id.decode("utf-8")
-        pages_by_item[item_id].append((score, int(n_col[docnum])))
+    docs = sorted(DocSets(searcher.reader(), service.languages, service.expander(service.lexicon)).of(tree))
+    owners = Owners(service.item_docs())
+    verified = approximate(tree, service.languages) and len(docs) <= VERIFY_LIMIT
+    if verified:
+        docs = _verified(service, owners, tree, docs)
+    counts = owners.count(docs)
 
-    values = {i: facet_values(service.items[i], service.page_languages.get(i))
-              for i in pages_by_item if i in service.items}
+    values = {i: facet_values(service.items[i], service.page_languages.get(i)) for i in counts if i in service.items}
     if query.date_from is not None or query.date_to is not None:
         low = query.date_from if query.date_from is not None else -10_000
         high = query.date_to if query.date_to is not None else 10_000
         values = {i: v for i, v in values.items()
-                  if service.items[i].year is not None and low <= service.items[i].year <= high}  # type: ignore[operator]
+                  if (year := service.items[i].year) is not None and low <= year <= high}
     chosen = {k: set(v) for k, v in query.filters.items() if k in FACETS and v}
 
     def passes(item_values: dict[str, tuple[str, ...]], skip: str | None = None) -> bool:
@@ -221,42 +234,108 @@ def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery) -> S
 
     facets: dict[str, list[FacetValue]] = {}
     for name in FACETS:
-        counts: Counter[str] = Counter()
+        tally: Counter[str] = Counter()
         for item_values in values.values():
             if passes(item_values, skip=name):
-                counts.update(item_values[name])
-        ordered = sorted(counts.items(), key=(lambda kv: kv[0]) if name in ("decade", "year")
+                tally.update(item_values[name])
+        ordered = sorted(tally.items(), key=(lambda kv: kv[0]) if name in ("decade", "year")
                          else (lambda kv: (-kv[1], kv[0])))
         for value in chosen.get(name, ()):  # a chosen value stays visible (to be unchosen)
-            if value not in counts:
+            if value not in tally:
                 ordered.append((value, 0))
         facets[name] = [FacetValue(v, c, v in chosen.get(name, ()),
                                    service.collections.get(v) if name == "collection" else None)
                         for v, c in ordered]
 
     matched = [i for i, v in values.items() if passes(v)]
-    best = {i: max(s for s, _ in pages_by_item[i]) for i in matched}
+    top: dict[str, list[tuple[float, int]]] = {}
     if query.sort == "relevance":
-        matched.sort(key=lambda i: (-best[i], i))
+        restricted = verified or len(matched) < len(counts)
+        allowed = {d for i in matched for d in owners.docs[i].docs_in(docs)} if restricted else None
+        ranking = to_whoosh(tree, service.languages, service.expander(service.lexicon, limit=RANK_EXPANSIONS))
+        for score, doc in searcher.search(ranking, limit=TOP_PAGES, filter=allowed).top_n:
+            owner = owners.owner(doc)
+            if owner is not None:
+                top.setdefault(owner, []).append((score, doc))
+        rank = {i: k for k, i in enumerate(top)}  # insertion order = best page first
+        matched.sort(key=lambda i: (rank.get(i, len(rank)), -counts[i], i))
     else:
         sign = 1 if query.sort == "date" else -1
 
         def date_key(i: str) -> tuple[Any, ...]:
             item = service.items[i]
-            return (item.year is None, sign * (item.year or 0), item.date or "", -best[i], i)
+            return (item.year is None, sign * (item.year or 0), item.date or "", -counts[i], i)
         matched.sort(key=date_key)
     start = (query.page - 1) * query.page_size
-    shown = [_item_result(service, urls, query, tree, i, pages_by_item[i]) for i in matched[start:start + query.page_size]]
-    total_pages = sum(len(pages_by_item[i]) for i in matched)
+    ncol = searcher.reader().column_reader("n")
+    shown = []
+    for item_id in matched[start:start + query.page_size]:
+        best = top.get(item_id, [])[:query.pages_per_item]
+        picked = [(score, int(ncol[doc])) for score, doc in best]
+        if len(picked) < query.pages_per_item:
+            have = {doc for _, doc in best}
+            picked += [(0.0, int(ncol[doc])) for doc in owners.docs[item_id].docs_in(docs)
+                       if doc not in have][:query.pages_per_item - len(picked)]
+        shown.append(_item_result(service, urls, query, tree, item_id, picked, counts[item_id]))
+    total_pages = sum(counts[i] for i in matched)
     return SiteResults(query, len(matched), total_pages, shown, facets, (time.perf_counter() - started) * 1000)
 
 
+def _verified(service: SearchService, owners: "Owners", tree: Node, docs: list[int]) -> list[int]:
+    """The documents whose stored tokens satisfy the query exactly."""
+    ncol = service.searcher().reader().column_reader("n")
+    out = []
+    for doc in docs:
+        owner = owners.owner(doc)
+        page = service.page(owner, int(ncol[doc])) if owner else None
+        if page is not None and PageMatcher(page.tokens, page.stems, page.language).matches(tree):
+            out.append(doc)
+    return out
+
+
+class Owners:
+    """Which item a document belongs to, and how many matching documents each item has."""
+
+    def __init__(self, item_docs: dict[str, ItemDocs]) -> None:
+        self.docs = item_docs
+        ranges = sorted((d.lo, d.hi, i) for i, d in item_docs.items() if d.members is None and d.hi > d.lo)
+        self.starts = [r[0] for r in ranges]
+        self.ranges = ranges
+        self.scattered = {i: d for i, d in item_docs.items() if d.members is not None}
+
+    def owner(self, doc: int) -> str | None:
+        k = bisect.bisect_right(self.starts, doc) - 1
+        if k >= 0 and doc < self.ranges[k][1]:
+            return self.ranges[k][2]
+        for item_id, d in self.scattered.items():
+            if d.members is not None and doc in d.members:
+                return item_id
+        return None
+
+    def count(self, sorted_docs: list[int]) -> dict[str, int]:
+        """Matching documents per item, jumping from item to item through the sorted docnums."""
+        counts: dict[str, int] = {}
+        k = 0
+        while k < len(sorted_docs):
+            r = bisect.bisect_right(self.starts, sorted_docs[k]) - 1
+            if r >= 0 and sorted_docs[k] < self.ranges[r][1]:
+                end = bisect.bisect_left(sorted_docs, self.ranges[r][1], k)
+                counts[self.ranges[r][2]] = end - k
+                k = end
+            else:
+                k += 1
+        for item_id, d in self.scattered.items():
+            c = d.count_in(sorted_docs)
+            if c:
+                counts[item_id] = c
+        return counts
+
+
 def _item_result(service: SearchService, urls: SearchUrls, query: SiteQuery, tree: Node, item_id: str,
-                 pages: list[tuple[float, int]]) -> ItemResult:
+                 pages: list[tuple[float, int]], matching: int) -> ItemResult:
     item = service.items[item_id]
-    ranked = sorted(pages, key=lambda sp: (-sp[0], sp[1]))
     page_results: list[PageResult] = []
-    for score, n in ranked[:query.pages_per_item]:
+    for score, n in pages:
         page = service.page(item_id, n)
         if page is None:
             continue
@@ -266,7 +345,7 @@ def _item_result(service: SearchService, urls: SearchUrls, query: SiteQuery, tre
             snippets=snippets(urls, item_id, page, tree)))
     return ItemResult(item=item, manifest=urls.manifest(item_id), url=urls.item_page(item_id),
                       thumbnail=page_results[0].thumbnail if page_results else None,
-                      score=ranked[0][0] if ranked else 0.0, matching_pages=len(pages), pages=page_results)
+                      score=max((s for s, _ in pages), default=0.0), matching_pages=matching, pages=page_results)
 
 
 def snippets(urls: SearchUrls, item_id: str, page: StoredPage, tree: Node,
@@ -275,7 +354,7 @@ def snippets(urls: SearchUrls, item_id: str, page: StoredPage, tree: Node,
     the hit's line(s), padded a little and clamped to the canvas."""
     ranges = [(a, b) for a, b, _ in hit_ranges(page, tree)]
     marked = {w for a, b in ranges for w in range(a, b + 1)}
-    words = page.words
+    words = page.texts
     out: list[Snippet] = []
     covered_until = -1
     for first, last in ranges:
@@ -285,12 +364,12 @@ def snippets(urls: SearchUrls, item_id: str, page: StoredPage, tree: Node,
         hi = min(len(words), last + 1 + width // 2)
         covered_until = hi - 1
         html = _marked(words, lo, hi, marked)
-        text = " ".join(words[i][0] for i in range(lo, hi))
+        text = " ".join(words[lo:hi])
         if lo > 0:
             html, text = Markup("… ") + html, "… " + text
         if hi < len(words):
             html, text = html + Markup(" …"), text + " …"
-        lines = {words[w][1] + i for w in range(first, last + 1) for i in range(max(len(words[w][2]) // 4, 1))}
+        lines = {page.line(w) + i for w in range(first, last + 1) for i in range(page.pieces(w))}
         region = _pad(union(list(page.line_boxes(lines).values())), page.width, page.height)
         out.append(Snippet(html, text, region, urls.crop(item_id, page.n, region) if region else None))
         if len(out) >= limit:
@@ -298,18 +377,18 @@ def snippets(urls: SearchUrls, item_id: str, page: StoredPage, tree: Node,
     return out
 
 
-def _marked(words: list[list[Any]], lo: int, hi: int, marked: set[int]) -> Markup:
+def _marked(words: list[str], lo: int, hi: int, marked: set[int]) -> Markup:
     """Words ``lo``..``hi`` escaped, each run of matching words inside one ``<mark>``."""
     out: list[Markup] = []
     run: list[str] = []
     for i in range(lo, hi):
         if i in marked:
-            run.append(words[i][0])
+            run.append(words[i])
             continue
         if run:
             out.append(Markup("<mark>%s</mark>") % " ".join(run))
             run = []
-        out.append(escape(words[i][0]))
+        out.append(escape(words[i]))
     if run:
         out.append(Markup("<mark>%s</mark>") % " ".join(run))
     return Markup(" ").join(out)

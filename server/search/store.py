@@ -1,14 +1,18 @@
 """The per-page word store: written once at ingest, read at query time instead of the OCR.
 
-``{gen}/words/{item}/{n}.txt`` holds one page. Its first four lines are what matching needs and
-cost only a ``split`` to load (within-item search reads them for every matching page); the rest
-is decoded for the hits actually shown::
+``{gen}/words/{item}/{n}.page`` holds one page. Its first five lines are what matching needs and
+cost only a ``split`` to load (within-item search reads every matching page); the words and
+boxes follow, zlib-compressed (they are three quarters of the bytes and are read only for the
+hits shown), and one word is decoded at a time::
 
-    HLS2 <language key or ->
+    HLS4 <language key or -> <canvas width> <canvas height>
+    <page label>
     <folded tokens, space separated>         token i of the page (see analysis.py)
     <stemmed tokens, space separated>        or "=" when the page has no stemmer
     <12 hex digits per token>                its word's index, first and last physical line
-    {"label": …, "width": …, "height": …, "words": [[text, line, [x, y, w, h, …]], …]}
+    zlib( <word texts, separated by U+001F>  as printed, in reading order
+          <9 hex digits per word>            its physical line, first box, number of boxes
+          <20 hex digits per box> )          x, y, w, h in canvas pixels
 
 ``{gen}/words/{item}/vocab.tsv``: the item's folded tokens, sorted, with the form to display and
 the number of occurrences (``folded\\tdisplay\\tcount``), for autocomplete by binary search.
@@ -18,23 +22,26 @@ generation rather than copied.
 """
 from __future__ import annotations
 
-import bisect
-import json
 import os
 import shutil
+import zlib
 from collections import Counter
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from server.ocr.model import Box
-from server.search.analysis import display_form, fold, raw_tokens, stem
+from server.search.analysis import stem, word_tokens
 
-MAGIC = "HLS2"
+MAGIC = "HLS4"
 WORDS_DIR = "words"
 PACK = 12
-"""Characters per token in the packed line: word index, first line, last line, 4 hex digits each."""
+"""Hex digits per token in the token line: word index, first line, last line (4 each)."""
+META = 9
+"""Hex digits per word in the word line: physical line (4), first box (4), number of boxes (1)."""
+BOX = 20
+"""Hex digits per box: x, y, w, h (5 each)."""
 LIMIT = 0xFFFF
+SEP = "\x1f"
 
 
 def check_item_id(item_id: str) -> str:
@@ -49,58 +56,83 @@ def item_dir(gen_dir: Path, item_id: str) -> Path:
 
 
 class StoredPage:
-    """One page from the store. Only splitting is done on load: matching reads ``tokens`` and
-    ``stems``; word indices, lines and the JSON part are decoded for the hits actually shown."""
+    """One page from the store. Loading only splits lines: matching reads ``tokens`` and
+    ``stems``; words, lines and boxes are decoded one at a time, for the hits actually shown."""
 
-    def __init__(self, n: int, language: str | None, tokens: list[str], stems: list[str],
-                 packed: str, json_text: str) -> None:
+    def __init__(self, n: int, language: str | None, width: int, height: int, label: str,
+                 tokens: list[str], stems: list[str], packed: str, tail: bytes) -> None:
         self.n = n
         self.language = language
+        self.width = width
+        self.height = height
+        self.label = label
         self.tokens = tokens
         self.stems = stems
-        self._packed = packed
-        self._json = json_text
+        self.packed = packed
+        self._tail = tail
+
+    @cached_property
+    def _words(self) -> tuple[str, str, str]:
+        texts, meta, boxes = zlib.decompress(self._tail).decode("utf-8").split("\n")
+        return texts, meta, boxes
+
+    @property
+    def _texts(self) -> str:
+        return self._words[0]
+
+    @property
+    def _meta(self) -> str:
+        return self._words[1]
+
+    @property
+    def _boxes(self) -> str:
+        return self._words[2]
 
     def word_of(self, token: int) -> int:
         """The index of the word token ``token`` belongs to."""
-        return int(self._packed[PACK * token:PACK * token + 4], 16)
+        return int(self.packed[PACK * token:PACK * token + 4], 16)
 
     def lines_of(self, token: int) -> tuple[int, int]:
         """First and last physical line of the word token ``token`` belongs to."""
         p = PACK * token
-        return int(self._packed[p + 4:p + 8], 16), int(self._packed[p + 8:p + 12], 16)
+        return int(self.packed[p + 4:p + 8], 16), int(self.packed[p + 8:p + 12], 16)
 
     @cached_property
-    def _data(self) -> dict[str, Any]:
-        return json.loads(self._json)  # type: ignore[no-any-return]
+    def texts(self) -> list[str]:
+        """Every word's text as printed, in reading order."""
+        return self._texts.split(SEP) if self._texts else []
 
-    @property
-    def label(self) -> str:
-        return str(self._data.get("label") or "")
+    def __len__(self) -> int:
+        return len(self._meta) // META
 
-    @property
-    def width(self) -> int:
-        return int(self._data["width"])
+    def line(self, word: int) -> int:
+        return int(self._meta[META * word:META * word + 4], 16)
 
-    @property
-    def height(self) -> int:
-        return int(self._data["height"])
+    def boxes(self, word: int) -> list[Box]:
+        """The word's boxes, one per physical piece (piece ``i`` on line ``line(word) + i``)."""
+        m = META * word
+        first, count = int(self._meta[m + 4:m + 8], 16), int(self._meta[m + 8], 16)
+        out = []
+        for k in range(first, first + count):
+            b = self._boxes[BOX * k:BOX * (k + 1)]
+            out.append((int(b[0:5], 16), int(b[5:10], 16), int(b[10:15], 16), int(b[15:20], 16)))
+        return out
 
-    @property
-    def words(self) -> list[list[Any]]:
-        """``[text, line, [x, y, w, h, …]]`` per word, in reading order (raw, for speed)."""
-        return self._data["words"]  # type: ignore[no-any-return]
+    def pieces(self, word: int) -> int:
+        """Physical lines the word covers (1 for a word without boxes)."""
+        return max(int(self._meta[META * word + 8], 16), 1)
 
     def line_boxes(self, lines: set[int]) -> dict[int, Box]:
         """Union of the non-empty word pieces on each of ``lines``."""
         edges: dict[int, list[int]] = {}
-        for _, line, flat in self.words:
-            for i in range(0, len(flat), 4):
-                n = line + i // 4
-                if n not in lines:
-                    continue
-                x, y, w, h = flat[i:i + 4]
-                if w <= 0 or h <= 0:
+        low, high = min(lines, default=0), max(lines, default=-1)
+        for word in range(len(self)):
+            start = self.line(word)
+            if start > high or start + 15 < low:
+                continue
+            for i, (x, y, w, h) in enumerate(self.boxes(word)):
+                n = start + i
+                if n not in lines or w <= 0 or h <= 0:
                     continue
                 e = edges.get(n)
                 if e is None:
@@ -110,41 +142,61 @@ class StoredPage:
         return {n: (e[0], e[1], e[2] - e[0], e[3] - e[1]) for n, e in edges.items()}
 
 
+def _clean(text: str) -> str:
+    if SEP in text or "\n" in text or "\r" in text:
+        return " ".join(text.replace(SEP, " ").split())
+    return text
+
+
 def encode_page(n: int, language: str | None, label: str, width: int, height: int,
-                words: list[tuple[str, int, tuple[Box, ...]]]) -> tuple[str, list[str], list[str], Counter[tuple[str, str]]]:
+                words: list[tuple[str, int, tuple[Box, ...]]]) -> tuple[bytes, list[str], list[str], Counter[tuple[str, str]]]:
     """The file text of one page, its folded tokens and stems (for the index), and its
-    ``(folded, display)`` counts (for the vocabulary)."""
+    ``(folded, display)`` counts (for the vocabulary).
+
+    A page of more than 65,535 words or lines is not a page: what fits is kept.
+    """
     toks: list[str] = []
     packed: list[str] = []
+    texts: list[str] = []
+    meta: list[str] = []
+    boxes_out: list[str] = []
     seen: Counter[tuple[str, str]] = Counter()
     for wi, (text, line, boxes) in enumerate(words):
+        boxes = boxes[:15]
         last = line + max(len(boxes), 1) - 1
-        if wi > LIMIT or last > LIMIT:
-            break  # a page of more than 65,535 words or lines is not a page; index what fits
-        code = f"{wi:04x}{line:04x}{last:04x}"
-        for raw in raw_tokens(text):
-            folded = fold(raw)
-            if not folded:
-                continue
-            toks.append(folded)
-            packed.append(code)
-            seen[(folded, display_form(raw))] += 1
+        if wi > LIMIT or last > LIMIT or len(boxes_out) + len(boxes) > LIMIT:
+            break
+        analysed = word_tokens(text)
+        if analysed:
+            code = "%04x%04x%04x" % (wi, line, last)
+            for pair in analysed:
+                toks.append(pair[0])
+                packed.append(code)
+                seen[pair] += 1
+        texts.append(_clean(text))
+        meta.append("%04x%04x%x" % (line, len(boxes_out), len(boxes)))
+        for box in boxes:
+            if min(box) < 0 or max(box) > 0xFFFFF:
+                box = tuple(min(max(int(c), 0), 0xFFFFF) for c in box)  # type: ignore[assignment]
+            boxes_out.append("%05x%05x%05x%05x" % box)
     stems = [stem(t, language) for t in toks] if language else toks
-    payload = {"label": label, "width": width, "height": height,
-               "words": [[text, line, [c for box in boxes for c in box]] for text, line, boxes in words]}
-    body = "\n".join((f"{MAGIC} {language or '-'}", " ".join(toks), " ".join(stems) if language else "=",
-                      "".join(packed), json.dumps(payload, ensure_ascii=False, separators=(",", ":"))))
-    return body + "\n", toks, stems, seen
+    head = "\n".join((f"{MAGIC} {language or '-'} {int(width)} {int(height)}", _clean(label),
+                      " ".join(toks), " ".join(stems) if language else "=", "".join(packed)))
+    tail = zlib.compress("\n".join((SEP.join(texts), "".join(meta), "".join(boxes_out))).encode("utf-8"), 1)
+    return head.encode("utf-8") + b"\n" + tail, toks, stems, seen
 
 
-def decode_page(n: int, data: str) -> StoredPage:
-    head, toks, stems, packed, rest = data.split("\n", 4)
-    magic, _, lang = head.partition(" ")
+def decode_page(n: int, data: bytes) -> StoredPage:
+    parts = data.split(b"\n", 5)
+    if len(parts) < 6:
+        raise ValueError(f"truncated word-store page (page {n})")
+    magic, lang, width, height = parts[0].decode("ascii").split(" ")
     if magic != MAGIC:
         raise ValueError(f"not a word-store page (page {n})")
-    tokens = toks.split()
-    return StoredPage(n, None if lang == "-" else lang, tokens, tokens if stems == "=" else stems.split(),
-                      packed, rest)
+    tokens = parts[2].decode("utf-8").split()
+    stems = tokens if parts[3] == b"=" else parts[3].decode("utf-8").split()
+    return StoredPage(n, None if lang == "-" else lang, int(width), int(height), parts[1].decode("utf-8"),
+                      tokens, stems, parts[4].decode("ascii"), parts[5])
 
 
 def write_text(path: Path, text: str) -> None:
@@ -154,7 +206,7 @@ def write_text(path: Path, text: str) -> None:
 
 def read_page(gen_dir: Path, item_id: str, n: int) -> StoredPage | None:
     try:
-        with open(item_dir(gen_dir, item_id) / f"{int(n)}.txt", encoding="utf-8") as f:
+        with open(item_dir(gen_dir, item_id) / f"{int(n)}.page", "rb") as f:
             data = f.read()
     except FileNotFoundError:
         return None
@@ -171,34 +223,6 @@ def write_vocab(directory: Path, counts: Counter[tuple[str, str]]) -> None:
             best[folded] = (c, display)
     lines = [f"{f}\t{best[f][1]}\t{totals[f]}" for f in sorted(totals)]
     write_text(directory / "vocab.tsv", "\n".join(lines) + ("\n" if lines else ""))
-
-
-class Vocabulary:
-    """An item's terms, sorted by folded form: prefix look-ups by binary search."""
-
-    def __init__(self, text: str) -> None:
-        self.keys: list[str] = []
-        self.rows: list[tuple[str, int]] = []
-        for line in text.splitlines():
-            folded, display, count = line.split("\t")
-            self.keys.append(folded)
-            self.rows.append((display, int(count)))
-
-    @classmethod
-    def load(cls, gen_dir: Path, item_id: str) -> "Vocabulary":
-        try:
-            return cls((item_dir(gen_dir, item_id) / "vocab.tsv").read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return cls("")
-
-    def with_prefix(self, prefix: str) -> list[tuple[str, str, int]]:
-        """``(folded, display, count)`` of every term starting with ``prefix`` (folded)."""
-        i = bisect.bisect_left(self.keys, prefix)
-        out = []
-        while i < len(self.keys) and self.keys[i].startswith(prefix):
-            out.append((self.keys[i], *self.rows[i]))
-            i += 1
-        return out
 
 
 def link_tree(src: Path, dst: Path) -> None:

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from server.errors import BadRequest, NotFound
 from server.http import base_url, json_response
 from server.search.iiif import autocomplete_v1, autocomplete_v2, ignored_parameters, search_v1, search_v2
-from server.search.service import SearchService, service_for
+from server.search.service import HITS_PER_PAGE, SearchService, service_for
 from server.search.site import FACETS, SiteQuery, site_search
 from server.search.urls import SEARCH1_CONTEXT, SEARCH2_CONTEXT, SearchUrls, query_string
 
@@ -60,7 +60,8 @@ def _page_arg() -> int:
 
 
 def _respond(pub: Any, doc: Any, profile: str) -> Response:
-    tag = hashlib.sha1(f"{pub.root.name}\0{request.full_path}".encode()).hexdigest()[:20]
+    # the body depends on the generation, the request and the public base URL (ids are absolute)
+    tag = hashlib.sha1(f"{pub.root.name}\0{base_url()}\0{request.full_path}".encode()).hexdigest()[:20]
     try:
         mtime = pub.root.stat().st_mtime
     except OSError:
@@ -73,7 +74,8 @@ def _respond(pub: Any, doc: Any, profile: str) -> Response:
 def _search(version: int, item_id: str) -> Response:
     pub, service = _service_and_item(item_id)
     q = request.args.get("q", "")
-    result = service.search_item(item_id, q, _page_arg())
+    page_size = int(current_app.config.get("SEARCH_HITS_PER_PAGE", HITS_PER_PAGE))
+    result = service.search_item(item_id, q, _page_arg(), page_size)
     urls = SearchUrls(base_url())
     ignored = ignored_parameters(request.args)
     if version == 1:
@@ -155,5 +157,6 @@ def site_html() -> str:
 
     def link(params: dict[str, Any]) -> str:
         return f"{urls.site_search_page()}?{query_string(params)}"
-    return render_template("search.html", results=results, query=query, urls=urls, facets=FACETS,
-                           link=link, toggle=lambda name, value: link(facet_toggle(query, name, value)))
+    return render_template("search.html", results=results, query=query, urls=urls, facets=FACETS, link=link,
+                           toggle=lambda name, value: link(facet_toggle(query, name, value)),
+                           page_link=lambda n: link(query.params(page=None if n == 1 else n)))

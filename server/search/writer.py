@@ -23,40 +23,32 @@ import shutil
 from collections import Counter
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from whoosh import index as windex
-from whoosh.analysis import SpaceSeparatedTokenizer
-from whoosh.fields import ID, NUMERIC, TEXT, Schema
 
 from server.search.analysis import ANALYSIS_VERSION, language_key
+from server.search.engine import NONE, bigram_field, common_grams, make_schema, text_field
+from server.search.lexicon import Vocabulary, counts_of, dump
 from server.search.model import IndexedItem, IndexedPage
-from server.search.query import EXACT, stem_field
 from server.search.store import WORDS_DIR, check_item_id, encode_page, item_dir, link_tree, write_text, write_vocab
 
 INDEX_DIR = "index"
 META_FILE = "heritage-search.json"
-FORMAT_VERSION = 2
+LEXICON_FILE = "lexicon.tsv"
+FORMAT_VERSION = 4
 """Bump when the schema or the word store changes: an older index is then rebuilt, not reused."""
 
 
-def make_schema() -> Schema:
-    """Documents are pages. Text fields receive pre-analysed token lists (see analysis.py)."""
-    schema = Schema(item=ID(stored=True, sortable=True),
-                    n=NUMERIC(int, bits=32, stored=True, sortable=True, signed=False),
-                    **{EXACT: TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=True)})
-    schema.add("t_*", TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=True), glob=True)
-    return schema
-
-
-def read_meta(gen_dir: Path) -> dict[str, object] | None:
+def read_meta(gen_dir: Path) -> dict[str, Any] | None:
     """The index's own description (versions, items, languages), or None if absent or foreign."""
     try:
         meta = json.loads((gen_dir / INDEX_DIR / META_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if meta.get("format") != FORMAT_VERSION or meta.get("analysis") != ANALYSIS_VERSION:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION or meta.get("analysis") != ANALYSIS_VERSION:
         return None
-    return meta  # type: ignore[no-any-return]
+    return meta
 
 
 def page_language(page: IndexedPage, item: IndexedItem) -> str | None:
@@ -80,41 +72,43 @@ class SearchIndexWriter:
         self.words_dir = self.gen_dir / WORDS_DIR
         if self.index_dir.exists() or self.words_dir.exists():
             raise FileExistsError(f"{self.gen_dir} already has a search index")
-        self.words_dir.mkdir(parents=True)
-        self.index_dir.mkdir(parents=True)
         self.previous = Path(previous_gen_dir) if previous_gen_dir else None
         meta = read_meta(self.previous) if self.previous else None
-        self._previous_items: dict[str, dict[str, object]] = dict(meta["items"]) if meta else {}  # type: ignore[call-overload]
-        self._collections: dict[str, object] = dict(meta.get("collections") or {}) if meta else {}  # type: ignore[union-attr]
-        self._languages: set[str] = set(meta.get("languages") or []) if meta else set()  # type: ignore[union-attr,arg-type]
+        self.words_dir.mkdir(parents=True)
+        self.index_dir.mkdir(parents=True)
+        self._previous_items: dict[str, dict[str, Any]] = dict(meta["items"]) if meta else {}
+        self._collections: dict[str, Any] = dict(meta.get("collections") or {}) if meta else {}
+        self._languages: set[str] = set(meta.get("languages") or []) if meta else set()
+        self._lexicon: Counter[str] = Counter()
         if meta and self.previous is not None:
             for entry in os.scandir(self.previous / INDEX_DIR):
-                if entry.is_file() and entry.name != META_FILE and not entry.name.endswith("LOCK"):
+                if entry.is_file() and entry.name not in (META_FILE, LEXICON_FILE) and not entry.name.endswith("LOCK"):
                     try:
                         os.link(entry.path, self.index_dir / entry.name)
                     except OSError:
                         shutil.copy2(entry.path, self.index_dir / entry.name)
             self._index = windex.open_dir(str(self.index_dir))
+            self._lexicon = counts_of(Vocabulary.load(self.previous / INDEX_DIR / LEXICON_FILE))
         else:
-            self._previous_items = {}
             self._index = windex.create_in(str(self.index_dir), make_schema())
         self._writer = self._index.writer(limitmb=limitmb)
-        self._items: dict[str, dict[str, object]] = {}
-        self._deleted = False
+        self._items: dict[str, dict[str, Any]] = {}
+        self._changed = False
         self._done = False
         self.pages_added = 0
 
     # -- what ingest calls ---------------------------------------------------------------
     def can_keep(self, item_id: str) -> bool:
         """True when the previous generation indexed this item (with the same index format)."""
-        return item_id in self._previous_items and (self.previous / WORDS_DIR / item_id).is_dir()  # type: ignore[operator]
+        return (item_id in self._previous_items and self.previous is not None
+                and (self.previous / WORDS_DIR / item_id).is_dir())
 
     def keep_item(self, item: IndexedItem | str) -> bool:
         """Reuse the previous generation's documents and words for an item whose OCR did not change.
 
         Given an :class:`IndexedItem`, its (possibly changed) metadata replaces the old one: facets
         and labels come from metadata, not from the indexed documents. Returns False when there is
-        nothing to keep (new item, or an index of another format): call :meth:`add_item` then.
+        nothing to keep (a new item, or an index of another format): call :meth:`add_item` then.
         """
         item_id = item if isinstance(item, str) else item.item_id
         self._check_new(item_id)
@@ -131,59 +125,62 @@ class SearchIndexWriter:
         """Index an item's pages, replacing whatever the previous generation had for it."""
         item_id = check_item_id(item.item_id)
         self._check_new(item_id)
-        if item_id in self._previous_items:
-            self._writer.delete_by_term("item", item_id)
-            self._deleted = True
+        self._forget_previous(item_id)
         folder = item_dir(self.gen_dir, item_id)
         folder.mkdir(parents=True)
         vocab: Counter[tuple[str, str]] = Counter()
-        page_languages: list[str] = []
+        page_languages: set[str] = set()
         for page in sorted(pages, key=lambda p: p.n):
             lang = page_language(page, item)
             words = [(w.text, w.line, w.boxes) for w in page.page.words]
             body, toks, stems, seen = encode_page(page.n, lang, page.label, page.canvas_width,
                                                   page.canvas_height, words)
-            write_text(folder / f"{int(page.n)}.txt", body)
+            (folder / f"{int(page.n)}.page").write_bytes(body)
             vocab.update(seen)
             if not toks:
                 continue
-            fields: dict[str, object] = {"item": item_id, "n": int(page.n), EXACT: toks}
-            if lang:
-                fields[stem_field(lang)] = stems
-                self._languages.add(lang)
-                page_languages.append(lang)
+            key = lang or NONE
+            fields = {"item": item_id, "n": int(page.n), text_field(key): stems}
+            grams = common_grams(toks, stems, lang)
+            if grams:
+                fields[bigram_field(key)] = grams
             self._writer.add_document(**fields)
+            self._languages.add(key)
+            page_languages.add(key)
             self.pages_added += 1
         write_vocab(folder, vocab)
+        for (folded, _), count in vocab.items():
+            self._lexicon[folded] += count
         data = item.to_json()
-        data["page_languages"] = sorted(set(page_languages))
+        data["page_languages"] = sorted(page_languages - {NONE})
         self._items[item_id] = data
+        self._changed = True
 
     def remove_items(self, item_ids: list[str]) -> None:
         """Drop items explicitly (``commit`` also drops every previous item not kept or added)."""
         for item_id in item_ids:
             if item_id in self._items:
                 raise ValueError(f"item {item_id!r} was added or kept in this generation")
-            self._items.pop(item_id, None)
+            self._forget_previous(item_id)
 
     def set_collection_labels(self, labels: dict[str, dict[str, list[str]]]) -> None:
         """Language-map labels of collections, shown as facet values (ids are shown otherwise)."""
         self._collections = dict(labels)
 
     def commit(self) -> None:
-        """Write the index and its description. Items of the previous generation that were neither
-        kept nor added are removed from the index."""
+        """Write the index, the lexicon and the index's description. Items of the previous
+        generation that were neither kept nor added are removed."""
         if self._done:
             raise RuntimeError("already committed")
-        for item_id in self._previous_items.keys() - self._items.keys():
-            self._writer.delete_by_term("item", item_id)
-            self._deleted = True
-        if self.pages_added or self._deleted:
+        for item_id in list(self._previous_items.keys() - self._items.keys()):
+            self._forget_previous(item_id)
+        if self._changed:
             self._writer.commit()
         else:
             self._writer.cancel()
-        meta = {"format": FORMAT_VERSION, "analysis": ANALYSIS_VERSION,
-                "languages": sorted(self._languages), "items": self._items, "collections": self._collections}
+        write_text(self.index_dir / LEXICON_FILE, dump(self._lexicon))
+        meta = {"format": FORMAT_VERSION, "analysis": ANALYSIS_VERSION, "languages": sorted(self._languages),
+                "items": self._items, "collections": self._collections}
         write_text(self.index_dir / META_FILE, json.dumps(meta, ensure_ascii=False, separators=(",", ":")))
         self._index.close()
         self._done = True
@@ -205,8 +202,17 @@ class SearchIndexWriter:
         elif not self._done:
             self.commit()
 
+    # -- internals -----------------------------------------------------------------------
     def _check_new(self, item_id: str) -> None:
         if self._done:
             raise RuntimeError("the writer is closed")
         if item_id in self._items:
             raise ValueError(f"item {item_id!r} given twice")
+
+    def _forget_previous(self, item_id: str) -> None:
+        """Delete a previous generation's documents of an item, and its words from the lexicon."""
+        if self._previous_items.pop(item_id, None) is None or self.previous is None:
+            return
+        self._writer.delete_by_term("item", item_id)
+        self._lexicon.subtract(counts_of(Vocabulary.load(self.previous / WORDS_DIR / item_id / "vocab.tsv")))
+        self._changed = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -122,14 +123,17 @@ def tree(pub: Publication) -> Tree:
 def _build_tree(pub: Publication) -> Tree:
     rows = pub.query("SELECT id, parent, position, data FROM collections ORDER BY position, id")
     direct = {r["collection"]: r["n"] for r in pub.query("SELECT collection, COUNT(*) AS n FROM items GROUP BY collection")}
-    # first item (by position) of each collection that holds items directly, with its first page
+    # first item (by position) of each collection that holds items directly, with its first page:
+    # one pass over items, then one primary-key lookup per collection
     firsts: dict[str, Page] = {}
     for r in pub.query(
-        "SELECT i.collection, p.n, p.image_id, p.width, p.height, p.label, p.ocr_format FROM items i "
-        "JOIN pages p ON p.item_id = i.id AND p.n = (SELECT MIN(n) FROM pages WHERE item_id = i.id) "
-        "WHERE i.position = (SELECT MIN(position) FROM items WHERE collection = i.collection)"
+        "SELECT i.collection, MIN(i.id) AS id FROM items i JOIN (SELECT collection, MIN(position) AS p "
+        "FROM items GROUP BY collection) f ON f.collection = i.collection AND f.p = i.position GROUP BY i.collection"
     ):
-        firsts.setdefault(r["collection"], _page(r))
+        pages = pub.query("SELECT n, image_id, width, height, label, ocr_format FROM pages WHERE item_id = ? "
+                          "ORDER BY n LIMIT 1", r["id"])
+        if pages:
+            firsts[r["collection"]] = _page(pages[0])
     ids = {r["id"] for r in rows}
     children_of: dict[str, list[str]] = {}
     roots: list[str] = []
@@ -256,11 +260,18 @@ def has_text(pub: Publication, item_id: str) -> bool:
 
 
 def manifest(pub: Publication, item_id: str) -> dict[str, Any]:
-    """The pre-built manifest JSON of an item (ids as baked at ingest: read labels, not URLs)."""
+    """The pre-built manifest JSON of an item (ids as baked at ingest: read labels, not URLs).
+
+    Memoised per generation (the file never changes); callers must not modify the result.
+    """
     if not SAFE_ID.match(item_id):
         return {}
-    path = pub.iiif_file(f"3/{item_id}/manifest.json")
+    return _manifest(str(pub.iiif_file(f"3/{item_id}/manifest.json")))
+
+
+@lru_cache(maxsize=64)
+def _manifest(path: str) -> dict[str, Any]:
     try:
-        return _json(path.read_text(encoding="utf-8"))
+        return _json(Path(path).read_text(encoding="utf-8"))
     except OSError:
         return {}

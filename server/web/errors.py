@@ -1,7 +1,8 @@
 """Error pages for people: the site's layout, in the visitor's language.
 
-Called by :mod:`server.errors_http` for every non-API error. The technical reason (English, from
-the code that raised) is shown small under a localized explanation.
+Called by :mod:`server.errors_http` for every non-API error. For a 400 the technical reason
+(English, from the code that raised: it names the parameter) is shown small under the localized
+explanation; other statuses need no more than the explanation.
 """
 from __future__ import annotations
 
@@ -31,4 +32,4 @@ def render_error_page(status: int, message: str) -> str:
     title = gettext(TITLES[family])
     explanation = gettext(EXPLANATIONS.get(family, EXPLANATIONS[500 if status >= 500 else 400]))
     return render_template("error.html", status=status, title=title, explanation=explanation,
-                           detail=message if status < 500 else "", active_page=None)
+                           detail=message if status == 400 else "", active_page=None)

@@ -24,6 +24,7 @@ web = Blueprint("web", __name__, static_folder="static", static_url_path="/stati
 
 RECENT_ITEMS = 8
 FEATURED_MIN = 3
+FEATURED_MAX = 12
 MAX_QUERY = 200
 SITEMAP_LIMIT = 50_000
 HTML_MAX_AGE = 300
@@ -79,6 +80,7 @@ def home() -> Response:
         featured = [tree.nodes[r] for r in tree.roots]
         if len(featured) < FEATURED_MIN:  # a single fonds: show what it holds instead
             featured = [c for node in featured for c in (node.children or [node])]
+        featured = featured[:FEATURED_MAX]
         recent = catalog.recent(pub, RECENT_ITEMS)
         total = sum(tree.nodes[r].item_count for r in tree.roots)
     return _html(render_template("home.html", featured=featured, recent=recent, total=total,
@@ -133,7 +135,7 @@ def _item_context(item_id: str, embedded: bool = False) -> dict[str, Any]:
     pages = catalog.pages(pub, item_id)
     if not pages:
         raise NotFound(f"item {item_id!r} has no pages")
-    canvas = _int_arg("canvas", pages[0].n, 1) or pages[0].n
+    canvas = _int_arg("canvas", None, 1) or _content_state_canvas(item_id) or pages[0].n
     by_n = {p.n: p for p in pages}
     if canvas not in by_n:
         raise NotFound(f"item {item_id!r} has no page {canvas}")
@@ -151,6 +153,14 @@ def _item_context(item_id: str, embedded: bool = False) -> dict[str, Any]:
         "next": pages[index + 1] if index + 1 < len(pages) else None,
         "query": query, "manifest": manifest, "viewer": assets, "viewer_options": options, "u": u,
     }
+
+
+def _content_state_canvas(item_id: str) -> int | None:
+    """``?iiif-content=`` (IIIF Content State) naming a canvas of this item: its number."""
+    target = describe.content_state_target(request.args.get("iiif-content", ""))
+    if not target or f"/iiif/3/{item_id}/canvas/" not in target:
+        return None
+    return describe.canvas_number(target)
 
 
 @web.get("/item/<item_id>")

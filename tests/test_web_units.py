@@ -1,0 +1,128 @@
+"""The pure pieces of the public site: rights badges, contents from ranges, viewer options, dates."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.web import describe, viewer
+from server.web.i18n import load_catalogs
+
+
+@pytest.mark.parametrize("uri, code, family, is_open", [
+    ("http://creativecommons.org/publicdomain/mark/1.0/", "PDM 1.0", "pd", True),
+    ("https://creativecommons.org/publicdomain/zero/1.0/", "CC0 1.0", "pd", True),
+    ("https://creativecommons.org/licenses/by-sa/4.0/", "CC BY-SA 4.0", "cc", True),
+    ("http://creativecommons.org/licenses/by-nc-nd/3.0/", "CC BY-NC-ND 3.0", "cc", True),
+    ("http://rightsstatements.org/vocab/InC/1.0/", "InC 1.0", "rs", False),
+    ("http://rightsstatements.org/vocab/NoC-US/1.0/", "NoC-US 1.0", "rs", True),
+    ("http://rightsstatements.org/vocab/CNE/1.0/", "CNE 1.0", "rs", False),
+    ("https://example.org/our-licence", "", "other", False),
+])
+def test_rights(uri: str, code: str, family: str, is_open: bool) -> None:
+    r = describe.rights(uri)
+    assert r is not None and (r.code, r.family, r.open) == (code, family, is_open)
+    assert r.uri == uri and (r.name != "") == (family != "other")
+
+
+def test_no_rights() -> None:
+    assert describe.rights(None) is None and describe.rights("") is None
+
+
+def canvas(n: int) -> dict[str, Any]:
+    return {"id": f"http://x/iiif/3/item/canvas/{n}", "type": "Canvas"}
+
+
+def test_table_of_contents_nested_with_page_spans() -> None:
+    manifest = {"structures": [
+        {"type": "Range", "label": {"en": ["Front"]}, "items": [canvas(1)]},
+        {"type": "Range", "label": {"en": ["Body"]}, "items": [
+            {"type": "Range", "label": {"en": ["Chapter 1"]}, "items": [canvas(2), canvas(3)]},
+            {"type": "Range", "label": {"en": ["Chapter 2"]}, "items": [
+                {"type": "SpecificResource", "source": "http://x/iiif/3/item/canvas/5#xywh=0,0,10,10"}]},
+        ]},
+        {"type": "Range", "label": {"en": ["Empty"]}, "items": []},
+        "junk", {"type": "Canvas"},
+    ]}
+    toc = describe.table_of_contents(manifest)
+    assert [(e.label["en"][0], e.first, e.last) for e in toc] == [("Front", 1, 1), ("Body", 2, 5), ("Empty", None, None)]
+    assert [(c.label["en"][0], c.first, c.last) for c in toc[1].children] == [("Chapter 1", 2, 3), ("Chapter 2", 5, 5)]
+
+
+def test_table_of_contents_depth_is_bounded() -> None:
+    deep: dict[str, Any] = {"type": "Range", "label": {}, "items": [canvas(1)]}
+    for _ in range(50):
+        deep = {"type": "Range", "label": {}, "items": [deep]}
+    assert describe.table_of_contents({"structures": [deep]})[0].first is None  # cut, no recursion error
+
+
+def test_canvas_number() -> None:
+    assert describe.canvas_number("http://x/iiif/3/a/canvas/12") == 12
+    assert describe.canvas_number("http://x/iiif/3/a/canvas/12#xywh=1,2,3,4") == 12
+    assert describe.canvas_number("http://x/iiif/3/a/range/r1") is None
+
+
+def test_viewer_assets() -> None:
+    mirador = viewer.assets("mirador", "", "")
+    assert mirador.script == "https://cdn.jsdelivr.net/npm/mirador@4.0.0/dist/mirador.min.js" and mirador.stylesheet is None
+    uv = viewer.assets("UV", "", "")
+    assert uv.kind == "uv" and uv.stylesheet == "https://cdn.jsdelivr.net/npm/universalviewer@4.4.0/dist/uv.css"
+    local = viewer.assets("uv", "/viewer/dist/umd/UV.js", "", "/museo")
+    assert (local.script, local.stylesheet) == ("/museo/viewer/dist/umd/UV.js", "/museo/viewer/dist/uv.css")
+    assert viewer.assets("uv", "//cdn.example/uv/UV.js", "/my.css").stylesheet == "/my.css"
+    assert viewer.assets("mirador", "//cdn.example/m.js", "").script == "//cdn.example/m.js"
+    with pytest.raises(ValueError):
+        viewer.assets("osd", "", "")
+
+
+def test_viewer_options() -> None:
+    m = viewer.options("mirador", "http://x/m", "http://x/c/2", 1, "", "xx")
+    assert m["options"]["windows"] == [{"manifestId": "http://x/m", "canvasId": "http://x/c/2"}]
+    assert m["options"]["language"] == "en" and m["options"]["window"]["sideBarOpenByDefault"] is False
+    q = viewer.options("mirador", "http://x/m", "http://x/c/2", 1, "Firenze", "it")
+    assert q["options"]["windows"][0]["defaultSearchQuery"] == "Firenze" and q["options"]["window"]["defaultSideBarPanel"] == "search"
+    assert viewer.options("uv", "http://x/m", None, 0, "", "it")["options"] == {"manifest": "http://x/m", "canvasIndex": 0, "embedded": True}
+
+
+def test_catalogs_compile() -> None:
+    catalogs = load_catalogs()
+    assert set(catalogs) >= {"en", "it"}
+    assert catalogs["it"].gettext("Page not found") == "Pagina non trovata"
+    assert catalogs["it"].ngettext("%(num)s page", "%(num)s pages", 2) == "%(num)s pagine"
+
+
+@pytest.mark.parametrize("lang, iso, words", [
+    ("it", "1878-10-06", "6 ottobre 1878"),
+    ("en", "1878-10-06", "October 6, 1878"),
+    ("it", "1784-12", "dicembre 1784"),
+    ("en", "1784-12", "December 1784"),
+    ("en", "1921/1925", "1921 – 1925"),
+    ("it", "not a date", "not a date"),
+    ("it", "", ""),
+])
+def test_dates_per_locale(demo_data: Path, lang: str, iso: str, words: str) -> None:
+    from server import create_app
+    from server.web.i18n import format_iso_date
+    app = create_app({"data": demo_data})
+    with app.test_request_context(f"/?lang={lang}"):
+        assert format_iso_date(iso) == words
+
+
+def test_content_state_forms() -> None:
+    import base64
+    import json
+    from urllib.parse import quote
+    canvas_id = "http://x/iiif/3/item/canvas/3#xywh=0,0,10,10"
+    doc = {"@context": "http://iiif.io/api/presentation/3/context.json", "id": "http://x/state/1",
+           "type": "Annotation", "motivation": ["contentState"],
+           "target": {"id": canvas_id, "type": "Canvas", "partOf": [{"id": "http://x/iiif/3/item/manifest", "type": "Manifest"}]}}
+    text = json.dumps(doc)
+    plain = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    uri_first = base64.urlsafe_b64encode(quote(text, safe="").encode()).decode().rstrip("=")
+    for value in (plain, uri_first, text, canvas_id):
+        assert describe.content_state_target(value) == canvas_id
+    bare = {"id": "http://x/iiif/3/item/canvas/2", "type": "Canvas"}
+    assert describe.content_state_target(json.dumps(bare)) == "http://x/iiif/3/item/canvas/2"
+    for bad in ("", "!!!", base64.urlsafe_b64encode(b"[1,2]").decode(), "x" * 9000, '{"type": "Manifest", "id": "http://x/m"}'):
+        assert describe.content_state_target(bad) is None
