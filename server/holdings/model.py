@@ -47,6 +47,10 @@ class Problem:
         return f"{self.severity.upper()} {where}: {self.message}"
 
 
+def by_severity(problems: list[Problem], severity: Severity) -> list[Problem]:
+    return [p for p in problems if p.severity == severity]
+
+
 @dataclass(frozen=True)
 class ExtraField:
     """A column the contract does not know: kept as metadata under its own name."""
@@ -223,11 +227,11 @@ class Holdings:
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
+        return by_severity(self.problems, "error")
 
     @property
     def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
+        return by_severity(self.problems, "warning")
 
     def child_collections(self, parent: str | None) -> list[Collection]:
         """Sub-collections of ``parent`` (None: the top level), in collections.csv order."""

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from ..holdings.model import Problem
+from ..holdings.model import Problem, by_severity
 
 __all__ = ["IngestReport", "Problem", "Progress"]
 
@@ -23,11 +23,11 @@ class IngestReport:
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
+        return by_severity(self.problems, "error")
 
     @property
     def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
+        return by_severity(self.problems, "warning")
 
     def summary(self) -> str:
         lines = [str(p) for p in self.problems]
