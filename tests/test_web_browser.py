@@ -150,18 +150,45 @@ def test_mirador_opens_the_requested_canvas_and_loads_its_tiles(page: Any, site:
     page.wait_until(lambda: mirador_canvas(page).endswith(f"/iiif/3/{ITEM}/canvas/3"), LOAD_TIMEOUT_MS, "canvas 3")
 
 
-def test_mirador_runs_the_search_from_the_hit_link(page: Any, site: str) -> None:
+def mirador_selected_hit(page: Any) -> dict[str, Any]:
+    """The window's selected annotation, whether it is a search hit, and its canvas is on screen."""
+    return page.evaluate(  # type: ignore[no-any-return]
+        "() => { const s = window.heritageViewer.store.getState(); const w = Object.values(s.windows)[0];"
+        " const id = w.selectedAnnotationId || null;"
+        " const hits = Object.values(s.searches[w.id] || {}).flatMap(c => Object.values(c.data || {}))"
+        "   .flatMap(d => (d.json && d.json.resources) || []);"
+        " const hit = hits.find(r => r['@id'] === id);"
+        " const canvas = hit ? String(hit.on).split('#')[0] : null;"
+        " return {id, isHit: !!hit, visible: !!canvas && (w.visibleCanvases || []).includes(canvas)}; }")
+
+
+def test_mirador_runs_the_search_from_the_hit_link(page: Any, site: str, viewer_server: Any) -> None:
     manifest = json.loads(urllib.request.urlopen(f"{site}/iiif/3/{ITEM}/manifest", timeout=10).read())
     services = [s for s in manifest.get("service") or [] if "search" in str(s.get("profile", "") or s.get("type", "")).lower()]
     if not any("/search/1/" in str(s.get("profile", "")) or s.get("type") == "SearchService1" for s in services):
         pytest.skip("the manifest has no Content Search 1.0 service (the one Mirador 4 reads) yet")
-    open_page(page, f"{site}/item/{ITEM}?canvas=1&q=Firenze")
+    # page 3: the item's first hit is on page 1, and the viewer must not move there on its own
+    open_page(page, f"{site}/item/{ITEM}?canvas=3&q=Firenze")
     page.wait_until(lambda: bool(page.hits(lambda u: "/iiif/search/" in u and "q=Firenze" in u)),
                     LOAD_TIMEOUT_MS, "the search request")
-    wait_for_tiles(page, site, f"{ITEM}~1")
+    wait_for_tiles(page, site, f"{ITEM}~3")
+    # the search panel lists the hits (the match in <strong>), and a hit on the pages shown is selected
+    page.wait_for_function("() => document.querySelectorAll('#viewer li strong').length > 0", timeout=LOAD_TIMEOUT_MS)
+    assert all("firenze" in m.lower() for m in page.locator("#viewer li strong").all_inner_texts())
+    page.wait_until(lambda: mirador_selected_hit(page)["isHit"], LOAD_TIMEOUT_MS, "a selected hit")
+    assert mirador_selected_hit(page)["visible"], "the selected hit is not on the pages shown"
+    # another panel, then the search panel again: it asks for the same search once more, which must
+    # not empty the hits on screen (Mirador 4.0.0 throws then; viewer.js guards against it)
+    search_tab = page.locator("#viewer [role=tab][aria-selected=true]").get_attribute("aria-label")
+    page.locator("#viewer [role=tab]").first.click()
+    page.locator(f"#viewer [role=tab][aria-label='{search_tab}']").click()
+    page.wait_for_function("() => document.querySelectorAll('#viewer li strong').length > 0", timeout=LOAD_TIMEOUT_MS)
+    page.wait_for_quiet()
+    assert mirador_canvas(page).endswith(f"/iiif/3/{ITEM}/canvas/3")
+    assert page.problems(known_defects(viewer_server.base_url, site)) == []
 
 
-def test_a_search_from_the_home_page_opens_the_hit_in_the_viewer(page: Any, site: str) -> None:
+def test_a_search_from_the_home_page_opens_the_hit_in_the_viewer(page: Any, site: str, viewer_server: Any) -> None:
     open_page(page, site + "/")
     box = page.locator("form[role=search] input[name=q]")
     if not box.count():
@@ -173,15 +200,29 @@ def test_a_search_from_the_home_page_opens_the_hit_in_the_viewer(page: Any, site
     href = hit.get_attribute("href") or ""
     canvas = int(re.search(r"canvas=(\d+)", href)[1])  # type: ignore[index]
     assert "q=Firenze" in href
+    page.wait_for_quiet()  # the results' line images: leaving earlier would abort them (not a problem)
     page.reset()
     hit.click()
     page.wait_for_url(re.compile(rf"/item/{ITEM}\?"))
     wait_for_tiles(page, site, f"{ITEM}~{canvas}")
     page.wait_until(lambda: mirador_canvas(page).endswith(f"/canvas/{canvas}"), LOAD_TIMEOUT_MS, f"canvas {canvas}")
+    page.wait_until(lambda: mirador_selected_hit(page)["isHit"], LOAD_TIMEOUT_MS, "a selected hit")
+    page.wait_for_quiet()
+    assert mirador_canvas(page).endswith(f"/canvas/{canvas}")
+    assert page.problems(known_defects(viewer_server.base_url, site)) == []
 
 
 def test_universal_viewer_opens_the_requested_canvas(page: Any, uv_site: str, viewer_server: Any) -> None:
     open_page(page, f"{uv_site}/item/{ITEM}?canvas=2")
+    prefix = f"{uv_site}/iiif/3/image/{ITEM}~2/"
+    page.wait_until(lambda: bool(page.info_hits(prefix)), LOAD_TIMEOUT_MS, f"info.json of {ITEM}~2")
+    # The manifest's search service gives UV its "search within" bar under the image: in this
+    # window the two-page spread then shows each page at 280x419 px, a pyramid level that fits one
+    # 512 px tile, which OpenSeadragon asks for as full/280,419 rather than as region tiles. Wait
+    # for that level image (w,h: not UV's "90," thumbnails), then zoom in for region tiles.
+    level = re.compile(rf"^{re.escape(prefix)}full/\d+,\d+/")
+    page.wait_until(lambda: bool(page.hits(lambda u: bool(level.match(u)))), LOAD_TIMEOUT_MS, "canvas 2 on screen")
+    page.locator("#viewer button.zoomIn.viewportNavButton").click()
     wait_for_tiles(page, uv_site, f"{ITEM}~2")
     page.wait_for_quiet()
     assert page.problems(known_defects(viewer_server.base_url, uv_site)) == []

@@ -419,10 +419,11 @@ def test_mirador_opens_the_canvas_with_the_query(client: Any) -> None:
     assert config["kind"] == "mirador"
     window = config["options"]["windows"][0]
     assert window == {"manifestId": f"{BASE}/iiif/3/{item}/manifest", "canvasId": f"{BASE}/iiif/3/{item}/canvas/3",
-                      "defaultSearchQuery": "Firenze"}
+                      "switchCanvasOnSearch": False}
+    assert config["search"] == "Firenze"  # viewer.js runs it (not Mirador's defaultSearchQuery)
     assert config["options"]["language"] == "it" and config["options"]["window"]["panels"]["search"]
     assert 'src="https://cdn.jsdelivr.net/npm/mirador@4.0.0/dist/mirador.min.js"' in html
-    assert "defaultSearchQuery" not in json.dumps(viewer_config(get(client, f"/item/{item}"))["options"])
+    assert "search" not in viewer_config(get(client, f"/item/{item}"))
 
 
 def test_universal_viewer_on_request(demo_data: Path) -> None:
@@ -532,7 +533,7 @@ def test_hostile_query_cannot_break_out_of_the_viewer_config(web_client: Any) ->
     q = '</script><script>alert(1)</script>{{7*7}}'
     html = get(web_client, "/item/lettera-1", query_string={"q": q})
     assert "<script>alert(1)" not in html
-    assert viewer_config(html)["options"]["windows"][0]["defaultSearchQuery"] == q
+    assert viewer_config(html)["search"] == q
     page = Page(html)
     assert page.all("input", name="q")[0]["value"] == q
 

@@ -81,7 +81,11 @@ def test_viewer_options() -> None:
     assert m["options"]["windows"] == [{"manifestId": "http://x/m", "canvasId": "http://x/c/2"}]
     assert m["options"]["language"] == "en" and m["options"]["window"]["sideBarOpenByDefault"] is False
     q = viewer.options("mirador", "http://x/m", "http://x/c/2", 1, "Firenze", "it")
-    assert q["options"]["windows"][0]["defaultSearchQuery"] == "Firenze" and q["options"]["window"]["defaultSideBarPanel"] == "search"
+    assert q["search"] == "Firenze" and q["options"]["window"]["sideBarOpenByDefault"] is True
+    assert viewer.options("mirador", "http://x/m", None, 0, "Firenze", "it", embedded=True)["options"]["window"]["sideBarOpenByDefault"] is False
+    # viewer.js runs the search, not Mirador 4.0.0's defaultSearchQuery; the window keeps its canvas
+    assert q["options"]["windows"] == [{"manifestId": "http://x/m", "canvasId": "http://x/c/2", "switchCanvasOnSearch": False}]
+    assert "search" not in m and "defaultSearchQuery" not in str(q)
     assert viewer.options("uv", "http://x/m", None, 0, "", "it")["options"] == {"manifest": "http://x/m", "canvasIndex": 0, "embedded": True}
 
 

@@ -4,8 +4,13 @@ Mirador 4 by default, Universal Viewer 4 on request (``HERITAGE_VIEWER=uv``). Bo
 configurable URL, by default a pinned version on a public CDN; the bundle is never committed.
 The options go to the page as JSON and ``static/viewer.js`` hands them to the viewer:
 
-- Mirador: ``windows[0].canvasId`` opens the canvas, ``defaultSearchQuery`` runs the search
-  within the item (through the manifest's Content Search service) and opens the search panel.
+- Mirador: ``windows[0].canvasId`` opens the canvas; the term goes beside the options, as
+  ``search``: ``viewer.js`` runs that search within the item itself (through the manifest's
+  Content Search 1.0 service), turns the sidebar to the search panel (open unless embedded) and
+  highlights the hits on the canvas.
+  Not Mirador's ``defaultSearchQuery``: in 4.0.0 it sends the term unencoded, and its results
+  panel throws when the search panel repeats the search (see ``viewer.js``). The window keeps the
+  requested canvas (``switchCanvasOnSearch`` off) instead of jumping to the item's first hit.
 - UV: ``canvasIndex`` (0-based) and ``highlight`` (UV searches the term and marks the hits).
 """
 from __future__ import annotations
@@ -66,7 +71,7 @@ def options(kind: str, manifest_url: str, canvas_url: str | None, canvas_index: 
     if canvas_url:
         window["canvasId"] = canvas_url
     if query:
-        window["defaultSearchQuery"] = query
+        window["switchCanvasOnSearch"] = False
     config: dict[str, Any] = {
         "id": "viewer",
         "windows": [window],
@@ -74,7 +79,9 @@ def options(kind: str, manifest_url: str, canvas_url: str | None, canvas_index: 
             "allowClose": False,
             "allowMaximize": False,
             "allowTopMenuButton": True,
-            "defaultSideBarPanel": "search" if query else "info",
+            # the search tab exists once the manifest (its search service) is in: viewer.js turns
+            # to it then; opening on "search" before makes MUI log an error (no such tab yet)
+            "defaultSideBarPanel": "info",
             "sideBarOpenByDefault": bool(query) and not embedded,
             "panels": {"info": True, "attribution": True, "canvas": True, "search": True, "layers": False},
         },
@@ -82,4 +89,7 @@ def options(kind: str, manifest_url: str, canvas_url: str | None, canvas_index: 
         "workspaceControlPanel": {"enabled": False},
         "language": language if language in MIRADOR_LANGUAGES else "en",
     }
-    return {"kind": "mirador", "options": config}
+    result: dict[str, Any] = {"kind": "mirador", "options": config}
+    if query:
+        result["search"] = query
+    return result
