@@ -103,6 +103,7 @@ def machine_facts() -> dict[str, object]:
         "libvips": f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}",
         "iipsrv": cmd("dpkg-query", "-W", "-f=${Version}", "iipimage-server"),
         "nginx": cmd("nginx", "-v"), "wrk": cmd("wrk", "--version"),
+        "heritage": cmd("heritage", "--version"),
         "heritage_git": cmd("git", "-C", str(HERE.parent), "describe", "--always", "--dirty"),
     }
 
@@ -226,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
                 secs = servers.ingest_heritage(data, holdings, args.work / "logs" / "heritage-ingest.log")
                 record["heritage_ingest_seconds"] = round(secs, 1)
                 print(f"heritage: ingest took {secs:.1f} s")
+            record["heritage_image_cache_mb"] = {
+                sub.name: round(sum(f.stat().st_size for f in sub.rglob("*") if f.is_file()) / 1e6, 1)
+                for sub in sorted((data / "image_cache").iterdir()) if sub.is_dir()}
+            print("heritage: image cache before serving (MB):", record["heritage_image_cache_mb"])
             render_cache = data / "image_cache" / "render"
             if render_cache.is_dir():  # the on-demand render cache starts empty, as after ingest
                 shutil.rmtree(render_cache)
