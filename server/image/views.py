@@ -75,7 +75,10 @@ def _info(version: int, identifier: str) -> Response:
     return response
 
 
+@lru_cache(maxsize=4096)
 def _mtime(path: str) -> float | None:
+    """Modification time of a pyramid, for Last-Modified. Cached: pyramids are content-addressed,
+    so a path's content never changes (a forced rebuild writes the same pixels again)."""
     try:
         return os.stat(path).st_mtime
     except OSError:
