@@ -70,13 +70,13 @@ def _info(version: int, identifier: str) -> Response:
     else:
         doc = info_mod.info_json_v2(service_id, record.pyramid, _limits(), settings.tile_sizes)
     etag = hashlib.sha1(f"{record.key}|{service_id}|{settings.tile_sizes}|{_limits()}".encode()).hexdigest()
-    response = json_response(doc, CONTEXT[version], etag, _mtime(record.pyramid.path))
+    response = json_response(doc, CONTEXT[version], etag, pyramid_mtime(record.pyramid.path))
     response.headers["Link"] = f'<{LEVEL_PROFILE[version]}>;rel="profile"'
     return response
 
 
 @lru_cache(maxsize=4096)
-def _mtime(path: str) -> float | None:
+def pyramid_mtime(path: str) -> float | None:
     """Modification time of a pyramid, for Last-Modified. Cached: pyramids are content-addressed,
     so a path's content never changes (a forced rebuild writes the same pixels again)."""
     try:
@@ -104,7 +104,7 @@ def _image(version: int, identifier: str, region: str, size: str, rotation: str,
     canonical = f"{_service_id(version, identifier)}/{req.canonical(version)}"
     response.headers["Link"] = f'<{LEVEL_PROFILE[version]}>;rel="profile", <{canonical}>;rel="canonical"'
     etag = hashlib.sha1(key.encode()).hexdigest()
-    return cacheable(response, etag, _mtime(record.pyramid.path))
+    return cacheable(response, etag, pyramid_mtime(record.pyramid.path))
 
 
 def _register(bp: Blueprint, version: int) -> None:

@@ -1,0 +1,71 @@
+"""The WSGI shortcut for pre-rendered tiles answers exactly as the Flask view does."""
+from __future__ import annotations
+
+import pytest
+from werkzeug.test import Client
+
+from server import create_app
+from server.image.fastpath import TileFastPath
+
+IMG = "periodical-ita-rassegna-settimanale-1878-10-06~1"
+TILES = [f"/iiif/3/image/{IMG}/0,0,256,256/256,256/0/default.jpg",
+         f"/iiif/3/image/{IMG}/0,0,512,512/512,/0/default.jpg",        # another spelling, same tile
+         f"/iiif/3/image/{IMG}/2048,3072,249,305/249,305/0/default.jpg",  # an edge tile
+         f"/iiif/3/image/{IMG}/full/144,212/0/default.jpg"]
+
+
+def _compare(fast_client: Client, flask_client: Client, url: str, **kw) -> int:  # type: ignore[no-untyped-def]
+    a = fast_client.open(url, **kw)
+    b = flask_client.open(url, **kw)
+    assert a.status_code == b.status_code, url
+    ha = {k: v for k, v in a.headers.items() if k != "Date"}
+    hb = {k: v for k, v in b.headers.items() if k != "Date"}
+    assert ha == hb, url
+    assert a.get_data() == b.get_data()
+    return a.status_code
+
+
+@pytest.mark.parametrize("config", [{"base_url": "http://h.test"}, {}])
+def test_fast_path_answers_like_flask(demo_data, config) -> None:  # type: ignore[no-untyped-def]
+    app_client = Client(create_app({"data": demo_data, **config}))
+    flask_app = create_app({"data": demo_data, **config})
+    flask_client = Client(_without_fast_path(flask_app))
+    served = []
+    for url in TILES:
+        status = _compare(app_client, flask_client, url)
+        etag = app_client.get(url).headers.get("ETag")
+        modified = app_client.get(url).headers.get("Last-Modified")
+        served.append(status)
+        _compare(app_client, flask_client, url, method="HEAD")
+        _compare(app_client, flask_client, url, headers={"If-None-Match": etag})
+        _compare(app_client, flask_client, url, headers={"If-Modified-Since": modified})
+        _compare(app_client, flask_client, url, headers={"X-Forwarded-Host": "museo.example",
+                                                         "X-Forwarded-Proto": "https"})
+    assert served == [200] * len(TILES)
+
+
+def _without_fast_path(app):  # type: ignore[no-untyped-def]
+    """The same app with the shortcut taken out of its WSGI chain (ProxyFix wraps it without a base URL)."""
+    wsgi = app.wsgi_app
+    if isinstance(wsgi, TileFastPath):
+        app.wsgi_app = wsgi.app
+    else:
+        wsgi.app = wsgi.app.app
+    return app
+
+
+def test_fast_path_serves_only_pre_rendered_tiles(demo_data) -> None:  # type: ignore[no-untyped-def]
+    """Misses, errors and other versions go to Flask (the shortcut returns None for them)."""
+    app = create_app({"data": demo_data, "base_url": "http://h.test"})
+    fast = app.wsgi_app
+    assert isinstance(fast, TileFastPath)
+    env = {"REQUEST_METHOD": "GET", "wsgi.url_scheme": "http", "HTTP_HOST": "h.test", "SERVER_NAME": "h.test",
+           "SERVER_PORT": "80"}
+    for url in TILES:
+        assert fast._tile(env, url.removeprefix("/iiif/3/image/").split("/")) is not None, url
+    for tail in (f"{IMG}/0,0,300,300/300,/0/default.jpg",      # not a grid tile
+                 f"{IMG}/0,0,256,256/256,256/0/gray.jpg",      # not pre-rendered
+                 f"{IMG}/full/99999,/0/default.jpg",           # an error: Flask words it
+                 "nope/0,0,256,256/256,256/0/default.jpg",     # unknown image
+                 f"{IMG}/0,0,256,256/256,256/0"):               # not an image URL
+        assert fast._tile(env, tail.split("/")) is None, tail
