@@ -19,10 +19,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.url_map.merge_slashes = False  # "a//b" is not an IIIF URL: 404, never a redirect elsewhere
     from .image.fastpath import TileFastPath
-    from .image.views import pyramid_mtime
     from .publication import PublicationStore
     app.extensions["heritage.store"] = PublicationStore(settings.manifests_dir, settings.image_cache_dir)
-    app.wsgi_app = TileFastPath(app.wsgi_app, settings, app.extensions["heritage.store"], pyramid_mtime)  # type: ignore[method-assign]
+    app.wsgi_app = TileFastPath(app.wsgi_app, settings, app.extensions["heritage.store"])  # type: ignore[method-assign]
     if not settings.base_url:
         # the public base URL comes from the request: honour one proxy's X-Forwarded-Proto/Host/Prefix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]

@@ -8,7 +8,6 @@ checks that both paths answer alike.
 """
 from __future__ import annotations
 
-import hashlib
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any, Callable, Iterable
 
@@ -18,22 +17,21 @@ from ..config import Settings
 from ..errors import HeritageError
 from ..publication import PublicationStore
 from .request import MEDIA_TYPES, Limits, parse, resolve
-from .tilecache import DiskCache
+from .tilecache import DiskCache, cache_etag, cache_key
+from .views import LEVEL_PROFILE, pyramid_mtime
 
 PREFIX = "/iiif/3/image/"
-PROFILE_LINK = '<http://iiif.io/api/image/3/level2.json>;rel="profile"'
+PROFILE_LINK = f'<{LEVEL_PROFILE[3]}>;rel="profile"'
 EXPOSE = "Link, ETag, Last-Modified, Content-Type"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class TileFastPath:
-    def __init__(self, app: WSGIApp, settings: Settings, store: PublicationStore,
-                 mtime: Callable[[str], float | None]) -> None:
+    def __init__(self, app: WSGIApp, settings: Settings, store: PublicationStore) -> None:
         self.app = app
         self.settings = settings
         self.store = store
-        self.mtime = mtime
         self.limits = Limits(settings.max_width, settings.max_height, settings.max_area)
         self.tiles = DiskCache(settings.image_cache_dir / "tiles", max_bytes=None)
         self.max_age = f"public, max-age={settings.cache_max_age}"
@@ -61,7 +59,7 @@ class TileFastPath:
                           record.pyramid.height, self.limits)
         except HeritageError:
             return None
-        key = f"{record.key}/{req.canonical(3)}"
+        key = cache_key(record.key, req)
         hit = self.tiles.get(key)
         if hit is None:
             return None
@@ -69,8 +67,8 @@ class TileFastPath:
             body = hit.read_bytes()
         except OSError:
             return None
-        etag = f'"{hashlib.sha1(key.encode()).hexdigest()}"'
-        mtime = self.mtime(record.pyramid.path)
+        etag = f'"{cache_etag(key)}"'
+        mtime = pyramid_mtime(record.pyramid.path)
         canonical = f"{self._base(environ)}{PREFIX}{identifier}/{req.canonical(3)}"
         headers = [("Link", f'{PROFILE_LINK}, <{canonical}>;rel="canonical"'), ("ETag", etag),
                    ("Cache-Control", self.max_age), ("Date", formatdate(usegmt=True)),

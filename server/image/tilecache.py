@@ -24,8 +24,11 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from .request import ImageRequest
 
 log = logging.getLogger(__name__)
 
@@ -327,3 +330,14 @@ def _unlink(path: str) -> bool:
         return True
     except FileNotFoundError:
         return False
+
+
+def cache_key(content_key: str, req: ImageRequest) -> str:
+    """Where a rendering is cached: the master's content key and the 3.0 canonical path of the
+    request (one rendering serves both API versions; ingest pre-renders under the same keys)."""
+    return f"{content_key}/{req.canonical(3)}"
+
+
+def cache_etag(key: str) -> str:
+    """The strong validator of a rendering, derived from its cache key (no stat, no hashing of bytes)."""
+    return hashlib.sha1(key.encode()).hexdigest()

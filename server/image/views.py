@@ -19,7 +19,7 @@ from ..publication import ImageRecord, PublicationStore
 from . import info as info_mod
 from .request import MEDIA_TYPES, Limits, parse, resolve
 from .render import render
-from .tilecache import DiskCache
+from .tilecache import DiskCache, cache_etag, cache_key
 
 image_v3 = Blueprint("image_v3", __name__, url_prefix="/iiif/3/image")
 image_v2 = Blueprint("image_v2", __name__, url_prefix="/iiif/2/image")
@@ -90,8 +90,7 @@ def _image(version: int, identifier: str, region: str, size: str, rotation: str,
     parsed = parse(version, region, size, rotation, quality_format)
     req = resolve(parsed, record.pyramid.width, record.pyramid.height, _limits())
     settings = current_app.config["SETTINGS"]
-    cache_path = req.canonical(3)  # one rendering serves both API versions
-    key = f"{record.key}/{cache_path}"
+    key = cache_key(record.key, req)
     tiles, rendered = _caches(str(settings.image_cache_dir), settings.render_cache_mb)
     hit = tiles.get(key)
     if hit is not None:
@@ -103,8 +102,7 @@ def _image(version: int, identifier: str, region: str, size: str, rotation: str,
     response = Response(body, content_type=MEDIA_TYPES[req.format])
     canonical = f"{_service_id(version, identifier)}/{req.canonical(version)}"
     response.headers["Link"] = f'<{LEVEL_PROFILE[version]}>;rel="profile", <{canonical}>;rel="canonical"'
-    etag = hashlib.sha1(key.encode()).hexdigest()
-    return cacheable(response, etag, pyramid_mtime(record.pyramid.path))
+    return cacheable(response, cache_etag(key), pyramid_mtime(record.pyramid.path))
 
 
 def _register(bp: Blueprint, version: int) -> None:

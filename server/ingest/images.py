@@ -14,7 +14,7 @@ from ..image.model import Pyramid
 from ..image.pyramid import build_pyramid, open_pyramid, pyramid_path
 from ..image.render import render
 from ..image.request import ImageRequest, Limits, parse, resolve
-from ..image.tilecache import DiskCache
+from ..image.tilecache import DiskCache, cache_key
 
 
 @dataclass(frozen=True)
@@ -91,12 +91,12 @@ def pretile(pyramid: Pyramid, key: str, tiles_dir: Path, tile_sizes: tuple[int, 
         for factor in scale_factors(w, h, size):
             for (x, y, rw, rh), _ in grid(w, h, size, factor):
                 for req in _tile_requests(x, y, rw, rh, factor, w, h, limits):
-                    cache_key = f"{key}/{req.canonical(3)}"
+                    tile_key = cache_key(key, req)
                     if force:
-                        cache.put(cache_key, render(pyramid, req, jpeg_quality))
+                        cache.put(tile_key, render(pyramid, req, jpeg_quality))
                         count += 1
-                    elif cache.get(cache_key) is None:
-                        cache.get_or_render(cache_key, lambda req=req: render(pyramid, req, jpeg_quality))
+                    elif cache.get(tile_key) is None:
+                        cache.get_or_render(tile_key, lambda req=req: render(pyramid, req, jpeg_quality))
                         count += 1
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
