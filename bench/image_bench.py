@@ -132,7 +132,7 @@ def write_holdings(root: Path, master: Path, width: int, height: int) -> Path:
 def heritage_available() -> str | None:
     """None if ``heritage ingest`` and ``heritage serve`` can be run, else why not."""
     if shutil.which("heritage") is None:
-        return "the heritage command is not installed (cd /work/main && pip install -e .)"
+        return "the heritage command is not installed (pip install -e . in the repository)"
     try:
         r = subprocess.run(["heritage", "--help"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as exc:

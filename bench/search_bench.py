@@ -44,7 +44,7 @@ from server.search.iiif import search_v1  # noqa: E402
 from server.search.service import SearchService  # noqa: E402
 from server.search.urls import SearchUrls  # noqa: E402
 
-SAMPLE = ROOT.parent / "shared" / "data" / "holdings-sample" / "items" / "periodical-ita-rassegna-settimanale-1878-10-06"
+SAMPLE = ROOT / "examples" / "holdings" / "items" / "periodical-ita-rassegna-settimanale-1878-10-06"
 SAMPLE_SIZES = {1: (2297, 3377), 2: (2242, 3357), 3: (2315, 3383)}
 FALLBACK_TEXT = ("la commissione parlamentare d'inchiesta sull'amministrazione del comune di firenze ha terminato "
                  "agli ultimi di settembre i suoi lavori e i giornali ne hanno fatto conoscere i risultati")

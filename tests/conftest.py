@@ -16,8 +16,9 @@ pytest_plugins = ["tests.browser.support"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "holdings"
-SHARED = ROOT.parent / "shared" / "data"
-SAMPLE = SHARED / "holdings-sample"
+FIXTURES = ROOT / "tests" / "fixtures"
+SAMPLE = FIXTURES / "holdings-sample"
+SCHEMA = FIXTURES / "schemas" / "iiif_3_0.json"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

@@ -11,7 +11,7 @@ import pytest
 from server.holdings import DateValue, Holdings, natural_key, normalize_rights, read_holdings
 from server.holdings.model import Problem
 
-SAMPLE = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "holdings-sample"
+SAMPLE = Path(__file__).resolve().parent / "fixtures" / "holdings-sample"
 DOC = "document-ita-bnf-it-912"
 KANT = "periodical-deu-berlinische-monatsschrift-1784-12"
 NORD = "newspaper-deu-der-nordstern-1878-01-03"

@@ -19,7 +19,7 @@ from server.image.model import Pyramid
 from server.image.render import choose_level, render
 from server.image.request import ImageRequest, Limits, parse, resolve
 
-KANT = Path("/work/shared/data/holdings-sample/items/periodical-deu-berlinische-monatsschrift-1784-12/INPUT_0017.tif")
+KANT = Path(__file__).resolve().parent / "fixtures" / ("holdings-sample/items/periodical-deu-berlinische-monatsschrift-1784-12/INPUT_0017.tif")
 LIMITS = Limits(10_000, 10_000, 40_000_000)
 SLICE = (150, 420, 1101, 777)  # x, y, w, h in the page: text and margin, odd sizes
 

@@ -18,7 +18,7 @@ from PIL import Image
 
 from server.ocr import PageText, Word, parse_ocr
 
-SAMPLE = Path("/work/shared/data/holdings-sample/items")
+SAMPLE = Path(__file__).resolve().parent / "fixtures" / "holdings-sample" / "items"
 NORDSTERN = SAMPLE / "newspaper-deu-der-nordstern-1878-01-03"
 KANT = SAMPLE / "periodical-deu-berlinische-monatsschrift-1784-12"
 BNF = SAMPLE / "document-ita-bnf-it-912"
@@ -26,7 +26,6 @@ EIM = SAMPLE / "periodical-eng-english-illustrated-magazine-1884-12"
 RASSEGNA = SAMPLE / "periodical-ita-rassegna-settimanale-1878-10-06"
 EIM_HOCR = EIM / "sim_english-illustrated-magazine_1884-12_2_15_0000.hocr"
 
-pytestmark = pytest.mark.skipif(not SAMPLE.is_dir(), reason="holdings sample not present")
 
 ALTO_FILES = sorted(NORDSTERN.glob("*.xml")) + sorted(KANT.glob("*.xml")) + sorted(BNF.glob("*.xml"))
 HOCR_FILES = [EIM_HOCR] + sorted(RASSEGNA.glob("*.hocr"))

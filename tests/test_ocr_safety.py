@@ -16,7 +16,7 @@ from lxml import etree
 
 from server.ocr.safexml import _check_docinfo, _xml_parser, read_bytes
 
-SAMPLE = Path("/work/shared/data/holdings-sample/items")
+SAMPLE = Path(__file__).resolve().parent / "fixtures" / "holdings-sample" / "items"
 KANT = SAMPLE / "periodical-deu-berlinische-monatsschrift-1784-12" / "INPUT_0017.xml"
 NORDSTERN = SAMPLE / "newspaper-deu-der-nordstern-1878-01-03" / "0011.xml"
 EIM = SAMPLE / "periodical-eng-english-illustrated-magazine-1884-12" / "sim_english-illustrated-magazine_1884-12_2_15_0000.hocr"

@@ -16,7 +16,7 @@ from server.holdings import Holdings, Item, read_holdings
 from server.holdings.model import DateValue, Page, Range
 from server.presentation import ChildRef, PageInfo, Urls, build_collection, build_manifest
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parent / "fixtures"
 SAMPLE = SHARED / "holdings-sample"
 BASE = "https://heritage.example.org/lab"
 DOC = "document-ita-bnf-it-912"

@@ -14,7 +14,7 @@ from server.errors import HeritageError
 from server.image.model import Pyramid
 from server.image.pyramid import PYRAMID_FORMAT, build_pyramid, master_key, open_pyramid, pyramid_path
 
-ITEMS = Path("/work/shared/data/holdings-sample/items")
+ITEMS = Path(__file__).resolve().parent / "fixtures" / "holdings-sample" / "items"
 KANT_TIF = ITEMS / "periodical-deu-berlinische-monatsschrift-1784-12/INPUT_0017.tif"
 NORDSTERN_JPG = ITEMS / "newspaper-deu-der-nordstern-1878-01-03/0011.jpg"
 RASSEGNA_PNG = ITEMS / "periodical-ita-rassegna-settimanale-1878-10-06/0001.png"

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pyvips
 
-SAMPLE_DIR = Path(os.environ.get("HERITAGE_SAMPLE", "/work/shared/data/holdings-sample"))
+REPO = Path(__file__).resolve().parent.parent.parent
+SAMPLE_DIR = Path(os.environ.get("HERITAGE_SAMPLE", REPO / "tests" / "fixtures" / "holdings-sample"))
 
 # colour page scans of the sample holdings, in the order they are cycled through the grid
 SOURCE_PAGES: tuple[str, ...] = (
