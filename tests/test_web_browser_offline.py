@@ -11,8 +11,8 @@ Screenshots go to ``test-artifacts/web/`` (look at them when changing the layout
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,6 +41,12 @@ def offline_site(demo_data: Path) -> Iterator[str]:
 def only_the_cdn_failed(page: Any) -> list[str]:
     """Problems other than the blocked bundle (the request, and Chromium's console line about it)."""
     return [p for p in page.problems() if CDN not in p]
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on the page as shown."""
+    return [f"{v['id']}: {v['help']} {[n['target'] for n in v['nodes']][:3]}" for v in page.axe_violations()
+            if v.get("impact") in ("serious", "critical")]
 
 
 def shoot(page: Any, name: str) -> None:
@@ -73,6 +79,7 @@ def test_item_page_without_the_viewer_shows_the_page_image(page: Any, offline_si
     assert shown["alt"].endswith("page 2") and "could not be loaded" in shown["notice"]
     shoot(page, f"item-offline-{width}")
     assert only_the_cdn_failed(page) == []
+    assert serious_violations(page) == []
 
     # the page links below turn the pages, and the next page shows its own image
     page.reset()
@@ -122,3 +129,13 @@ def test_snippet_scans_sit_beside_or_under_the_thumbnail(page: Any, offline_site
     assert overflow <= 0
     shoot(page, f"search-{width}")
     assert page.problems() == []
+    assert serious_violations(page) == []
+
+
+@pytest.mark.parametrize("url", ["/search?lang=it", "/search?q=*&lang=en", "/search?q=zzyzx&type=newspaper&lang=it"])
+def test_search_page_states_are_accessible_and_fit_a_phone(page: Any, offline_site: str, url: str) -> None:
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(offline_site + url, wait_until="load")
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
+    assert page.problems() == [] and serious_violations(page) == []

@@ -105,7 +105,7 @@ def test_no_hits_says_so_and_suggests_what_to_try(client: Any, lang: str, says: 
 
 def test_no_hits_with_filters_offers_to_drop_them(client: Any) -> None:
     html = page(client, "/search?q=comune&type=newspaper", "en")
-    assert "No page contains" in text(html) and "without the filters" in text(html)
+    assert "No page contains “comune” within these filters." in text(html) and "without the filters" in text(html)
     link = re.search(r'<a href="([^"]+)">search again without the filters', html)
     assert link and "type=" not in link[1] and "q=comune" in link[1]
     assert "No document matches these filters." in text(page(client, "/search?q=*&type=map", "en"))
