@@ -91,11 +91,15 @@ class SiteQuery:
                    page_size=integer("page_size", 20, 1, MAX_PAGE_SIZE) or 20)
 
     @property
+    def narrowed(self) -> bool:
+        """Facet values or years are chosen."""
+        return bool(self.filters) or self.date_from is not None or self.date_to is not None
+
+    @property
     def browsing(self) -> bool:
         """No words to search, only facets: ``q=*``, or an empty ``q`` with filters or years."""
         q = self.q.strip()
-        return q == BROWSE_ALL or (not q and (bool(self.filters) or self.date_from is not None
-                                               or self.date_to is not None))
+        return q == BROWSE_ALL or (not q and self.narrowed)
 
     @property
     def asked(self) -> bool:
@@ -235,9 +239,9 @@ def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery, lang
     else:
         docs = sorted(DocSets(searcher.reader(), service.languages, service.expander(service.lexicon)).of(tree))
     owners = Owners(service.item_docs())
-    verified = tree is not None and approximate(tree, service.languages) and len(docs) <= VERIFY_LIMIT
-    if verified and tree is not None:
-        docs = _verified(service, owners, tree, docs)
+    verified = False
+    if tree is not None and approximate(tree, service.languages) and len(docs) <= VERIFY_LIMIT:
+        docs, verified = _verified(service, owners, tree, docs), True
     counts = owners.count(docs)
 
     values = {i: facet_values(service.items[i], service.page_languages.get(i)) for i in counts if i in service.items}
