@@ -19,6 +19,7 @@ from ..config import Settings
 from ..holdings.model import Holdings, Item, Problem
 from ..image.model import Pyramid
 from ..ocr import OCRError, PageText, parse_ocr
+from ..presentation import labels
 from ..presentation.build import ChildRef, PageInfo, build_collection, build_manifest
 from ..presentation.urls import Urls
 from ..publication import Publication, create_catalog
@@ -274,7 +275,8 @@ def _write_collections(db: sqlite3.Connection, iiif: Path, holdings: Holdings, u
                 return found
         return None
 
-    top_label = {settings.default_language: [settings.provider_label]}
+    top_label = labels.top_label(settings.provider_label,
+                                 labels.publication_languages(settings.default_language, settings.languages))
     _write_collection(out, "top", top_label, None, children_of(None), urls, settings, None)
     for position, coll in enumerate(holdings.collections.values()):
         kids = children_of(coll.id)

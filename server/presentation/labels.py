@@ -27,6 +27,8 @@ FIELDS: dict[str, dict[str, str]] = {
     "alto": {"it": "Testo OCR (ALTO XML)", "en": "OCR text (ALTO XML)", "de": "OCR-Text (ALTO XML)",
              "fr": "Texte OCR (ALTO XML)"},
     "hocr": {"it": "Testo OCR (hOCR)", "en": "OCR text (hOCR)", "de": "OCR-Text (hOCR)", "fr": "Texte OCR (hOCR)"},
+    "top": {"it": "{name}: tutte le collezioni", "en": "{name}: all collections", "de": "{name}: alle Sammlungen",
+            "fr": "{name} : toutes les collections"},
     "page": {"it": "p. {n}", "en": "p. {n}", "de": "S. {n}", "fr": "p. {n}"},
     "part": {"it": "{title}: parte {page} di {pages}", "en": "{title}: part {page} of {pages}",
              "de": "{title}: Teil {page} von {pages}", "fr": "{title} : partie {page} sur {pages}"},
@@ -68,6 +70,11 @@ def words(table: Mapping[str, str], languages: Iterable[str], **fmt: object) -> 
 
 def field_label(name: str, languages: Iterable[str]) -> LangMap:
     return words(FIELDS[name], languages)
+
+
+def top_label(name: str, languages: Iterable[str]) -> LangMap:
+    """The root collection's label: the provider's name and what the collection is, per language."""
+    return words(FIELDS["top"], languages, name=name)
 
 
 def page_label(n: int, languages: Iterable[str]) -> LangMap:

@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from server.errors import BadRequest
 from server.ocr.lang import to_iso639_1
 from server.ocr.model import Box
+from server.presentation import labels
 from server.search.engine import DocSets, approximate, to_whoosh
 from server.search.match import PageMatcher, hit_ranges
 from server.search.model import IndexedItem
@@ -28,6 +29,8 @@ from server.search.service import ItemDocs, SearchService, union
 from server.search.store import StoredPage
 from server.search.urls import SearchUrls, query_string
 
+BROWSE_ALL = "*"
+"""``q=*``: every indexed page, to browse by facets (so does an empty ``q`` with a filter)."""
 FACETS = ("collection", "type", "decade", "year", "language")
 SORTS = ("relevance", "date", "-date")
 MAX_PAGE_SIZE = 100
@@ -86,6 +89,22 @@ class SiteQuery:
                    date_from=integer("from", None, -9999, 9999), date_to=integer("to", None, -9999, 9999),
                    sort=sort, page=integer("page", 1, 1, 100_000) or 1,
                    page_size=integer("page_size", 20, 1, MAX_PAGE_SIZE) or 20)
+
+    @property
+    def narrowed(self) -> bool:
+        """Facet values or years are chosen."""
+        return bool(self.filters) or self.date_from is not None or self.date_to is not None
+
+    @property
+    def browsing(self) -> bool:
+        """No words to search, only facets: ``q=*``, or an empty ``q`` with filters or years."""
+        q = self.q.strip()
+        return q == BROWSE_ALL or (not q and self.narrowed)
+
+    @property
+    def asked(self) -> bool:
+        """Something was asked (words or browsing): the page reports how many results, even none."""
+        return bool(self.q.strip()) or self.browsing
 
     def params(self, **changes: Any) -> dict[str, Any]:
         """Request parameters that reproduce this query (with ``changes``), for links."""
@@ -198,7 +217,7 @@ def facet_values(item: IndexedItem, page_languages: list[str] | None = None) -> 
     }
 
 
-def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery) -> SiteResults:
+def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery, language: str = labels.FALLBACK) -> SiteResults:
     """Run a researcher's search over every published item.
 
     Two passes over the index: an unscored one finds every matching page (counts, facets,
@@ -207,18 +226,22 @@ def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery) -> S
     frequent expansions). Items are ordered by their best page among those; items matching only
     further down follow, by how many of their pages match (scoring every match of a common word
     is what a pure-Python engine cannot afford). An item shows its best-ranked matching pages,
-    else its first matching ones.
+    else its first matching ones. Browsing (:attr:`SiteQuery.browsing`) matches every page and
+    orders items by date. Pages without a printed label get the canvas's (``p. 3``, in ``language``).
     """
     started = time.perf_counter()
-    tree = parse(query.q)
-    if tree is None or not service.available:
+    tree = None if query.browsing else parse(query.q)
+    if (tree is None and not query.browsing) or not service.available:
         return SiteResults(query, 0, 0, [], {}, (time.perf_counter() - started) * 1000)
     searcher = service.searcher()
-    docs = sorted(DocSets(searcher.reader(), service.languages, service.expander(service.lexicon)).of(tree))
+    if tree is None:
+        docs = sorted(searcher.reader().all_doc_ids())
+    else:
+        docs = sorted(DocSets(searcher.reader(), service.languages, service.expander(service.lexicon)).of(tree))
     owners = Owners(service.item_docs())
-    verified = approximate(tree, service.languages) and len(docs) <= VERIFY_LIMIT
-    if verified:
-        docs = _verified(service, owners, tree, docs)
+    verified = False
+    if tree is not None and approximate(tree, service.languages) and len(docs) <= VERIFY_LIMIT:
+        docs, verified = _verified(service, owners, tree, docs), True
     counts = owners.count(docs)
 
     values = {i: facet_values(service.items[i], service.page_languages.get(i)) for i in counts if i in service.items}
@@ -249,7 +272,7 @@ def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery) -> S
 
     matched = [i for i, v in values.items() if passes(v)]
     top: dict[str, list[tuple[float, int]]] = {}
-    if query.sort == "relevance":
+    if query.sort == "relevance" and tree is not None:
         restricted = verified or len(matched) < len(counts)
         allowed = {d for i in matched for d in owners.docs[i].docs_in(docs)} if restricted else None
         ranking = to_whoosh(tree, service.languages, service.expander(service.lexicon, limit=RANK_EXPANSIONS))
@@ -260,7 +283,7 @@ def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery) -> S
         rank = {i: k for k, i in enumerate(top)}  # insertion order = best page first
         matched.sort(key=lambda i: (rank.get(i, len(rank)), -counts[i], i))
     else:
-        sign = 1 if query.sort == "date" else -1
+        sign = -1 if query.sort == "-date" else 1
 
         def date_key(i: str) -> tuple[Any, ...]:
             item = service.items[i]
@@ -276,7 +299,7 @@ def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery) -> S
             have = {doc for _, doc in best}
             picked += [(0.0, int(ncol[doc])) for doc in owners.docs[item_id].docs_in(docs)
                        if doc not in have][:query.pages_per_item - len(picked)]
-        shown.append(_item_result(service, urls, query, tree, item_id, picked, counts[item_id]))
+        shown.append(_item_result(service, urls, query, tree, item_id, picked, counts[item_id], language))
     total_pages = sum(counts[i] for i in matched)
     return SiteResults(query, len(matched), total_pages, shown, facets, (time.perf_counter() - started) * 1000)
 
@@ -331,8 +354,8 @@ class Owners:
         return counts
 
 
-def _item_result(service: SearchService, urls: SearchUrls, query: SiteQuery, tree: Node, item_id: str,
-                 pages: list[tuple[float, int]], matching: int) -> ItemResult:
+def _item_result(service: SearchService, urls: SearchUrls, query: SiteQuery, tree: Node | None, item_id: str,
+                 pages: list[tuple[float, int]], matching: int, language: str) -> ItemResult:
     item = service.items[item_id]
     page_results: list[PageResult] = []
     for score, n in pages:
@@ -340,12 +363,18 @@ def _item_result(service: SearchService, urls: SearchUrls, query: SiteQuery, tre
         if page is None:
             continue
         page_results.append(PageResult(
-            n=n, label=page.label, canvas=urls.canvas(item_id, n), url=urls.item_hit(item_id, n, query.q),
+            n=n, label=page.label or page_label(n, language), canvas=urls.canvas(item_id, n),
+            url=urls.item_hit(item_id, n, "" if tree is None else query.q),
             thumbnail=urls.page_thumbnail(item_id, n, page.width, page.height), score=score,
-            snippets=snippets(urls, item_id, page, tree)))
+            snippets=snippets(urls, item_id, page, tree) if tree is not None else []))
     return ItemResult(item=item, manifest=urls.manifest(item_id), url=urls.item_page(item_id),
                       thumbnail=page_results[0].thumbnail if page_results else None,
                       score=max((s for s, _ in pages), default=0.0), matching_pages=matching, pages=page_results)
+
+
+def page_label(n: int, language: str) -> str:
+    """The label ingest gives a canvas without a printed page number (``p. 3``)."""
+    return next(iter(labels.page_label(n, [language]).values()))[0]
 
 
 def snippets(urls: SearchUrls, item_id: str, page: StoredPage, tree: Node,

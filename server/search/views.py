@@ -124,15 +124,17 @@ def autocomplete_2(item_id: str) -> Response:
     return _autocomplete(2, item_id)
 
 
-def run_site_search(args: Any) -> tuple[Any, SiteQuery, Any]:
-    """``(results, query, urls)`` for request arguments: what the JSON view and HTML pages render."""
+def run_site_search(args: Any, language: str | None = None) -> tuple[Any, SiteQuery, Any]:
+    """``(results, query, urls)`` for request arguments: what the JSON view and HTML pages render.
+    ``language``: of the words we add (page labels); the publication's default language if None."""
     query = SiteQuery.from_args(args)
+    language = language or current_app.config["SETTINGS"].default_language
     urls = SearchUrls(base_url())
     pub = current_app.extensions["heritage.store"].current()
     if pub is None:
         from server.search.site import SiteResults
         return SiteResults(query, 0, 0, [], {}), query, urls
-    return site_search(service_for(pub.root), urls, query), query, urls
+    return site_search(service_for(pub.root), urls, query, language), query, urls
 
 
 @search.get("/search.json")
@@ -153,7 +155,8 @@ def facet_toggle(query: SiteQuery, name: str, value: str) -> dict[str, Any]:
 
 @search.get("/search")
 def site_html() -> str:
-    results, query, urls = run_site_search(request.args)
+    from server.web.i18n import select_locale
+    results, query, urls = run_site_search(request.args, select_locale())
 
     def link(params: dict[str, Any]) -> str:
         return f"{urls.site_search_page()}?{query_string(params)}"

@@ -5,7 +5,8 @@ template may use — including templates of other blueprints (the search page ex
 
 - variables: ``site_title``, ``locale``, ``languages``, ``has_search``, ``search_url``, ``active_page``
 - functions: ``lang_url(code)`` (this page in another language), ``_``/``gettext``/``ngettext``,
-  ``thumb(page, box=400)`` (an IIIF thumbnail ``(url, width, height)`` of a catalog page)
+  ``thumb(page, box=400)`` (an IIIF thumbnail ``(url, width, height)`` of a catalog page),
+  ``type_name(code)`` and ``language_label(code)`` (item types and languages in words)
 - filters: ``tr`` (a language map in the visitor's language), ``tr_lang`` (its language, for a
   ``lang`` attribute), ``local_date`` (ISO date → words), ``number``, ``month_name``
 """
@@ -83,7 +84,7 @@ def init_app(app: Flask) -> None:
         number=i18n.format_number,
         month_name=i18n.month_name,
     )
-    app.jinja_env.globals.update(gettext_py=i18n.gettext)
+    app.jinja_env.globals.update(gettext_py=i18n.gettext, type_name=i18n.type_name, language_label=i18n.language_label)
     app.context_processor(_context)
     app.after_request(_security_headers)
     from .views import web

@@ -177,6 +177,23 @@ def language_name(code: str, in_language: str | None = None) -> str:
     return name[:1].upper() + name[1:]
 
 
+# --------------------------------------------------------------------------- codes shown as words
+
+
+def type_name(code: str) -> str:
+    """An item type in the visitor's language ('periodical' → 'Periodico'); unknown codes as written.
+    The item page and the search facets both show types through this."""
+    from .describe import TYPE_NAMES
+    return gettext(TYPE_NAMES[code]) if code in TYPE_NAMES else code
+
+
+def language_label(code: str) -> str:
+    """A language code as the item page's metadata names it ('it' → 'italiano' / 'Italian')."""
+    from ..presentation.labels import language_value
+    locale = select_locale()
+    return language_value([code], [locale])[locale][0]
+
+
 def init_app(app: Flask) -> None:
     """Compile the catalogs, choose the UI languages, install gettext into Jinja."""
     catalogs = load_catalogs()

@@ -1,6 +1,8 @@
 /* Starts the embedded IIIF viewer with the options the server wrote into #viewer-config
    (server/web/viewer.py): Mirador 4 (window.Mirador) or Universal Viewer 4 (window.UV). If the
-   bundle did not load, says so in the viewer's place; the page image stays downloadable.
+   bundle did not load (no internet, the CDN down or blocked), shows the page image itself in the
+   viewer's place instead, fitted to the box at the screen's pixel density, with a short notice; the
+   page links below the viewer still turn the pages (as without JavaScript).
 
    Mirador and the search term (config.search, from ?q=): we run that search ourselves instead of
    Mirador's `defaultSearchQuery`, which in 4.0.0 (a) puts the term into the URL unencoded, so
@@ -15,11 +17,32 @@
   var source = document.getElementById("viewer-config");
   if (!holder || !source) return;
 
+  var STILL_MIN = 200;
+  var STILL_MAX = 3000;
+
+  function stillSize(length) {
+    var pixels = Math.round(length * (window.devicePixelRatio || 1));
+    return Math.max(STILL_MIN, Math.min(STILL_MAX, pixels || STILL_MIN));
+  }
+
+  /* The page image as the Image API renders it for this box (data-still: the image service). */
   function fail() {
-    var message = document.createElement("p");
+    var service = holder.getAttribute("data-still");
+    holder.classList.add("viewer--still");
+    var figure = document.createElement("figure");
+    figure.className = "still";
+    if (service) {
+      var image = document.createElement("img");
+      image.src = service + "/full/!" + stillSize(holder.clientWidth) + "," + stillSize(holder.clientHeight) +
+        "/0/default.jpg";
+      image.alt = holder.getAttribute("data-still-alt") || "";
+      figure.appendChild(image);
+    }
+    var message = document.createElement("figcaption");
     message.className = "viewer__error";
     message.textContent = holder.getAttribute("data-error") || "";
-    holder.appendChild(message);
+    figure.appendChild(message);
+    holder.appendChild(figure);
   }
 
   /* A Mirador plugin (state only) whose `searches` reducer ignores a request for a search the
