@@ -26,6 +26,8 @@ class Settings:
     data: Path = PROJECT_ROOT
     # public base URL, e.g. https://museo.example.org/heritage ; empty = derived from the request
     base_url: str = ""
+    # peers whose X-Forwarded-Proto/Host/Prefix/For are believed (addresses or CIDR networks)
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     # Image API limits advertised in info.json and enforced on every request
     max_width: int = 10000
     max_height: int = 10000
