@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from email.utils import formatdate
 from collections.abc import Callable, Iterable
+from email.utils import formatdate
 from typing import Any
 
 from flask import Flask, Response, current_app, request
