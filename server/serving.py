@@ -74,6 +74,9 @@ def run_gunicorn(host: str, port: int, workers: int, access_log: bool, data: Pat
                 "accesslog": "-" if access_log else None, "access_log_format": ACCESS_LOG_FORMAT,
                 "errorlog": "-", "loglevel": "warning", "timeout": 120,
                 "keepalive": 2, "preload_app": True,
+                # X-Forwarded-Proto/-Ssl are the app's to judge (HERITAGE_TRUSTED_PROXIES, server/http.py):
+                # gunicorn would otherwise believe them from its own allow-list (loopback)
+                "secure_scheme_headers": {},
             }
             for key, value in options.items():
                 self.cfg.set(key, value)

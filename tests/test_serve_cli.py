@@ -170,3 +170,19 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float = 300) -> 
         except OSError:
             time.sleep(0.2)
     raise AssertionError("demo did not start")
+
+
+# --------------------------------------------------------------------------- forwarded headers under gunicorn
+
+def test_gunicorn_leaves_forwarded_headers_to_the_app(demo_data: Path) -> None:
+    """gunicorn's own scheme headers (X-Forwarded-Proto/-Ssl from loopback) would bypass
+    HERITAGE_TRUSTED_PROXIES: with no proxy trusted, the ids keep the request's own scheme."""
+    server = LiveServer(demo_data, workers=1, env={"HERITAGE_TRUSTED_PROXIES": "none"})
+    try:
+        status, body = _get(server.url + "/iiif/3/collection/top",
+                            **{"X-Forwarded-Proto": "https", "X-Forwarded-Ssl": "on", "X-Forwarded-Host": "evil.example"})
+    finally:
+        server.stop()
+    assert status == 200
+    assert b'"id": "http://127.0.0.1:' in body and b"https://" not in body.split(b'"items"')[0]
+    assert b"evil.example" not in body
