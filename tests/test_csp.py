@@ -21,7 +21,8 @@ from .browser.support import BUNDLES, NODE_MODULES, missing_requirements
 from .conftest import IN_CI, LiveServer
 
 ITEM = "periodical-ita-rassegna-settimanale-1878-10-06"
-HTML_PAGES = ["/", "/collections", "/collection/emeroteca", f"/item/{ITEM}", f"/embed/{ITEM}", "/no/such/page"]
+HTML_PAGES = ["/", "/collections", "/collection/emeroteca", f"/item/{ITEM}", f"/embed/{ITEM}", "/search?q=Firenze",
+              "/no/such/page"]
 # the npm package folder in tests/browser/node_modules for each viewer, and the pinned CDN file's path in it
 NPM = {"mirador": ("mirador4", "dist/mirador.min.js", viewer.MIRADOR_VERSION),
        "uv": ("universalviewer", "dist/umd/UV.js", viewer.UV_VERSION)}
