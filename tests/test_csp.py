@@ -196,3 +196,20 @@ def test_viewers_load_tiles_under_the_policy(page: Any, viewer_sites: dict[str, 
     assert page.evaluate("() => window.__csp") == []
     assert [c for c in page.console_errors if "Content Security Policy" in c] == []
     assert not re.search(r"Refused to (load|execute|apply|connect|evaluate)", " ".join(page.console_errors))
+
+
+@pytest.mark.browser
+def test_only_the_embed_page_can_be_framed_by_another_site(page: Any, viewer_sites: dict[str, str],
+                                                            viewer_server: Any, tmp_path: Path) -> None:
+    site = viewer_sites["mirador"]
+    (tmp_path / "frames.html").write_text(
+        f'<!doctype html><title>frames</title><iframe id="embed" src="{site}/embed/{ITEM}"></iframe>'
+        f'<iframe id="item" src="{site}/item/{ITEM}"></iframe>', encoding="utf-8")
+    host = viewer_server.mount(f"frames-{tmp_path.name}", tmp_path)  # another origin (port) than the site
+    page.goto(f"{host}/frames.html", wait_until="load")
+    embed = page.frame_locator("#embed")
+    embed.locator("#viewer").wait_for(state="attached")
+    assert embed.locator(".page-embed").count() == 1
+    page.wait_until(lambda: any("frame-ancestors" in c for c in page.console_errors), 10_000, "the item frame refused")
+    assert len([c for c in page.console_errors if "frame-ancestors 'none'" in c]) == 1  # the item page's
+    assert page.frame_locator("#item").locator("#main").count() == 0
