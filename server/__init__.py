@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import PROJECT_ROOT, Settings
 
@@ -22,9 +21,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .publication import PublicationStore
     app.extensions["heritage.store"] = PublicationStore(settings.manifests_dir, settings.image_cache_dir)
     app.wsgi_app = TileFastPath(app.wsgi_app, settings, app.extensions["heritage.store"])  # type: ignore[method-assign]
-    if not settings.base_url:
-        # the public base URL comes from the request: honour one proxy's X-Forwarded-Proto/Host/Prefix
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]
+    from . import http
+    http.init_app(app)  # outermost: X-Forwarded-* only from HERITAGE_TRUSTED_PROXIES
 
     from . import errors_http
     errors_http.init_app(app)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .config import PROJECT_ROOT, Settings
+from .config import PROJECT_ROOT, Settings, demo_data_dir
 
 DEMO_HOLDINGS = PROJECT_ROOT / "examples" / "holdings"
 
@@ -37,48 +37,58 @@ def ingest(holdings_dir: Path, force: bool, workers: int | None) -> None:
         sys.exit(1)
 
 
+def _serve_options(command: Any) -> Any:
+    """The options ``serve`` and ``demo`` share."""
+    for option in reversed([
+        click.option("--host", default="127.0.0.1", show_default=True),
+        click.option("--port", default=8000, show_default=True, type=int),
+        click.option("--workers", default=None, type=int, help="gunicorn worker processes (default: 2 × cores + 1)."),
+        click.option("--access-log/--no-access-log", default=None,
+                     help="Log each request to stdout (default: HERITAGE_ACCESS_LOG, on)."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit with a hint before anything starts when the server could not listen there."""
+    from .serving import port_problem
+    problem = port_problem(host, port)
+    if problem is not None:
+        click.echo(f"heritage: {problem.message}", err=True)
+        sys.exit(1)
+
+
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=None, type=int, help="gunicorn worker processes (default: 2 × cores + 1).")
-def serve(host: str, port: int, workers: int | None) -> None:
+@_serve_options
+def serve(host: str, port: int, workers: int | None, access_log: bool | None) -> None:
     """Serve the current publication with gunicorn (production server)."""
-    run_gunicorn(host, port, workers or default_workers())
+    from .serving import run_gunicorn
+    settings = Settings.load()
+    _check_port(host, port)
+    run_gunicorn(host, port, workers or default_workers(), _access_log(access_log, settings))
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=None, type=int, help="gunicorn worker processes (default: 2 × cores + 1).")
-def demo(host: str, port: int, workers: int | None) -> None:
+@_serve_options
+def demo(host: str, port: int, workers: int | None, access_log: bool | None) -> None:
     """Ingest the bundled sample holdings (examples/holdings) and serve them."""
     from .ingest.run import run_ingest
-    settings = Settings.load()
+    from .serving import run_gunicorn
+    # the demo keeps to its own folder unless HERITAGE_DATA says where: never over your own data
+    settings = Settings.load(None if os.environ.get("HERITAGE_DATA") else {"data": demo_data_dir()})
+    _check_port(host, port)
+    click.echo(f"Demo data: {settings.data}")
     report = run_ingest(DEMO_HOLDINGS, settings, force=False, progress=sys.stderr.isatty())
     click.echo(report.summary())
     shown = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
+    _check_port(host, port)  # ingest takes a while: the port may have been taken meanwhile
     click.echo(f"Heritage Lab demo: http://{shown}:{port}/  (top collection: http://{shown}:{port}/iiif/3/collection/top)")
-    run_gunicorn(host, port, workers or default_workers())
+    run_gunicorn(host, port, workers or default_workers(), _access_log(access_log, settings), settings.data)
 
 
-def run_gunicorn(host: str, port: int, workers: int) -> None:
-    from gunicorn.app.base import BaseApplication
-
-    class _App(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            options: dict[str, Any] = {
-                "bind": f"{host}:{port}", "workers": workers, "worker_class": "sync",
-                "accesslog": None, "errorlog": "-", "loglevel": "warning", "timeout": 120,
-                "keepalive": 2, "preload_app": True,
-            }
-            for key, value in options.items():
-                self.cfg.set(key, value)
-
-        def load(self) -> Any:
-            from . import create_app
-            return create_app()
-
-    _App().run()
+def _access_log(flag: bool | None, settings: Settings) -> bool:
+    return settings.access_log if flag is None else flag
 
 
 if __name__ == "__main__":  # pragma: no cover

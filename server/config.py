@@ -12,6 +12,23 @@ from pathlib import Path
 from typing import Any, Mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APP_DIR_NAME = "heritage-lab"
+
+
+def user_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_DATA_HOME/heritage-lab`` (XDG Base Directory spec: a relative value is ignored), else
+    ``~/.local/share/heritage-lab``: the same wherever the package is installed."""
+    environ = os.environ if environ is None else environ
+    xdg = environ.get("XDG_DATA_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / APP_DIR_NAME
+    home = environ.get("HOME") or str(Path.home())
+    return Path(home) / ".local" / "share" / APP_DIR_NAME
+
+
+def demo_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where ``heritage demo`` publishes when ``HERITAGE_DATA`` is not set: apart from your own data."""
+    return user_data_dir(environ) / "demo"
 
 
 def _bool(value: str) -> bool:
@@ -22,10 +39,13 @@ def _bool(value: str) -> bool:
 class Settings:
     """Everything configurable. Field name ``x`` is read from the environment as ``HERITAGE_X``."""
 
-    # where derived artefacts live: manifests/ (publications), image_cache/ (pyramids, tiles)
-    data: Path = PROJECT_ROOT
+    # where derived artefacts live: manifests/ (publications), image_cache/ (pyramids, tiles);
+    # default user_data_dir() (resolved by load(), from the environment it reads)
+    data: Path = field(default_factory=user_data_dir)
     # public base URL, e.g. https://museo.example.org/heritage ; empty = derived from the request
     base_url: str = ""
+    # peers whose X-Forwarded-Proto/Host/Prefix/For are believed (addresses or CIDR networks)
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     # Image API limits advertised in info.json and enforced on every request
     max_width: int = 10000
     max_height: int = 10000
@@ -60,6 +80,8 @@ class Settings:
     viewer_url: str = ""
     viewer_css_url: str = ""
     viewer_dir: str = ""
+    # heritage serve/demo: log every request to stdout (Apache combined format + duration in µs)
+    access_log: bool = True
 
     @property
     def manifests_dir(self) -> Path:
@@ -78,6 +100,7 @@ class Settings:
             raw = environ.get(f"HERITAGE_{f.name.upper()}")
             if raw is not None and raw != "":
                 values[f.name] = _coerce(f.type, raw)
+        values.setdefault("data", user_data_dir(environ))
         settings = replace(cls(), **values)
         if overrides:
             unknown = set(overrides) - {f.name for f in fields(cls)}

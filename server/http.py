@@ -1,15 +1,22 @@
 """Cross-cutting HTTP behaviour of every IIIF response, in one place.
 
 CORS on everything (errors too), JSON-LD media types with the API profile when the client asks
-for them, strong validators (ETag, Last-Modified) with 304s, and cache lifetimes.
+for them, strong validators (ETag, Last-Modified) with 304s, cache lifetimes, and the public base
+URL: configured, or derived from the request, where ``X-Forwarded-*`` counts only when a trusted
+proxy sent it (anyone else could otherwise plant their host in ids that caches then share). The
+Flask views and the WSGI tile shortcut (``image/fastpath.py``) both use what is here.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
+from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wsgi import get_host
 
 IMAGE3_PROFILE = "http://iiif.io/api/image/3/context.json"
 IMAGE2_PROFILE = "http://iiif.io/api/image/2/context.json"
@@ -38,12 +45,86 @@ def json_content_type(profile: str) -> str:
     return "application/json"
 
 
-def base_url() -> str:
-    """The public base URL: configured, else from the request (X-Forwarded-* applied by ProxyFix)."""
-    configured: str = current_app.config["SETTINGS"].base_url
+# what a request-derived base URL is made of besides the Host (which is part of every cache key)
+BASE_VARY = ("X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def proxy_networks(addresses: Iterable[str]) -> tuple[Network, ...]:
+    """``HERITAGE_TRUSTED_PROXIES`` entries (addresses or CIDR networks); a bad one fails at start."""
+    networks = []
+    for entry in addresses:
+        if entry.strip().lower() == "none":  # HERITAGE_TRUSTED_PROXIES=none: trust no peer
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"HERITAGE_TRUSTED_PROXIES: {entry!r} is not an IP address or network") from None
+    return tuple(networks)
+
+
+def is_trusted(remote_addr: str | None, networks: tuple[Network, ...]) -> bool:
+    if not remote_addr or not networks:
+        return False
+    try:
+        address = ipaddress.ip_address(remote_addr.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
+
+
+class ForwardedHeaders:
+    """WSGI middleware: one trusted proxy's X-Forwarded-For/Proto/Host/Prefix applied (ProxyFix);
+    from any other peer those headers are dropped, so nothing after this sees them."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], trusted: Iterable[str]) -> None:
+        self.app = app
+        self.networks = proxy_networks(trusted)
+        self.fix = ProxyFix(self._next, x_for=1, x_proto=1, x_host=1, x_prefix=1)
+
+    def _next(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return self.app(environ, start_response)  # looked up per call: tests may re-wire ``app``
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if is_trusted(environ.get("REMOTE_ADDR"), self.networks):
+            return self.fix(environ, start_response)  # type: ignore[no-any-return]
+        for key in [k for k in environ if k.startswith("HTTP_X_FORWARDED_") or k == "HTTP_FORWARDED"]:
+            del environ[key]
+        return self.app(environ, start_response)
+
+
+def public_base(environ: dict[str, Any], configured: str) -> str:
+    """The public base URL: ``configured``, else scheme, host and prefix of the (proxy-fixed) request."""
     if configured:
         return configured
-    return request.host_url.rstrip("/") + request.script_root
+    return f"{environ['wsgi.url_scheme']}://{get_host(environ)}{environ.get('SCRIPT_NAME', '')}".rstrip("/")
+
+
+def base_vary(configured: str) -> tuple[str, ...]:
+    """The request headers a body with absolute URLs depends on (none when the base is configured)."""
+    return () if configured else BASE_VARY
+
+
+def base_url() -> str:
+    """The public base URL of the current Flask request."""
+    return public_base(request.environ, current_app.config["SETTINGS"].base_url)
+
+
+def _vary_on_base(response: Response) -> Response:
+    """Publicly cacheable responses carry absolute URLs built from the base: say what they vary on."""
+    extra = base_vary(current_app.config["SETTINGS"].base_url)
+    if extra and "public" in response.headers.get("Cache-Control", ""):
+        response.vary.update(extra)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Trust forwarded headers only from ``HERITAGE_TRUSTED_PROXIES``; Vary on them when they count."""
+    app.wsgi_app = ForwardedHeaders(app.wsgi_app, app.config["SETTINGS"].trusted_proxies)  # type: ignore[method-assign]
+    app.after_request(_vary_on_base)
 
 
 def cacheable(response: Response, etag: str, mtime: float | None, vary_accept: bool = False) -> Response:

@@ -37,14 +37,15 @@ def ingest(holdings: Path, data: Path, *extra: str) -> subprocess.CompletedProce
 class LiveServer:
     """A real ``heritage serve`` (gunicorn) on a free loopback port."""
 
-    def __init__(self, data: Path, workers: int = 2, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data: Path, workers: int = 2, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = (), stdout: int | None = subprocess.DEVNULL) -> None:
         self.data = data
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {**os.environ, "HERITAGE_DATA": str(data), **(env or {})}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--workers", str(workers)],
-            env=full_env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--workers", str(workers), *args],
+            env=full_env, cwd=ROOT, stdout=stdout, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

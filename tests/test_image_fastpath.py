@@ -5,6 +5,7 @@ import pytest
 from werkzeug.test import Client
 
 from server import create_app
+from server.http import ForwardedHeaders
 from server.image.fastpath import TileFastPath
 
 IMG = "periodical-ita-rassegna-settimanale-1878-10-06~1"
@@ -45,20 +46,23 @@ def test_fast_path_answers_like_flask(demo_data, config) -> None:  # type: ignor
 
 
 def _without_fast_path(app):  # type: ignore[no-untyped-def]
-    """The same app with the shortcut taken out of its WSGI chain (ProxyFix wraps it without a base URL)."""
-    wsgi = app.wsgi_app
-    if isinstance(wsgi, TileFastPath):
-        app.wsgi_app = wsgi.app
-    else:
-        wsgi.app = wsgi.app.app
+    """The same app with the shortcut taken out of its WSGI chain (ForwardedHeaders wraps it)."""
+    outer = _fast_path(app)
+    assert isinstance(app.wsgi_app, ForwardedHeaders) and app.wsgi_app.app is outer
+    app.wsgi_app.app = outer.app
     return app
+
+
+def _fast_path(app) -> TileFastPath:  # type: ignore[no-untyped-def]
+    fast = app.wsgi_app.app
+    assert isinstance(fast, TileFastPath)
+    return fast
 
 
 def test_fast_path_serves_only_pre_rendered_tiles(demo_data) -> None:  # type: ignore[no-untyped-def]
     """Misses, errors and other versions go to Flask (the shortcut returns None for them)."""
     app = create_app({"data": demo_data, "base_url": "http://h.test"})
-    fast = app.wsgi_app
-    assert isinstance(fast, TileFastPath)
+    fast = _fast_path(app)
     env = {"REQUEST_METHOD": "GET", "wsgi.url_scheme": "http", "HTTP_HOST": "h.test", "SERVER_NAME": "h.test",
            "SERVER_PORT": "80"}
     for url in TILES:

@@ -23,7 +23,7 @@ import pytest
 
 from server.search.site import FACETS
 
-from .browser.support import ARTIFACTS_DIR, BUNDLES, NODE_MODULES
+from .browser.support import ARTIFACTS_DIR, BUNDLES, NODE_MODULES, inject_axe
 from .conftest import DEMO, LiveServer
 
 ITEM = "periodical-ita-rassegna-settimanale-1878-10-06"  # 3 pages, hOCR, two ranges
@@ -94,7 +94,7 @@ def wait_for_tiles(page: Any, site_url: str, image_id: str) -> None:
 
 
 def axe(page: Any) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(NODE_MODULES / BUNDLES["axe-core"]))
+    inject_axe(page)
     return list(page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")["violations"])
 
 

@@ -196,9 +196,10 @@ def start_iipsrv(procs: Processes, work: Path, image_dir: Path, image_file: str,
 
 
 def heritage_env(data: Path) -> dict[str, str]:
-    """The environment for ``heritage``: the default production settings, data under ``data``."""
+    """The environment for ``heritage``: the default production settings (but no access log), data under ``data``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HERITAGE_")}
     env["HERITAGE_DATA"] = str(data.resolve())
+    env["HERITAGE_ACCESS_LOG"] = "0"  # like the nginx in front of iipsrv (access_log off)
     return env
 
 

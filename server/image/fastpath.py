@@ -11,10 +11,9 @@ from __future__ import annotations
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any, Callable, Iterable
 
-from werkzeug.wsgi import get_host
-
 from ..config import Settings
 from ..errors import HeritageError
+from ..http import base_vary, public_base
 from ..publication import PublicationStore
 from .request import MEDIA_TYPES, Limits, parse, resolve
 from .tilecache import DiskCache, cache_etag, cache_key
@@ -35,6 +34,7 @@ class TileFastPath:
         self.limits = Limits(settings.max_width, settings.max_height, settings.max_area)
         self.tiles = DiskCache(settings.image_cache_dir / "tiles", max_bytes=None)
         self.max_age = f"public, max-age={settings.cache_max_age}"
+        self.vary = ", ".join(base_vary(settings.base_url))
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
@@ -69,22 +69,18 @@ class TileFastPath:
             return None
         etag = f'"{cache_etag(key)}"'
         mtime = pyramid_mtime(record.pyramid.path)
-        canonical = f"{self._base(environ)}{PREFIX}{identifier}/{req.canonical(3)}"
+        canonical = f"{public_base(environ, self.settings.base_url)}{PREFIX}{identifier}/{req.canonical(3)}"
         headers = [("Link", f'{PROFILE_LINK}, <{canonical}>;rel="canonical"'), ("ETag", etag),
                    ("Cache-Control", self.max_age), ("Date", formatdate(usegmt=True)),
                    ("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", EXPOSE)]
+        if self.vary:  # the canonical Link depends on the request's base
+            headers.append(("Vary", self.vary))
         if _not_modified(environ, etag, mtime):
             return "304 NOT MODIFIED", headers, b""
         if mtime is not None:
             headers.insert(2, ("Last-Modified", formatdate(mtime, usegmt=True)))
         headers[:0] = [("Content-Type", MEDIA_TYPES[req.format]), ("Content-Length", str(len(body)))]
         return "200 OK", headers, body
-
-    def _base(self, environ: dict[str, Any]) -> str:
-        if self.settings.base_url:
-            return self.settings.base_url
-        host = get_host(environ)
-        return f"{environ['wsgi.url_scheme']}://{host}{environ.get('SCRIPT_NAME', '')}".rstrip("/")
 
 
 def _not_modified(environ: dict[str, Any], etag: str, mtime: float | None) -> bool:

@@ -64,6 +64,12 @@ def _context() -> dict[str, Any]:
 
 def _security_headers(response: Response) -> Response:
     if response.mimetype == "text/html":
+        from .csp import policy
+        from .viewer import assets
+        settings = current_app.config["SETTINGS"]
+        viewer = assets(settings.viewer, settings.viewer_url, settings.viewer_css_url, request.script_root)
+        response.headers.setdefault("Content-Security-Policy",
+                                    policy(viewer, settings.base_url, embeddable=request.endpoint == "web.embed"))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     return response

@@ -1,7 +1,10 @@
 """The embedded IIIF viewer: which bundle to load and the options that open it where the visitor asked.
 
 Mirador 4 by default, Universal Viewer 4 on request (``HERITAGE_VIEWER=uv``). Both load from a
-configurable URL, by default a pinned version on a public CDN; the bundle is never committed.
+configurable URL, by default a pinned version on a public CDN; the bundle is never committed. The
+pinned CDN files carry Subresource Integrity hashes (sha384 of the npm package's file, which
+jsDelivr serves byte for byte; ``tests/test_csp.py`` checks them against the npm files of the same
+versions), so a compromised CDN cannot run other code in our pages.
 The options go to the page as JSON and ``static/viewer.js`` hands them to the viewer:
 
 - Mirador: ``windows[0].canvasId`` opens the canvas; the term goes beside the options, as
@@ -24,6 +27,13 @@ DEFAULT_URLS = {
     "mirador": f"https://cdn.jsdelivr.net/npm/mirador@{MIRADOR_VERSION}/dist/mirador.min.js",
     "uv": f"https://cdn.jsdelivr.net/npm/universalviewer@{UV_VERSION}/dist/umd/UV.js",
 }
+# sha384 of the files above (and of UV's dist/uv.css): `openssl dgst -sha384 -binary FILE | base64`
+INTEGRITY = {
+    DEFAULT_URLS["mirador"]: "sha384-htgTGGN+3plNExQGon3yKdiqYPAXLS8yj/jfexxUSNWOcMvTgoodTZ6jt6eQFLz9",
+    DEFAULT_URLS["uv"]: "sha384-JC4M7/O4dk89QiKxr5+6Umwr6N3pWTdvQmlqJF3xyLED7gn4C7W717u+JSym6+qa",
+    f"https://cdn.jsdelivr.net/npm/universalviewer@{UV_VERSION}/dist/uv.css":
+        "sha384-5GQXfl2nadnjPcd2pnxqJJOISwPgR47sCn/TaS6znEXz3UXy80uQH89pEu3/eiTt",
+}
 VIEWERS = tuple(DEFAULT_URLS)
 # Mirador's own UI languages that we offer too; others fall back to English in Mirador
 MIRADOR_LANGUAGES = ("ar", "bg", "de", "en", "et", "fa", "fr", "hr", "hu", "it", "ja", "kr", "lt", "nb-NO", "nl",
@@ -35,6 +45,21 @@ class ViewerAssets:
     kind: str                 # "mirador" | "uv"
     script: str
     stylesheet: str | None
+
+    @property
+    def folder(self) -> str:
+        """The bundle's distribution folder (``…/dist/``, above UV's ``umd/``), where it loads its
+        chunks, styles, images and fonts from; ends with ``/``."""
+        return _dist_folder(self.script) + "/"
+
+    @property
+    def script_integrity(self) -> str | None:
+        """The SRI hash of a pinned CDN bundle; None for a URL the installation chose."""
+        return INTEGRITY.get(self.script)
+
+    @property
+    def stylesheet_integrity(self) -> str | None:
+        return INTEGRITY.get(self.stylesheet or "")
 
 
 def _absolute(url: str, script_root: str) -> str:
@@ -54,9 +79,13 @@ def assets(kind: str, url: str, css_url: str, script_root: str = "") -> ViewerAs
         if css_url:
             stylesheet = _absolute(css_url, script_root)
         else:  # UV's umd/UV.js sits in dist/, beside dist/uv.css
-            base = script.rsplit("/", 1)[0]
-            stylesheet = (base[: -len("/umd")] if base.endswith("/umd") else base) + "/uv.css"
+            stylesheet = _dist_folder(script) + "/uv.css"
     return ViewerAssets(kind, script, stylesheet)
+
+
+def _dist_folder(script: str) -> str:
+    base = script.rsplit("/", 1)[0]
+    return base.removesuffix("/umd")
 
 
 def options(kind: str, manifest_url: str, canvas_url: str | None, canvas_index: int, query: str,
