@@ -23,7 +23,7 @@ import pytest
 
 from server.search.site import FACETS
 
-from .browser.support import ARTIFACTS_DIR, BUNDLES, NODE_MODULES, inject_axe
+from .browser.support import ARTIFACTS_DIR, inject_axe
 from .conftest import DEMO, LiveServer
 
 ITEM = "periodical-ita-rassegna-settimanale-1878-10-06"  # 3 pages, hOCR, two ranges
