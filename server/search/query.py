@@ -105,19 +105,19 @@ def parse(q: str | None) -> AllOf | None:
     must_not: list[Node] = []
     pending_or = False
     for it in items:
-        if it == "OR":
+        if isinstance(it, str):  # "OR"
             pending_or = True
             continue
-        neg, node = it  # type: ignore[misc]
+        neg, clause = it
         if pending_or and not neg and must:
             prev = must.pop()
             merged = ((prev.clauses if isinstance(prev, AnyOf) else (prev,))
-                      + (node.clauses if isinstance(node, AnyOf) else (node,)))
+                      + (clause.clauses if isinstance(clause, AnyOf) else (clause,)))
             must.append(AnyOf(merged))
         elif neg:
-            must_not.append(node)
+            must_not.append(clause)
         else:
-            must.append(node)
+            must.append(clause)
         pending_or = False
     if sum(1 for _ in leaves(AllOf(tuple(must), tuple(must_not)))) > MAX_CLAUSES:
         raise BadRequest(f"the query has more than {MAX_CLAUSES} terms", parameter="q")
