@@ -14,11 +14,11 @@ from lxml import etree
 from PIL import Image
 
 from server.ocr import parse_ocr
-from server.publication import create_catalog, switch_current
-from server.search import IndexedItem, IndexedPage, SearchIndexWriter
+from server.search import IndexedItem, IndexedPage
 from server.search.iiif import search_v1
 from server.search.service import SearchService
 from server.search.urls import SearchUrls
+from tests.search_support import index_generation
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tesseract-alto"
 ALTO = FIXTURE / "rassegna-0002-crop.xml"
@@ -76,19 +76,12 @@ def test_parser_joins_each_word_with_both_boxes() -> None:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> SearchService:
-    data = tmp_path_factory.mktemp("tesseract-search")
-    gen = data / "manifests" / "gen-20260101T000000-1"
-    gen.mkdir(parents=True)
-    create_catalog(gen / "catalog.sqlite").close()
     with Image.open(IMAGE) as im:
         width, height = im.size
-    text = parse_ocr(ALTO, width, height)
-    with SearchIndexWriter(gen, None) as writer:
-        writer.add_item(IndexedItem(ITEM, {"it": ["La Rassegna Settimanale (ritaglio)"]}, ["emeroteca"],
-                                    "periodical", "1878-10-06", 1878, ["it"]),
-                        [IndexedPage(1, "p. 1", width, height, text)])
-    switch_current(data / "manifests", gen)
-    return SearchService((data / "manifests" / "current").resolve())
+    item = IndexedItem(ITEM, {"it": ["La Rassegna Settimanale (ritaglio)"]}, ["emeroteca"], "periodical",
+                       "1878-10-06", 1878, ["it"])
+    page = IndexedPage(1, "p. 1", width, height, parse_ocr(ALTO, width, height))
+    return SearchService(index_generation(tmp_path_factory.mktemp("tesseract-search"), [(item, [page])]))
 
 
 @pytest.mark.parametrize("word, box1, box2", hyphenated(), ids=lambda v: v if isinstance(v, str) else "")

@@ -19,12 +19,12 @@ from PIL import Image
 
 from server import create_app
 from server.ocr import parse_ocr
-from server.publication import create_catalog, switch_current
-from server.search import IndexedItem, IndexedPage, SearchIndexWriter, SiteQuery, site_search
+from server.search import IndexedItem, IndexedPage, SiteQuery, site_search
 from server.search.iiif import autocomplete_v1, autocomplete_v2, search_v1, search_v2
 from server.search.service import SearchService
 from server.search.urls import SearchUrls, search_services
 from tests.conftest import SAMPLE
+from tests.search_support import index_generation
 
 ITEMS = SAMPLE / "items"
 BASE = "http://localhost"
@@ -70,14 +70,8 @@ def sample_pages(item_id: str) -> list[IndexedPage]:
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("search-data")
-    gen = data / "manifests" / "gen-20260101T000000-1"
-    gen.mkdir(parents=True)
-    create_catalog(gen / "catalog.sqlite").close()
-    with SearchIndexWriter(gen, None) as writer:
-        for item_id, (item, _) in SAMPLE_ITEMS.items():
-            writer.add_item(item, sample_pages(item_id))
-        writer.set_collection_labels({"emeroteca": {"it": ["Emeroteca"], "en": ["Newspaper library"]}})
-    switch_current(data / "manifests", gen)
+    index_generation(data, [(item, sample_pages(item_id)) for item_id, (item, _) in SAMPLE_ITEMS.items()],
+                     {"emeroteca": {"it": ["Emeroteca"], "en": ["Newspaper library"]}})
     return data
 
 
