@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,15 @@ def test_report_summary_in_both_languages() -> None:
     assert it[2].endswith(" s; 1 avviso, 1 errore")
     assert describe(report.problems[1], cli_translations({"LANG": "it_IT.UTF-8"})) == (
         "AVVISO items/x: cartella senza una riga in items.csv: non pubblicata")
+
+
+def test_ocr_refusals_are_translatable(tmp_path: Path) -> None:
+    from server.ocr import OCRError, parse_ocr
+    bad = tmp_path / "p.hocr"
+    bad.write_text('<?xml version="1.0"?>\n<!DOCTYPE html [<!ENTITY x "y">]>\n<html><body>&x;</body></html>',
+                   encoding="utf-8")
+    with pytest.raises(OCRError) as err:
+        parse_ocr(bad, 10, 10)
+    assert err.value.reason == "refused: the DOCTYPE declares entities (XXE / entity expansion)"
+    assert render(err.value.reason, cli_translations({"LANG": "it_IT.UTF-8"})) == (
+        "rifiutato: il DOCTYPE dichiara entità (XXE / espansione di entità)")

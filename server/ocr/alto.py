@@ -30,6 +30,7 @@ from server.ocr.assemble import HYP, SUBS, Piece, assemble, mark_hyphen, tokens
 from server.ocr.geometry import Scale, number
 from server.ocr.lang import to_iso639_1
 from server.ocr.model import Box, OCRError, PageText
+from server.texts import N_
 
 _UNITS_PER_INCH = {"pixel": None, "mm10": 254.0, "inch1200": 1200.0}
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -66,7 +67,7 @@ def _scale(path: Path, root: etree._Element, page: etree._Element, canvas_w: int
     sx = canvas_w / page_w if page_w and page_w > 0 else unit_factor
     sy = canvas_h / page_h if page_h and page_h > 0 else unit_factor
     if sx is None or sy is None:
-        raise OCRError(path, f"Page has no WIDTH/HEIGHT and MeasurementUnit {unit!r} is unknown",
+        raise OCRError(path, N_("Page has no WIDTH/HEIGHT and MeasurementUnit %(unit)r is unknown", unit=unit),
                        page.sourceline)
     return Scale(sx, sy, canvas_w, canvas_h)
 
@@ -84,7 +85,7 @@ def parse_alto(path: Path, root: etree._Element, canvas_width: int, canvas_heigh
     """Words of the first Page of an ALTO document, in canvas pixels."""
     page = next((el for el in root.iter() if local(el.tag) == "Page"), None)
     if page is None:
-        raise OCRError(path, "ALTO without a Layout/Page element")
+        raise OCRError(path, N_("ALTO without a Layout/Page element"))
     scale = _scale(path, root, page, canvas_width, canvas_height, dpi)
 
     lines: list[list[Piece]] = []

@@ -2,7 +2,7 @@
 
 Extracts every translatable string of the public site (``_()``, ``gettext``, ``ngettext``, ``N_``
 in ``server/web/*.py``; ``_()``/``ngettext``/``{% trans %}`` in ``templates/``) and of the command
-line and ingest report (``N_``, ``Nn_`` in ``server/cli.py``, ``server/holdings/``, ``server/ingest/``) and merges them
+line and ingest report (``N_``, ``Nn_`` in ``server/cli.py``, ``server/holdings/``, ``server/ingest/``, ``server/ocr/``) and merges them
 into each ``translations/<lang>/LC_MESSAGES/messages.po``: new strings arrive empty, vanished ones
 are dropped. Translate the empty ones, then run the tests (a test fails on any missing
 translation). The same as ``pybabel extract -F server/web/babel.cfg -k N_`` + ``pybabel update``.
@@ -27,6 +27,7 @@ METHODS = [
     ("server/cli.py", "python"),
     ("server/holdings/**.py", "python"),
     ("server/ingest/**.py", "python"),
+    ("server/ocr/**.py", "python"),
 ]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 
