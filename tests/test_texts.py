@@ -73,3 +73,23 @@ def test_ocr_refusals_are_translatable(tmp_path: Path) -> None:
     assert err.value.reason == "refused: the DOCTYPE declares entities (XXE / entity expansion)"
     assert render(err.value.reason, cli_translations({"LANG": "it_IT.UTF-8"})) == (
         "rifiutato: il DOCTYPE dichiara entità (XXE / espansione di entità)")
+
+
+def test_translations_use_only_the_placeholders_of_their_msgid() -> None:
+    """A typo in a msgstr placeholder would crash the Italian command line with a KeyError."""
+    import re
+
+    from babel.messages.pofile import read_po
+
+    from server.web.i18n import TRANSLATIONS
+    names = re.compile(r"%\((\w+)\)")
+    with open(TRANSLATIONS / "it" / "LC_MESSAGES" / "messages.po", "rb") as f:
+        catalog = read_po(f, locale="it")
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, (tuple, list)) else (message.id,)
+        strings = message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+        allowed = {n for i in ids for n in names.findall(i)} | ({"num"} if len(ids) > 1 else set())
+        for s in strings:
+            assert set(names.findall(s)) <= allowed, (message.id, s)
