@@ -140,3 +140,20 @@ def test_levenshtein() -> None:
     assert levenshtein("finanze", "finanza", 1) == 1
     assert levenshtein("kitten", "sitting", 3) == 3
     assert levenshtein("kitten", "sitting", 1) == 2  # gives up past the limit
+
+
+def test_random_punctuation_never_escapes_as_anything_but_a_400() -> None:
+    """Seeded fuzz over words, operators and symbols: parse and match either work or say 400."""
+    import random
+    rng = random.Random(8)
+    alphabet = list("aàbz19 &|!-+*~?\"'’.,;:/\\()[]{}<>^%$#@=_¬\u00ad\u0301\u200b\x00") + ["OR", "AND", "NOT", "&&", "||"]
+    page = matcher("La questione di Firenze e gli studi della Commissione d'inchiesta sul Comune di Firenze")
+    for _ in range(2000):
+        q = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40)))
+        try:
+            tree = parse(q)
+        except BadRequest:
+            continue
+        if tree is not None:
+            page.matches(tree)
+            page.all_spans(tree)
