@@ -29,10 +29,16 @@ def main() -> None:
 @click.option("--workers", type=int, default=None, help="Parallel processes (default: one per core).")
 def ingest(holdings_dir: Path, force: bool, workers: int | None) -> None:
     """Ingest HOLDINGS_DIR into a new publication (pyramids, catalog, manifests, index), then switch to it."""
+    from .errors import HeritageError
     from .ingest.run import run_ingest
+    from .texts import N_, render
     settings = Settings.load({"workers": workers} if workers is not None else None)
-    report = run_ingest(holdings_dir, settings, force=force, progress=sys.stderr.isatty())
-    click.echo(report.summary())
+    try:
+        report = run_ingest(holdings_dir, settings, force=force, progress=sys.stderr.isatty())
+    except HeritageError as exc:  # e.g. another ingest holds the lock: a sentence, not a traceback
+        click.echo(render(N_("ingest: %(reason)s", reason=exc.message)), err=True)
+        sys.exit(1)
+    click.echo(report.summary())  # problems and counts, in Italian or English (server/texts.py)
     if report.errors:
         sys.exit(1)
 

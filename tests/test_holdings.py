@@ -245,6 +245,30 @@ def test_id_not_url_safe(copy: Path, bad: str) -> None:
     assert one(h, "warning", "folder without a row").file == f"items/{NORD}"
 
 
+
+@pytest.mark.parametrize("bad", ["a b", "x.y"])
+def test_folder_of_a_row_with_an_unsafe_id_belongs_to_that_row(copy: Path, bad: str) -> None:
+    """The folder is named as the rejected row says: it is that row's, not a folder "without a row"."""
+    edit(copy / "items.csv", f"{NORD};", f"{bad};")
+    (copy / "items" / NORD).rename(copy / "items" / bad)
+    h = read_holdings(copy)
+    one(h, "error", "is not URL-safe")
+    p = one(h, "warning", f"folder of the rejected row on line {LINES[NORD]} of items.csv: not published")
+    assert (p.file, p.item_id) == (f"items/{bad}", bad)
+    assert not find(h, "warning", "without a row")
+
+
+def test_folder_of_a_row_with_too_many_cells_belongs_to_that_row(copy: Path) -> None:
+    """A date typed with the delimiter (1878;01;03) gives the row more cells than the header: the row is
+    rejected whole, its folder is reported as that row's, and an earlier publication of it is kept."""
+    edit(copy / "items.csv", ";1878-01-03;", ";1878;01;03;")
+    h = read_holdings(copy)
+    assert one(h, "error", "cells but the header has").line == LINES[NORD]
+    p = one(h, "warning", f"folder of the rejected row on line {LINES[NORD]} of items.csv")
+    assert p.file == f"items/{NORD}"
+    assert not find(h, "warning", "without a row")
+    assert NORD in h.rejected and NORD not in h.items
+
 def test_unknown_collection(copy: Path) -> None:
     edit(copy / "items.csv", ";der-nordstern;", ";der-nordsten;")
     h = read_holdings(copy)
@@ -344,7 +368,7 @@ def test_type_is_case_insensitive(copy: Path) -> None:
 def test_missing_required_column(copy: Path) -> None:
     edit(copy / "items.csv", "id;collection;type;title;", "id;collection;kind;title;")
     h = read_holdings(copy)
-    p = one(h, "error", "missing required column(s): type")
+    p = one(h, "error", "missing required column: type")
     assert (p.file, p.line) == ("items.csv", 1)
     assert h.items == {}
 
@@ -474,7 +498,7 @@ def test_structure_problems(copy: Path) -> None:
     assert got == {(4, "error"), (5, "error"), (6, "error"), (7, "error"), (8, "error"), (9, "error"), (10, "error"),
                    (11, "error"), (12, "error"), (13, "error"), (14, "warning"), (17, "error")}
     assert all(p.file == file and p.item_id == DOC for p in h.problems)
-    assert "outside the item's 6 page(s)" in one(h, "error", "range 'b':").message
+    assert "outside the item's 6 pages" in one(h, "error", "range 'b':").message
     assert "unknown parent range 'nowhere'" in one(h, "error", "range 'c':").message
     assert "ranges form a cycle" in one(h, "error", "range 'd':").message
     assert "parent range 'c' is not published" in one(h, "error", "range 'i':").message
@@ -483,6 +507,6 @@ def test_structure_problems(copy: Path) -> None:
 
 def test_structure_missing_column(copy: Path) -> None:
     h, file = structure(copy, "id,title,first_page\nall,Tutto,1\n")
-    p = one(h, "error", "missing required column(s): last_page")
+    p = one(h, "error", "missing required column: last_page")
     assert (p.file, p.line) == (file, 1)
     assert h.items[DOC].ranges == ()

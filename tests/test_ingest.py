@@ -22,8 +22,13 @@ ENGLISH = "periodical-eng-english-illustrated-magazine-1884-12"
 FAST = {"HERITAGE_PRETILE": "0"}
 
 
+# the operator's language comes from these (server/texts.py): English unless a test says otherwise
+LANGUAGE_VARIABLES = ("HERITAGE_UI_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")
+
+
 def run(holdings: Path, data: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "HERITAGE_DATA": str(data), **FAST, **(env or {})}
+    base = {k: v for k, v in os.environ.items() if k not in LANGUAGE_VARIABLES}
+    full = {**base, "LANG": "C.UTF-8", "HERITAGE_DATA": str(data), **FAST, **(env or {})}
     return subprocess.run([sys.executable, "-m", "server.cli", "ingest", str(holdings), *extra], env=full,
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
 
@@ -71,13 +76,79 @@ def test_incremental_and_never_writes_holdings(holdings: Path, tmp_path: Path) -
     import pyvips
     pyvips.Image.new_from_file(str(page)).flip("horizontal").write_to_file(str(page))
     third = run(holdings, data)
-    assert "(3 items unchanged, 1 pyramids built)" in third.stdout, third.stdout
+    assert "(3 items unchanged, 1 pyramid built)" in third.stdout, third.stdout  # plural forms
     forced = run(holdings, data, "--force")
     assert "(0 items unchanged, 8 pyramids built)" in forced.stdout
     page.unlink()
     shutil.copytree(DEMO / "items" / RASSEGNA, holdings / "items" / "restore", dirs_exist_ok=True)
     assert tree_digest(DEMO) == tree_digest(DEMO)  # the bundled demo is untouched by any test
     assert before != tree_digest(holdings)  # (we changed the copy ourselves, ingest did not)
+
+
+def test_output_without_a_terminal_is_in_order_with_each_items_pages(holdings: Path, tmp_path: Path) -> None:
+    """Captured (no TTY): one line per item with that item's own pages, then the summary, on one stream
+    in the order it happened; nothing on stderr. It used to print every item as "(8/8 pages" on stderr."""
+    result = run(holdings, tmp_path / "data")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    lines = result.stdout.splitlines()
+    items = [line for line in lines if line.startswith("ingest: item ")]
+    assert [line.split()[3] for line in items] == [KANT, NORDSTERN, ENGLISH, RASSEGNA]  # items.csv order
+    assert [line.split()[4] for line in items] == ["(2", "(2", "(1", "(3"]
+    assert items[2].split()[5] == "page,"  # 1 page, 2 pages
+    assert all(" pages," in items[i] for i in (0, 1, 3))
+    assert lines[-1].startswith("published 4 items, 8 pages") and lines.index(items[-1]) < len(lines) - 1
+    assert "0 warnings, 0 errors" in lines[-1]
+
+
+def test_an_unreadable_first_page_does_not_renumber_the_next(holdings: Path, tmp_path: Path) -> None:
+    """The second page stays "p. 2" in its canvas, the catalog and search: it was labelled "p. 1"."""
+    first = holdings / "items" / RASSEGNA / "0001.png"
+    first.write_bytes(first.read_bytes()[:2000])
+    data = tmp_path / "data"
+    result = run(holdings, data)
+    assert result.returncode == 1 and f"ERROR items/{RASSEGNA}/0001.png" in result.stdout
+    gen = current(data)
+    manifest = json.loads((gen / "iiif" / "3" / RASSEGNA / "manifest.json").read_text())
+    assert [c["label"] for c in manifest["items"]] == [{"it": ["p. 2"], "en": ["p. 2"]},
+                                                       {"it": ["p. 3"], "en": ["p. 3"]}]
+    canvas = json.loads((gen / "iiif" / "3" / RASSEGNA / "canvas" / "1.json").read_text())
+    assert canvas["label"] == {"it": ["p. 2"], "en": ["p. 2"]}
+    from server import create_app
+    client = create_app({"data": data, "base_url": "http://h.test"}).test_client()
+    found = client.get("/search.json?q=Firenze").get_json()
+    pages = {p["n"]: p["label"] for i in found["items"] if i["id"] == RASSEGNA for p in i["pages"]}
+    assert pages == {1: "p. 2", 2: "p. 3"}
+    html = client.get(f"/item/{RASSEGNA}?canvas=1&lang=en").get_data(as_text=True)
+    assert "p. 2" in html
+    # an item that lost no page keeps the site's own "page n" wording
+    assert "p. 1" not in client.get(f"/item/{KANT}?canvas=1&lang=en").get_data(as_text=True)
+
+
+def test_the_command_line_speaks_italian_or_english(holdings: Path, tmp_path: Path) -> None:
+    """Progress, problems and summary in the operator's language (the site's catalogs), with plurals."""
+    shutil.copytree(holdings / "items" / ENGLISH, holdings / "items" / "orphan-folder")
+    rows = read_items(holdings)
+    rows.append({"id": "bad-date", "collection": "emeroteca", "type": "periodical", "title": "X", "date": "1878-13-45"})
+    write_items(holdings, rows)
+    data = tmp_path / "data"
+    it = run(holdings, data, env={"LANG": "it_IT.UTF-8"})
+    assert it.returncode == 1 and it.stderr == "", it.stderr
+    out = it.stdout
+    assert f"ingest: documento 3/4 {ENGLISH} (1 pagina, " in out and f"documento 4/4 {RASSEGNA} (3 pagine, " in out
+    assert ("ERRORE items.csv:6: documento 'bad-date': data errata: '1878-13-45' non è una data valida: "
+            in out)
+    assert "AVVISO items/orphan-folder: cartella senza una riga in items.csv: non pubblicata" in out
+    assert "pubblicazione: 4 documenti, 8 pagine (0 documenti invariati, 8 piramidi create) in " in out
+    assert "; 1 avviso, 2 errori; generazione gen-" in out
+    en = run(holdings, data, env={"LANG": "en_GB.UTF-8"})
+    assert f"ingest: item 3/4 {ENGLISH} (1 page, " in en.stdout
+    assert "ERROR items.csv:6: item 'bad-date': bad date: '1878-13-45' is not a valid date: " in en.stdout
+    assert "WARNING items/orphan-folder: folder without a row in items.csv: not published" in en.stdout
+    assert "published 4 items, 8 pages (4 items unchanged, 0 pyramids built) in " in en.stdout
+    assert "; 1 warning, 2 errors; generation gen-" in en.stdout
+    # HERITAGE_UI_LANGUAGE wins over the locale; LC_ALL over LANG
+    assert "pubblicazione: 4 documenti" in run(holdings, data, env={"HERITAGE_UI_LANGUAGE": "it"}).stdout
+    assert "published 4 items" in run(holdings, data, env={"LC_ALL": "C.UTF-8", "LANG": "it_IT.UTF-8"}).stdout
 
 
 def test_holdings_folder_is_never_written(holdings: Path, tmp_path: Path) -> None:

@@ -190,6 +190,18 @@ def test_alto_part1_not_followed_by_part2_stays_alone(tmp_path: Path) -> None:
     assert [w.text for w in page.words] == ["Zeitung", "Andere", "tung"]
 
 
+
+@pytest.mark.parametrize("mark", ["-", "\u00ad", "¬"])
+def test_alto_line_end_hyphen_in_content_joined(tmp_path: Path, mark: str) -> None:
+    """Tesseract's ALTO: "ripo-" last on its line, no HYP, no SUBS_CONTENT; joined as in hOCR."""
+    doc = alto(block(
+        line(s("mi"), s(f"ripo{mark}", 200)), line(s("savo", 10, 60), s("Nord-", 200, 60)),
+        line(s("Amerika", 10, 110), s("pub-", 200, 110)), line(s("\u201cblico", 10, 160)),
+    ))
+    page = parse_ocr(write(tmp_path, doc), 1000, 2000)
+    assert [w.text for w in page.words] == ["mi", "riposavo", "Nord-", "Amerika", "pub-", "\u201cblico"]
+    assert page.words[1].boxes == ((200, 10, 100, 40), (10, 60, 100, 40))
+
 # --- hOCR --------------------------------------------------------------------------------------
 
 XHTML = """<?xml version="1.0" encoding="UTF-8"?>

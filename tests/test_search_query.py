@@ -61,8 +61,33 @@ def test_too_long_is_a_400() -> None:
 
 
 def test_hostile_input_is_just_text() -> None:
-    assert parse("<script>alert(1)</script>") == AllOf((Phrase(("script", "alert", "1", "script")),))
-    assert parse("{{7*7}}") == AllOf((Phrase(("7", "7")),))  # "*" inside a word is not a prefix
+    assert parse("<script>alert(1)</script>") == AllOf((AnyOf((Term("script"), Term("alert"), Term("1"))),))
+    assert parse("{{7*7}}") == AllOf((Term("7"),))  # "*" inside a word is not a prefix
+
+
+def test_symbols_inside_a_word_separate_alternatives() -> None:
+    """``a&b Firenze`` used to require the phrase "a b" next to Firenze: a symbol made the query stricter."""
+    assert parse("a&b Firenze") == AllOf((AnyOf((Term("a"), Term("b"))), Term("firenze")))
+    assert parse("Firenze/Roma") == AllOf((AnyOf((Term("firenze"), Term("roma"))),))
+    assert parse("title:Firenze") == AllOf((AnyOf((Term("title"), Term("firenze"))),))
+    assert parse("Firenze,Roma;Pisa") == AllOf((AnyOf((Term("firenze"), Term("roma"), Term("pisa"))),))
+    assert parse("x&amministra*") == AllOf((AnyOf((Term("x"), Prefix("amministra"))),))
+    assert parse("x&finanze~2") == AllOf((AnyOf((Term("x"), Fuzzy("finanze", 2))),))
+    assert parse("-a&b firenze") == AllOf((Term("firenze"),), (AnyOf((Term("a"), Term("b"))),))
+    assert parse("roma OR a&b") == AllOf((AnyOf((Term("roma"), Term("a"), Term("b"))),))
+    # the marks that join a printed word keep it one phrase
+    assert parse("S.p.A.") == AllOf((Phrase(("s", "p", "a")),))
+    assert parse("dell’assemblea") == AllOf((Phrase(("dell", "assemblea")),))
+    assert parse("Nord‐Amerika") == AllOf((Phrase(("nord", "amerika")),))  # U+2010 HYPHEN
+    assert parse("&& | & ^ :: // \\") is None
+
+
+@pytest.mark.parametrize("q", ["a&b Firenze", "&", "a&&b", "||", "a|b", "(a OR) b", "*a*", "~2", "a~~~~",
+                               "-", "--x", "NOT", "NOT NOT x", '"', '""a"', "\x00", "%s%s%n", "{{", "a" * 499 + "&",
+                               "\ud7ff\ufffd", "x" + "\u0301" * 50, "1" * 40 + "~2", "&" * 500])
+def test_punctuation_never_raises(q: str) -> None:
+    tree = parse(q)
+    assert tree is None or isinstance(tree, AllOf)
 
 
 def matcher(text: str, language: str | None = "it") -> PageMatcher:
@@ -115,3 +140,20 @@ def test_levenshtein() -> None:
     assert levenshtein("finanze", "finanza", 1) == 1
     assert levenshtein("kitten", "sitting", 3) == 3
     assert levenshtein("kitten", "sitting", 1) == 2  # gives up past the limit
+
+
+def test_random_punctuation_never_escapes_as_anything_but_a_400() -> None:
+    """Seeded fuzz over words, operators and symbols: parse and match either work or say 400."""
+    import random
+    rng = random.Random(8)
+    alphabet = list("aàbz19 &|!-+*~?\"'’.,;:/\\()[]{}<>^%$#@=_¬\u00ad\u0301\u200b\x00") + ["OR", "AND", "NOT", "&&", "||"]
+    page = matcher("La questione di Firenze e gli studi della Commissione d'inchiesta sul Comune di Firenze")
+    for _ in range(2000):
+        q = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40)))
+        try:
+            tree = parse(q)
+        except BadRequest:
+            continue
+        if tree is not None:
+            page.matches(tree)
+            page.all_spans(tree)

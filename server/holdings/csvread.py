@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..texts import N_
 from .model import LangMap, Problem
 
 _LANG_SUFFIX = re.compile(r"^(.+)_([a-z]{2,3})$")
@@ -33,6 +34,8 @@ class Table:
     columns: list[str]  # normalized names (lower case), header order
     labels: dict[str, str]  # normalized name -> the header as written
     rows: list[Row] = field(default_factory=list)
+    # rows left out because their cells could not be read (too many): their ids, for later messages
+    rejected: list[Row] = field(default_factory=list)
 
 
 def read_table(path: Path, file: str, problems: list[Problem], item_id: str | None = None) -> Table | None:
@@ -40,13 +43,13 @@ def read_table(path: Path, file: str, problems: list[Problem], item_id: str | No
     try:
         data = path.read_bytes()
     except OSError as e:
-        problems.append(Problem(file, None, f"cannot read the file: {e.strerror or e}", item_id))
+        problems.append(Problem(file, None, N_("cannot read the file: %(reason)s", reason=e.strerror or str(e)), item_id))
         return None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
-        problems.append(Problem(file, line, "not UTF-8 text: save it as 'CSV UTF-8' from Excel or LibreOffice",
+        problems.append(Problem(file, line, N_("not UTF-8 text: save it as 'CSV UTF-8' from Excel or LibreOffice"),
                                 item_id))
         return None
     text = text.replace("\x00", "")
@@ -83,18 +86,20 @@ def read_table(path: Path, file: str, problems: list[Problem], item_id: str | No
                     continue
                 values[key] = value
             if any(_clean(c) for c in cells[width:]):
-                problems.append(Problem(file, start, f"this row has {len(cells)} cells but the header has {width}: "
-                                        f"a value that contains '{delimiter}' must be in quotes", item_id))
+                problems.append(Problem(file, start, N_(
+                    "this row has %(cells)s cells but the header has %(width)s: a value that contains "
+                    "'%(delimiter)s' must be in quotes", cells=len(cells), width=width, delimiter=delimiter), item_id))
+                table.rejected.append(Row(start, values))
                 continue
             table.rows.append(Row(start, values))
     except csv.Error as e:
-        problems.append(Problem(file, reader.line_num, f"malformed CSV: {e}", item_id))
+        problems.append(Problem(file, reader.line_num, N_("malformed CSV: %(reason)s", reason=str(e)), item_id))
         return None
     if table is None:
-        problems.append(Problem(file, None, "the file is empty (no header row)", item_id))
+        problems.append(Problem(file, None, N_("the file is empty (no header row)"), item_id))
         return None
     if ignored_with_values:
-        problems.append(Problem(file, 1, "values in columns without a name were ignored", item_id, "warning"))
+        problems.append(Problem(file, 1, N_("values in columns without a name were ignored"), item_id, "warning"))
     return table
 
 
@@ -109,7 +114,7 @@ def _header(cells: list[str], file: str, line: int, problems: list[Problem],
         if not key:
             keep.append(None)
         elif key in labels:
-            problems.append(Problem(file, line, f"column {label!r} appears twice: the second one is ignored", item_id))
+            problems.append(Problem(file, line, N_("column %(column)r appears twice: the second one is ignored", column=label), item_id))
             keep.append(None)
         else:
             keep.append(key)

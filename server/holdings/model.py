@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from ..texts import N_
+
 # A language map as IIIF wants it: {"it": ["Titolo"], "en": ["Title"]}; never empty lists.
 LangMap = dict[str, list[str]]
 
@@ -120,12 +122,12 @@ class DatePart:
     def parse(cls, text: str) -> "DatePart":
         m = _PART.match(text)
         if not m:
-            raise ValueError(f"{text!r} is not a year, year-month or date (YYYY, YYYY-MM, YYYY-MM-DD)")
+            raise ValueError(N_("%(text)r is not a year, year-month or date (YYYY, YYYY-MM, YYYY-MM-DD)", text=text))
         year, month, day = int(m[1]), m[2] and int(m[2]), m[3] and int(m[3])
         try:  # validates month and day against the calendar
             date(year, month or 1, day or 1)
         except ValueError as e:
-            raise ValueError(f"{text!r} is not a valid date: {e}") from None
+            raise ValueError(N_("%(text)r is not a valid date: %(reason)s", text=text, reason=str(e))) from None
         return cls(year, month or None, day or None)
 
     @property
@@ -163,7 +165,7 @@ class DateValue:
             left, _, right = text.partition("/")
             start, end = DatePart.parse(left.strip()), DatePart.parse(right.strip())
             if end.first_day < start.first_day:
-                raise ValueError(f"{text!r}: the range ends before it starts")
+                raise ValueError(N_("%(text)r: the range ends before it starts", text=text))
             return cls(start, end)
         return cls(DatePart.parse(text))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..texts import N_, Nn_, Text
 from .csvread import Columns, Row, Table, read_table, split_multi
 from .model import (IMAGE_EXTENSIONS, ITEM_TYPES, OCR_FORMATS, Collection, DateValue, ExtraField, Holdings, Item,
                     LangMap, OcrFormat, Page, Problem, Range, is_safe_id, normalize_rights)
@@ -28,6 +29,8 @@ _ITEM_MULTI = ("creator", "publisher", "place", "subject", "extent", "reference_
 _RANGE_KNOWN = {"id", "parent", "title", "first_page", "last_page"}
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _IGNORED_FILES = {"thumbs.db", "desktop.ini"}
+# what _check_tree checks, in words: (one, several)
+_KIND = {"collection": (N_("collection"), N_("collections")), "range": (N_("range"), N_("ranges"))}
 
 
 def read_holdings(root: Path, default_language: str = "it") -> Holdings:
@@ -47,7 +50,7 @@ def _read_collections(root: Path, language: str,
                       problems: list[Problem]) -> tuple[dict[str, Collection], dict[str, int]]:
     path = root / COLLECTIONS
     if not path.is_file():
-        problems.append(Problem(COLLECTIONS, None, "missing: every item must belong to a collection"))
+        problems.append(Problem(COLLECTIONS, None, N_("missing: every item must belong to a collection")))
         return {}, {}
     table = read_table(path, COLLECTIONS, problems)
     if table is None or not _has_columns(table, ("id", "title"), problems):
@@ -61,7 +64,7 @@ def _read_collections(root: Path, language: str,
             continue
         title = cols.lang_map(row, "title")
         if not title:
-            problems.append(Problem(COLLECTIONS, row.line, f"collection {cid!r} has no title"))
+            problems.append(Problem(COLLECTIONS, row.line, N_("collection %(id)r has no title", id=cid)))
             continue
         candidates[cid] = Collection(cid, title, row.get("parent"), cols.lang_map(row, "description"),
                                      _extras(cols, row), row.line)
@@ -71,13 +74,14 @@ def _read_collections(root: Path, language: str,
         if verdict[cid] is None:
             valid[cid] = c
         else:
-            problems.append(Problem(COLLECTIONS, c.line, f"collection {cid!r}: {verdict[cid]}"))
+            problems.append(Problem(COLLECTIONS, c.line, N_("collection %(id)r: %(error)s", id=cid, error=verdict[cid])))
     return valid, lines
 
 
-def _check_tree(parents: dict[str, str | None], what: str, lines: dict[str, int]) -> dict[str, str | None]:
+def _check_tree(parents: dict[str, str | None], what: str, lines: dict[str, int]) -> dict[str, Text | None]:
     """For each node: None if its chain of parents reaches the top, else why not (unknown parent, cycle)."""
-    verdict: dict[str, str | None] = {}
+    verdict: dict[str, Text | None] = {}
+    kind, kinds = _KIND[what]
     for start in parents:
         path: list[str] = []
         cur = start
@@ -89,7 +93,7 @@ def _check_tree(parents: dict[str, str | None], what: str, lines: dict[str, int]
                 cycle = path[path.index(cur):]
                 chain = " → ".join([*cycle, cur])
                 for node in cycle:
-                    verdict[node] = f"{what}s form a cycle ({chain})"
+                    verdict[node] = N_("%(kinds)s form a cycle (%(chain)s)", kinds=kinds, chain=chain)
                 path = path[:path.index(cur)]
                 ok = False
                 break
@@ -101,14 +105,16 @@ def _check_tree(parents: dict[str, str | None], what: str, lines: dict[str, int]
                 ok = True
                 break
             if parent not in parents:
-                verdict[cur] = (f"parent {what} {parent!r} was rejected (line {lines[parent]})" if parent in lines
-                                else f"unknown parent {what} {parent!r}")
+                verdict[cur] = (N_("parent %(kind)s %(parent)r was rejected (line %(line)s)", kind=kind,
+                                   parent=parent, line=lines[parent]) if parent in lines
+                                else N_("unknown parent %(kind)s %(parent)r", kind=kind, parent=parent))
                 path.pop()
                 ok = False
                 break
             cur = parent
         for node in reversed(path):  # the descendants of the node just resolved share its fate
-            verdict[node] = None if ok else f"parent {what} {parents[node]!r} is not published"
+            verdict[node] = None if ok else N_("parent %(kind)s %(parent)r is not published", kind=kind,
+                                               parent=parents[node])
     return verdict
 
 
@@ -119,9 +125,10 @@ def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[
     folders = _item_folders(root, problems)
     path = root / ITEMS
     seen: dict[str, int] = {}
+    rejected_rows: dict[str, int] = {}  # ids of rows rejected before their id was taken → line
     table: Table | None = None
     if not path.is_file():
-        problems.append(Problem(ITEMS, None, "missing: nothing can be published"))
+        problems.append(Problem(ITEMS, None, N_("missing: nothing can be published")))
     else:
         table = read_table(path, ITEMS, problems)
         if table is not None and not _has_columns(table, ("id", "collection", "type", "title"), problems):
@@ -136,72 +143,88 @@ def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[
                 holdings.restricted.add(duplicate)
             item_id = _row_id(row, table, seen, problems, None)
             if item_id is None:
+                if duplicate is not None and duplicate not in seen:  # an unsafe id: its folder is not an orphan
+                    rejected_rows.setdefault(duplicate, row.line)
                 continue
             if access == "restricted":
                 holdings.restricted.add(item_id)
-                problems.append(Problem(ITEMS, row.line, f"item {item_id!r} is restricted: not published",
+                problems.append(Problem(ITEMS, row.line, N_("item %(id)r is restricted: not published", id=item_id),
                                         item_id, "info"))
                 continue
-            errors: list[str] = []
+            errors: list[Text] = []
             if access != "public":
-                errors.append(f"access must be 'public' or 'restricted', not {row.get('access')!r}")
+                errors.append(N_("access must be 'public' or 'restricted', not %(value)r", value=row.get("access")))
             item = _item(row, item_id, cols, folders.get(item_id), holdings, coll_lines, language, errors)
             if errors or item is None:
-                problems.extend(Problem(ITEMS, row.line, f"item {item_id!r}: {e}", item_id) for e in errors)
+                problems.extend(Problem(ITEMS, row.line, N_("item %(id)r: %(error)s", id=item_id, error=e), item_id)
+                                for e in errors)
                 holdings.rejected.add(item_id)
                 continue
             holdings.items[item_id] = item
+        for row in table.rejected:  # rows whose cells could not be read: reported by read_table
+            rid = row.get("id")
+            if rid is not None and rid not in seen and rid not in rejected_rows:
+                rejected_rows[rid] = row.line
+                if is_safe_id(rid):
+                    holdings.rejected.add(rid)  # as any rejected row: an earlier publication is kept
     for name in folders:
-        if name not in seen:
-            problems.append(Problem(f"items/{name}", None, f"folder without a row in {ITEMS}: not published",
-                                    name, "warning"))
+        if name in rejected_rows and name not in seen:
+            problems.append(Problem(f"items/{name}", None, N_("folder of the rejected row on line %(line)s of "
+                                                              "%(file)s: not published", line=rejected_rows[name],
+                                                              file=ITEMS), name, "warning"))
+        elif name not in seen:
+            problems.append(Problem(f"items/{name}", None, N_("folder without a row in %(file)s: not published",
+                                                              file=ITEMS), name, "warning"))
 
 
 def _item_folders(root: Path, problems: list[Problem]) -> dict[str, Path]:
     items_dir = root / "items"
     if not items_dir.is_dir():
-        problems.append(Problem("items", None, "missing: the folder that holds one sub-folder per item"))
+        problems.append(Problem("items", None, N_("missing: the folder that holds one sub-folder per item")))
         return {}
     return {p.name: p for p in sorted(items_dir.iterdir()) if p.is_dir() and not p.name.startswith(".")}
 
 
 def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: Holdings,
-          coll_lines: dict[str, int], language: str, errors: list[str]) -> Item | None:
+          coll_lines: dict[str, int], language: str, errors: list[Text]) -> Item | None:
     collection = row.get("collection")
     if collection is None:
-        errors.append("no collection")
+        errors.append(N_("no collection"))
     elif collection not in holdings.collections:
-        errors.append(f"collection {collection!r} was rejected ({COLLECTIONS} line {coll_lines[collection]})"
-                      if collection in coll_lines else f"unknown collection {collection!r}")
+        errors.append(N_("collection %(id)r was rejected (%(file)s line %(line)s)", id=collection, file=COLLECTIONS,
+                         line=coll_lines[collection])
+                      if collection in coll_lines else N_("unknown collection %(id)r", id=collection))
     kind = (row.get("type") or "").lower()
     if not kind:
-        errors.append("no type")
+        errors.append(N_("no type"))
     elif kind not in ITEM_TYPES:
-        errors.append(f"unknown type {row.get('type')!r} (one of: {', '.join(ITEM_TYPES)})")
+        errors.append(N_("unknown type %(value)r (one of: %(types)s)", value=row.get("type"),
+                         types=", ".join(ITEM_TYPES)))
     title = cols.lang_map(row, "title")
     if not title:
-        errors.append("no title")
+        errors.append(N_("no title"))
     date = None
     if row.get("date"):
         try:
             date = DateValue.parse(row.get("date") or "")
         except ValueError as e:
-            errors.append(f"bad date: {e}")
+            errors.append(N_("bad date: %(reason)s", reason=e.args[0]))
     rights = None
     if row.get("rights"):
         rights = normalize_rights(row.get("rights") or "")
         if rights is None:
-            errors.append(f"rights must be a Creative Commons or RightsStatements.org URI such as "
-                          f"http://rightsstatements.org/vocab/InC/1.0/, not {row.get('rights')!r}")
+            errors.append(N_("rights must be a Creative Commons or RightsStatements.org URI such as "
+                             "http://rightsstatements.org/vocab/InC/1.0/, not %(value)r", value=row.get("rights")))
     languages: list[str] = []
     for code in split_multi(row.get("language") or ""):
         if not _LANGUAGE_CODE.match(code.lower()):
-            holdings.problems.append(Problem(ITEMS, row.line, f"item {item_id!r}: language {code!r} is not an "
-                                             "ISO 639 code (it, de, lat …)", item_id, "warning"))
+            holdings.problems.append(Problem(ITEMS, row.line, N_("item %(id)r: language %(code)r is not an ISO 639 "
+                                                                 "code (it, de, lat …)", id=item_id, code=code),
+                                             item_id, "warning"))
         languages.append(code.lower())
     pages: list[Page] = []
     if folder is None:
-        errors.append(f"no folder items/{item_id}/")
+        errors.append(N_("no folder items/%(id)s/", id=item_id))
     else:
         pages = _list_pages(folder, item_id, holdings.problems, errors)
     if errors or collection is None or folder is None:
@@ -235,7 +258,7 @@ def _split_name(name: str) -> tuple[str, str]:
     return name[:dot], lower[dot:]
 
 
-def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: list[str]) -> list[Page]:
+def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: list[Text]) -> list[Page]:
     """Page images in natural order, each with the OCR file that shares its stem."""
     rel = f"items/{item_id}"
     images: dict[str, list[Path]] = {}
@@ -243,7 +266,7 @@ def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: lis
     try:
         entries = sorted(folder.iterdir())
     except OSError as e:
-        errors.append(f"cannot list items/{item_id}/: {e.strerror or e}")
+        errors.append(N_("cannot list items/%(id)s/: %(reason)s", id=item_id, reason=e.strerror or str(e)))
         return []
     for entry in entries:
         name = entry.name
@@ -255,20 +278,22 @@ def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: lis
         elif ext in OCR_FORMATS:
             ocr.setdefault(stem, []).append((entry, OCR_FORMATS[ext]))
     if not images:
-        errors.append(f"items/{item_id}/ has no page images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+        errors.append(N_("items/%(id)s/ has no page images (%(extensions)s)", id=item_id,
+                          extensions=", ".join(sorted(IMAGE_EXTENSIONS))))
         return []
     for stem, files in images.items():
         if len(files) > 1:
-            errors.append(f"page {stem!r} has more than one image ({', '.join(f.name for f in files)}): keep one")
+            errors.append(N_("page %(page)r has more than one image (%(files)s): keep one", page=stem,
+                             files=", ".join(f.name for f in files)))
     for stem, files in sorted(ocr.items()):
         if stem not in images:
-            problems.append(Problem(f"{rel}/{files[0][0].name}", None, "OCR file without a page image of the "
-                                    "same name: ignored", item_id, "warning"))
+            problems.append(Problem(f"{rel}/{files[0][0].name}", None, N_("OCR file without a page image of the "
+                                    "same name: ignored"), item_id, "warning"))
         elif len(files) > 1:
             files.sort(key=lambda f: (f[1] != "alto", f[0].name))
-            problems.append(Problem(f"{rel}/{files[0][0].name}", None, "more than one OCR file for this page "
-                                    f"({', '.join(f[0].name for f in files)}): using {files[0][0].name}",
-                                    item_id, "warning"))
+            problems.append(Problem(f"{rel}/{files[0][0].name}", None, N_(
+                "more than one OCR file for this page (%(files)s): using %(used)s",
+                files=", ".join(f[0].name for f in files), used=files[0][0].name), item_id, "warning"))
     pages = []
     for stem in sorted(images, key=lambda s: (natural_key(s), s)):
         sidecar = ocr.get(stem)
@@ -295,43 +320,47 @@ def _read_structure(path: Path, item_id: str, page_count: int, language: str,
         rid = _row_id(row, table, lines, problems, item_id)
         if rid is None:
             continue
-        errors = []
+        errors: list[Text] = []
         title = cols.lang_map(row, "title")
         if not title:
-            errors.append("no title")
+            errors.append(N_("no title"))
         first, last = _page_number(row, "first_page", errors), _page_number(row, "last_page", errors)
         if first is not None and last is not None:
             if first > last:
-                errors.append(f"first_page {first} is after last_page {last}")
+                errors.append(N_("first_page %(first)s is after last_page %(last)s", first=first, last=last))
             elif last > page_count:
-                errors.append(f"pages {first}–{last} are outside the item's {page_count} page(s)")
+                errors.append(Nn_("pages %(first)s–%(last)s are outside the item's %(num)s page",
+                                  "pages %(first)s–%(last)s are outside the item's %(num)s pages",
+                                  page_count, first=first, last=last))
         if first is None or last is None or errors:
-            problems.extend(Problem(file, row.line, f"range {rid!r}: {e}", item_id) for e in errors)
+            problems.extend(Problem(file, row.line, N_("range %(id)r: %(error)s", id=rid, error=e), item_id)
+                            for e in errors)
             continue
         candidates[rid] = Range(rid, title, first, last, row.get("parent"), row.line)
     verdict = _check_tree({rid: r.parent for rid, r in candidates.items()}, "range", lines)
     valid = {}
     for rid, r in candidates.items():
         if verdict[rid] is not None:
-            problems.append(Problem(file, r.line, f"range {rid!r}: {verdict[rid]}", item_id))
+            problems.append(Problem(file, r.line, N_("range %(id)r: %(error)s", id=rid, error=verdict[rid]), item_id))
         else:
             valid[rid] = r
     for r in valid.values():
         parent = valid.get(r.parent) if r.parent else None
         if parent and not (parent.first_page <= r.first_page and r.last_page <= parent.last_page):
-            problems.append(Problem(file, r.line, f"range {r.id!r} (pages {r.first_page}–{r.last_page}) reaches "
-                                    f"outside its parent {parent.id!r} ({parent.first_page}–{parent.last_page})",
-                                    item_id, "warning"))
+            problems.append(Problem(file, r.line, N_(
+                "range %(id)r (pages %(first)s–%(last)s) reaches outside its parent %(parent)r "
+                "(%(parent_first)s–%(parent_last)s)", id=r.id, first=r.first_page, last=r.last_page,
+                parent=parent.id, parent_first=parent.first_page, parent_last=parent.last_page), item_id, "warning"))
     return tuple(valid.values())
 
 
-def _page_number(row: Row, column: str, errors: list[str]) -> int | None:
+def _page_number(row: Row, column: str, errors: list[Text]) -> int | None:
     value = row.get(column)
     if value is None:
-        errors.append(f"no {column}")
+        errors.append(N_("no %(column)s", column=column))
         return None
     if not value.isdigit() or int(value) < 1:
-        errors.append(f"{column} must be a page number from 1, not {value!r}")
+        errors.append(N_("%(column)s must be a page number from 1, not %(value)r", column=column, value=value))
         return None
     return int(value)
 
@@ -341,7 +370,9 @@ def _page_number(row: Row, column: str, errors: list[str]) -> int | None:
 def _has_columns(table: Table, required: tuple[str, ...], problems: list[Problem], item_id: str | None = None) -> bool:
     missing = [c for c in required if c not in table.columns]
     if missing:
-        problems.append(Problem(table.file, 1, f"missing required column(s): {', '.join(missing)}", item_id))
+        problems.append(Problem(table.file, 1, Nn_("missing required column: %(columns)s",
+                                                   "missing required columns: %(columns)s", len(missing),
+                                                   columns=", ".join(missing)), item_id))
     return not missing
 
 
@@ -349,15 +380,16 @@ def _row_id(row: Row, table: Table, seen: dict[str, int], problems: list[Problem
     """The row's id if it is present, URL-safe and not a duplicate (the first row with an id wins)."""
     value = row.get("id")
     if value is None:
-        problems.append(Problem(table.file, row.line, "row without an id", item_id))
+        problems.append(Problem(table.file, row.line, N_("row without an id"), item_id))
         return None
     if not is_safe_id(value):
-        problems.append(Problem(table.file, row.line, f"id {value!r} is not URL-safe: use only letters, digits, "
-                                "'-' and '_' (at most 200)", item_id))
+        problems.append(Problem(table.file, row.line, N_("id %(id)r is not URL-safe: use only letters, digits, "
+                                                         "'-' and '_' (at most 200)", id=value), item_id))
         return None
     if value in seen:
-        problems.append(Problem(table.file, row.line, f"duplicate id {value!r} (first on line {seen[value]}): "
-                                "this row is ignored", item_id or (value if table.file == ITEMS else None)))
+        problems.append(Problem(table.file, row.line, N_("duplicate id %(id)r (first on line %(line)s): this row is "
+                                                         "ignored", id=value, line=seen[value]),
+                                item_id or (value if table.file == ITEMS else None)))
         return None
     seen[value] = row.line
     return value

@@ -21,10 +21,12 @@ from ..image.model import Pyramid
 from ..ocr import OCRError, PageText, parse_ocr
 from ..presentation import labels
 from ..presentation.build import ChildRef, PageInfo, build_collection, build_manifest
+from ..presentation.labels import page_label
 from ..presentation.urls import Urls
 from ..publication import Publication, create_catalog
 from ..search import MANIFEST_CONTEXTS, IndexedPage, SearchIndexWriter, search_services
 from ..search.ingest import collection_labels, indexed_item, pages_from_publication
+from ..texts import N_
 from .fingerprint import Fingerprints
 from .images import PageResult
 from .report import IngestReport, Progress
@@ -62,7 +64,7 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
         fingerprint = item_fingerprint(item, fps, settings)
         if not force and prev_items.get(item.id) == fingerprint and all(results[k].pyramid for k in page_keys[item.id]):
             unchanged.append(item.id)  # same row, same files, same settings: reuse as published
-            progress.item_done(item.id)
+            progress.item_done(item.id, len(item.pages))
             continue
         entry, failed = _publish_item(item, page_keys[item.id], results, report, holdings.root)
         if entry is not None:
@@ -70,15 +72,15 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
         if failed and item.id in prev_items:
             carried.append(item.id)
             report.problems.append(Problem(_rel(item.folder, holdings.root), None,
-                                           "kept the previous publication of this item", item.id, "warning"))
+                                           N_("kept the previous publication of this item"), item.id, "warning"))
         elif entry is not None:
             published[item.id] = entry
-        progress.item_done(item.id)
+        progress.item_done(item.id, len(entry.pages) if entry is not None else 0)
     for item_id in sorted(holdings.rejected - holdings.restricted - set(holdings.items)):
         if item_id in prev_items:
             carried.append(item_id)
-            report.problems.append(Problem("items.csv", None, f"kept the previous publication of item {item_id!r}",
-                                           item_id, "warning"))
+            report.problems.append(Problem("items.csv", None, N_("kept the previous publication of item %(id)r",
+                                                                 id=item_id), item_id, "warning"))
 
     search_index = SearchIndexWriter(gen, previous.root if previous else None)
     try:
@@ -86,7 +88,8 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
         for item_id, entry in published.items():
             _write_item(db, iiif, entry, urls, settings, position)
             search_index.add_item(indexed_item(entry.item, holdings.collections),
-                                  [IndexedPage(n, info.label or "", info.width, info.height, text)
+                                  [IndexedPage(n, own_label(entry, info, settings) or "", info.width, info.height,
+                                               text)
                                    for n, (info, text) in enumerate(zip(entry.pages, entry.texts), 1)
                                    if text is not None])
             position += 1
@@ -132,7 +135,7 @@ def _publish_item(item: Item, keys: list[str], results: dict[str, PageResult], r
         result = results[key]
         if result.pyramid is None:
             failed = True
-            report.problems.append(Problem(_rel(page.image, root), None, result.error or "unreadable image", item.id))
+            report.problems.append(Problem(_rel(page.image, root), None, result.error or N_("unreadable image"), item.id))
             continue
         text: PageText | None = None
         ocr_format = page.ocr_format
@@ -150,9 +153,17 @@ def _publish_item(item: Item, keys: list[str], results: dict[str, PageResult], r
         entry.texts.append(text)
         entry.page_numbers.append(n)
     if not entry.pages:
-        report.problems.append(Problem(_rel(item.folder, root), None, "no readable page: item not published", item.id))
+        report.problems.append(Problem(_rel(item.folder, root), None, N_("no readable page: item not published"), item.id))
         return None, True
     return entry, failed
+
+
+def own_label(entry: PublishedItem, info: PageInfo, settings: Settings) -> str | None:
+    """The label the catalog and the search index show for a page: none (the site says "page n" in
+    the visitor's language) unless pages were left out, then its own number as the canvas has it."""
+    if info.label or entry.page_numbers == list(range(1, len(entry.pages) + 1)):
+        return info.label
+    return next(iter(page_label(info.page or 0, [settings.default_language]).values()))[0]
 
 
 def _write_item(db: sqlite3.Connection, iiif: Path, entry: PublishedItem, urls: Urls, settings: Settings,
@@ -180,7 +191,7 @@ def _write_item(db: sqlite3.Connection, iiif: Path, entry: PublishedItem, urls: 
                     pyramid.width, pyramid.height, json.dumps(pyramid.levels)))
         page = item.pages[original - 1]
         db.execute("INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (item.id, n, info.image_id, info.width, info.height, info.label,
+                   (item.id, n, info.image_id, info.width, info.height, own_label(entry, info, settings),
                     page.name if page.ocr else None, info.ocr_format))
         if info.ocr_format and page.ocr is not None:
             (folder / "ocr").mkdir(exist_ok=True)

@@ -1,14 +1,28 @@
-"""What an ingest tells its operator: problems with file and line, counts, a one-screen summary."""
+"""What an ingest tells its operator: problems with file and line, counts, a one-screen summary.
+
+Everything here is worded through :mod:`server.texts`, so the command line shows it in Italian or
+English (``HERITAGE_UI_LANGUAGE``, else the locale), with plural forms.
+"""
 from __future__ import annotations
 
+import gettext
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from ..holdings.model import Problem, by_severity
+from ..texts import N_, Nn_, render
 
-__all__ = ["IngestReport", "Problem", "Progress"]
+__all__ = ["IngestReport", "Problem", "Progress", "describe"]
+
+SEVERITY = {"error": N_("ERROR"), "warning": N_("WARNING"), "info": N_("INFO")}
+
+
+def describe(problem: Problem, translations: gettext.NullTranslations | None = None) -> str:
+    """``ERROR items.csv:7: …`` in the operator's language."""
+    where = f"{problem.file}:{problem.line}" if problem.line else problem.file
+    return f"{render(SEVERITY[problem.severity], translations)} {where}: {render(problem.message, translations)}"
 
 
 @dataclass
@@ -29,36 +43,56 @@ class IngestReport:
     def warnings(self) -> list[Problem]:
         return by_severity(self.problems, "warning")
 
-    def summary(self) -> str:
-        lines = [str(p) for p in self.problems]
-        elapsed = time.monotonic() - self.started
-        lines.append(
-            f"published {self.items} items, {self.pages} pages "
-            f"({self.items_skipped} items unchanged, {self.pyramids_built} pyramids built) "
-            f"in {elapsed:.1f}s; {len(self.warnings)} warnings, {len(self.errors)} errors"
-            + (f"; generation {self.generation}" if self.generation else ""))
+    def summary(self, translations: gettext.NullTranslations | None = None) -> str:
+        """Every problem, then one line of counts (default language: the command line's)."""
+        lines = [describe(p, translations) for p in self.problems]
+        counts = N_("published %(items)s, %(pages)s (%(unchanged)s, %(built)s) in %(elapsed)ss; %(warnings)s, "
+                    "%(errors)s",
+                    items=Nn_("%(num)s item", "%(num)s items", self.items),
+                    pages=Nn_("%(num)s page", "%(num)s pages", self.pages),
+                    unchanged=Nn_("%(num)s item unchanged", "%(num)s items unchanged", self.items_skipped),
+                    built=Nn_("%(num)s pyramid built", "%(num)s pyramids built", self.pyramids_built),
+                    elapsed=f"{time.monotonic() - self.started:.1f}",
+                    warnings=Nn_("%(num)s warning", "%(num)s warnings", len(self.warnings)),
+                    errors=Nn_("%(num)s error", "%(num)s errors", len(self.errors)))
+        line = render(counts, translations)
+        if self.generation:
+            line += render(N_("; generation %(name)s", name=self.generation), translations)
+        lines.append(line)
         return "\n".join(lines)
 
 
 class Progress:
-    """A one-line progress bar on a terminal; plain log lines when output is not a TTY."""
+    """A one-line progress bar on a terminal (stderr); otherwise one log line per item on stdout.
 
-    def __init__(self, total_pages: int, total_items: int, tty: bool, stream: TextIO = sys.stderr) -> None:
+    Without a terminal the item lines share stdout with the problems and the summary that follow
+    them, so output captured to a file or a pipe reads in the order things happened.
+    """
+
+    def __init__(self, total_pages: int, total_items: int, tty: bool, stream: TextIO | None = None) -> None:
         self.total_pages, self.total_items = total_pages, total_items
         self.pages = self.items = 0
-        self.tty, self.stream = tty, stream
+        self.tty, self._stream = tty, stream
         self.start = time.monotonic()
         self._last = 0.0
+
+    @property
+    def stream(self) -> TextIO:
+        """Looked up when written to, not at import: a caller may have replaced sys.stdout/stderr."""
+        return self._stream or (sys.stderr if self.tty else sys.stdout)
 
     def page_done(self, label: str) -> None:
         self.pages += 1
         self._show(label)
 
-    def item_done(self, item_id: str) -> None:
+    def item_done(self, item_id: str, pages: int) -> None:
+        """One item published (or kept): ``pages`` is that item's own page count."""
         self.items += 1
         if not self.tty:
-            self.stream.write(f"ingest: item {self.items}/{self.total_items} {item_id} "
-                              f"({self.pages}/{self.total_pages} pages, {self._elapsed()})\n")
+            self.stream.write(render(N_("ingest: item %(n)s/%(total)s %(id)s (%(pages)s, %(elapsed)s)",
+                                        n=self.items, total=self.total_items, id=item_id,
+                                        pages=Nn_("%(num)s page", "%(num)s pages", pages),
+                                        elapsed=self._elapsed())) + "\n")
             self.stream.flush()
 
     def _elapsed(self) -> str:
@@ -76,8 +110,10 @@ class Progress:
         width = 30
         filled = int(width * self.pages / max(self.total_pages, 1))
         bar = "#" * filled + "-" * (width - filled)
-        self.stream.write(f"\r[{bar}] pages {self.pages}/{self.total_pages} items {self.items}/{self.total_items} "
-                          f"elapsed {_fmt(elapsed)} ETA {_fmt(eta)} ")
+        status = render(N_("pages %(pages)s/%(total_pages)s items %(items)s/%(total_items)s elapsed %(elapsed)s "
+                           "ETA %(eta)s", pages=self.pages, total_pages=self.total_pages, items=self.items,
+                           total_items=self.total_items, elapsed=_fmt(elapsed), eta=_fmt(eta)))
+        self.stream.write(f"\r[{bar}] {status} ")
         self.stream.flush()
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ from ..config import Settings
 from ..errors import HeritageError
 from ..image.request import Limits
 from ..publication import Publication, PublicationStore, create_catalog, generations, switch_current
+from ..texts import N_
 from .fingerprint import Fingerprints
 from .images import PageResult, PageTask, cached_result, process_page
 from .report import IngestReport, Problem, Progress
@@ -37,7 +38,7 @@ def ingest_lock(manifests_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise HeritageError("another ingest is running on this data directory") from None
+            raise HeritageError(N_("another ingest is running on this data directory")) from None
         yield
 
 

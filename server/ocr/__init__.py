@@ -14,6 +14,7 @@ from server.ocr.alto import local, parse_alto
 from server.ocr.hocr import is_hocr, parse_hocr
 from server.ocr.model import Box, OCRError, PageText, Word
 from server.ocr.safexml import MAX_BYTES, parse_document, read_bytes
+from server.texts import N_
 
 __all__ = ["Box", "OCRError", "PageText", "Word", "parse_ocr", "parse_ocr_bytes"]
 
@@ -34,7 +35,7 @@ def parse_ocr_bytes(data: bytes, path: Path, canvas_width: int, canvas_height: i
     if canvas_width <= 0 or canvas_height <= 0:
         raise ValueError(f"canvas size must be positive, got {canvas_width}x{canvas_height}")
     if not data.strip():
-        raise OCRError(path, "empty file")
+        raise OCRError(path, N_("empty file"))
     root = parse_document(path, data)
     try:
         if local(root.tag) == "alto":
@@ -45,6 +46,6 @@ def parse_ocr_bytes(data: bytes, path: Path, canvas_width: int, canvas_height: i
         raise
     except (ValueError, TypeError, LookupError, ArithmeticError, RecursionError,
             etree.LxmlError) as exc:  # the contract: a bad file never escapes as anything else
-        raise OCRError(path, f"unreadable OCR ({type(exc).__name__}: {exc})") from exc
-    raise OCRError(path, f"neither ALTO nor hOCR (root element <{local(root.tag) or root.tag}>)",
+        raise OCRError(path, N_("unreadable OCR (%(error)s)", error=" ".join(f"{type(exc).__name__}: {exc}".split()))) from exc
+    raise OCRError(path, N_("neither ALTO nor hOCR (root element <%(tag)s>)", tag=local(root.tag) or root.tag),
                    root.sourceline)

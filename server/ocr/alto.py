@@ -11,6 +11,13 @@ Per-String box fallback: a String without usable coordinates takes its TextLine'
 TextBlock's; if none has one, the word is kept for search with no box. ``SP`` and ``Glyph``
 elements are ignored (spaces are implied between Strings; SP often has no coordinates anyway).
 
+Hyphenation: ``SUBS_TYPE``/``SUBS_CONTENT`` pairs and ``HYP`` elements join a word's two lines; so
+does a line's last String ending in ``-``, ``¬`` or a soft hyphen, as in hOCR (Tesseract's ALTO
+writes the hyphen into ``CONTENT`` and nothing else), with the same conservative rule (the next
+line must start lower-case) — but only in a file without any HYP or SUBS_TYPE: when the producer
+marks hyphenation, a hyphen it did not mark is printed text. Both boxes are kept, so a hit
+highlights both halves.
+
 Only the first ``Page`` of a file is read (ALTO files in digitization output hold one page).
 """
 from __future__ import annotations
@@ -19,10 +26,11 @@ from pathlib import Path
 
 from lxml import etree
 
-from server.ocr.assemble import HYP, SUBS, Piece, assemble, tokens
+from server.ocr.assemble import HYP, SUBS, Piece, assemble, mark_hyphen, tokens
 from server.ocr.geometry import Scale, number
 from server.ocr.lang import to_iso639_1
 from server.ocr.model import Box, OCRError, PageText
+from server.texts import N_
 
 _UNITS_PER_INCH = {"pixel": None, "mm10": 254.0, "inch1200": 1200.0}
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -59,7 +67,7 @@ def _scale(path: Path, root: etree._Element, page: etree._Element, canvas_w: int
     sx = canvas_w / page_w if page_w and page_w > 0 else unit_factor
     sy = canvas_h / page_h if page_h and page_h > 0 else unit_factor
     if sx is None or sy is None:
-        raise OCRError(path, f"Page has no WIDTH/HEIGHT and MeasurementUnit {unit!r} is unknown",
+        raise OCRError(path, N_("Page has no WIDTH/HEIGHT and MeasurementUnit %(unit)r is unknown", unit=unit),
                        page.sourceline)
     return Scale(sx, sy, canvas_w, canvas_h)
 
@@ -77,7 +85,7 @@ def parse_alto(path: Path, root: etree._Element, canvas_width: int, canvas_heigh
     """Words of the first Page of an ALTO document, in canvas pixels."""
     page = next((el for el in root.iter() if local(el.tag) == "Page"), None)
     if page is None:
-        raise OCRError(path, "ALTO without a Layout/Page element")
+        raise OCRError(path, N_("ALTO without a Layout/Page element"))
     scale = _scale(path, root, page, canvas_width, canvas_height, dpi)
 
     lines: list[list[Piece]] = []
@@ -87,6 +95,7 @@ def parse_alto(path: Path, root: etree._Element, canvas_width: int, canvas_heigh
     line_el: etree._Element | None = None
     block_lang: str | None = None
     line_lang: str | None = None
+    marked = False  # the producer encodes hyphenation (HYP, SUBS_TYPE): trust it, guess nothing
     # Only the elements that matter, matched in C; "{*}" is any namespace or none.
     for el in page.iter("{*}String", "{*}HYP", "{*}TextLine", "{*}TextBlock"):
         name = local(el.tag)
@@ -95,6 +104,7 @@ def parse_alto(path: Path, root: etree._Element, canvas_width: int, canvas_heigh
             if not content or content.isspace():
                 continue
             subs_type = el.get("SUBS_TYPE")
+            marked = marked or subs_type is not None
             box = _box(el, scale)
             if box is None:  # rare: fall back to the line's, then the block's box
                 box = (_box(line_el, scale) if line_el is not None else None) or (
@@ -109,6 +119,7 @@ def parse_alto(path: Path, root: etree._Element, canvas_width: int, canvas_heigh
                 part2=subs_type == "HypPart2",
             ))
         elif name == "HYP":
+            marked = True
             if line and line[-1].hyph is None:
                 line[-1].hyph = HYP
         elif name == "TextLine":
@@ -121,5 +132,9 @@ def parse_alto(path: Path, root: etree._Element, canvas_width: int, canvas_heigh
             line_el, line_lang = None, None
             line = []
             lines.append(line)  # Strings outside any TextLine (invalid ALTO) still count
+    if not marked:  # Tesseract: "ripo-" ends the line, no HYP, no SUBS_CONTENT anywhere
+        for printed in lines:
+            if printed:
+                mark_hyphen(printed[-1])
     words, language = assemble(lines)
     return PageText(words, canvas_width, canvas_height, language, "alto")

@@ -26,6 +26,7 @@ from server.ocr.assemble import Piece, assemble, mark_hyphen, tokens
 from server.ocr.geometry import Scale, number
 from server.ocr.lang import to_iso639_1
 from server.ocr.model import Box, OCRError, PageText
+from server.texts import N_
 
 _LINE_CLASSES = frozenset({"ocr_line", "ocrx_line", "ocr_header", "ocr_footer", "ocr_caption",
                            "ocr_textfloat"})
@@ -113,7 +114,7 @@ def parse_hocr(path: Path, root: etree._Element, canvas_width: int, canvas_heigh
     """Words of the first ocr_page of an hOCR document, in canvas pixels."""
     page = _find_page(root)
     if page is None:
-        raise OCRError(path, "HTML without an ocr_page element: not hOCR")
+        raise OCRError(path, N_("HTML without an ocr_page element: not hOCR"))
     pb = bbox(page)
     if pb is not None and pb[2] > pb[0] and pb[3] > pb[1]:
         scale = Scale(canvas_width / (pb[2] - pb[0]), canvas_height / (pb[3] - pb[1]),

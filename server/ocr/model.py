@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from server.errors import HeritageError
+from server.texts import Text
 
 Box = tuple[int, int, int, int]
 """``(x, y, w, h)`` in canvas pixels."""
@@ -30,7 +31,8 @@ class OCRError(HeritageError):
     def __init__(self, path: object, reason: str, line: int | None = None) -> None:
         name = getattr(path, "name", None) or str(path)
         where = f"{name}, line {line}" if line else name
-        reason = " ".join(str(reason).split())  # always one line, whatever libxml2 says
+        if not isinstance(reason, Text):  # (a Text is one line already, and stays translatable)
+            reason = " ".join(str(reason).split())  # always one line, whatever libxml2 says
         super().__init__(f"{where}: {reason}")
         self.path = path
         self.reason = reason

@@ -22,6 +22,7 @@ from pathlib import Path
 from lxml import etree, html
 
 from server.ocr.model import OCRError
+from server.texts import N_, Text
 
 MAX_BYTES = 64 * 1024 * 1024  # a dense newspaper page in ALTO is ~2 MB; 64 MB is not OCR
 _PROLOG_SCAN = 256 * 1024
@@ -57,18 +58,18 @@ def _prolog(data: bytes) -> str:
 
 
 def _doctype_problem(public_id: str | None, system_id: str | None, subset: bool,
-                     entities: bool) -> str | None:
+                     entities: bool) -> Text | None:
     """Why a DOCTYPE is refused, or ``None`` if it is a harmless (X)HTML one (or ``<!DOCTYPE html>``)."""
     if entities:
-        return "refused: the DOCTYPE declares entities (XXE / entity expansion)"
+        return N_("refused: the DOCTYPE declares entities (XXE / entity expansion)")
     if subset:
-        return "refused: the DOCTYPE has an internal subset"
+        return N_("refused: the DOCTYPE has an internal subset")
     if public_id is None and system_id is None:
         return None
     if (public_id and _W3C_PUBLIC.match(public_id)
             and (system_id is None or _W3C_SYSTEM.match(system_id))):
         return None
-    return f"refused: the DOCTYPE references an external DTD ({system_id or public_id})"
+    return N_("refused: the DOCTYPE references an external DTD (%(dtd)s)", dtd=system_id or public_id)
 
 
 def _scan_prolog(text: str) -> str | None:
@@ -95,14 +96,14 @@ def _scan_prolog(text: str) -> str | None:
             if subset:
                 return _doctype_problem(None, None, True, "<!ENTITY" in text[bracket:].upper())
             if body_end < 0:
-                return "refused: unterminated DOCTYPE"
+                return N_("refused: unterminated DOCTYPE")
             decl = text[pos + 9:body_end]
             name_match = re.match(r"\s*[^\s>\[]+", decl)
             rest = decl[name_match.end():] if name_match else decl
             ext = _EXTERNAL_ID.match(rest)
             if ext is None:
                 if rest.strip():
-                    return "refused: unreadable DOCTYPE"
+                    return N_("refused: unreadable DOCTYPE")
                 return None
             strip = (lambda v: v[1:-1] if v else None)
             return _doctype_problem(strip(ext.group("p")), strip(ext.group("s1") or ext.group("s2")),
@@ -128,11 +129,11 @@ def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
         with open(path, "rb") as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise OCRError(path, f"cannot read: {exc.strerror or exc}") from None
+        raise OCRError(path, N_("cannot read: %(reason)s", reason=exc.strerror or str(exc))) from None
     if len(data) > max_bytes:
-        raise OCRError(path, f"larger than {max_bytes} bytes")
+        raise OCRError(path, N_("larger than %(max)s bytes", max=max_bytes))
     if not data.strip():
-        raise OCRError(path, "empty file")
+        raise OCRError(path, N_("empty file"))
     return data
 
 
@@ -146,12 +147,12 @@ def parse_document(path: Path, data: bytes) -> etree._Element:
     except etree.XMLSyntaxError as exc:
         if not _looks_like_html(data):
             line = exc.lineno if exc.lineno and exc.lineno > 0 else None
-            raise OCRError(path, f"not well-formed XML: {exc.msg}", line) from None
+            raise OCRError(path, N_("not well-formed XML: %(reason)s", reason=" ".join(str(exc.msg).split())), line) from None
         root = _parse_html(path, data)
     except (etree.LxmlError, ValueError) as exc:
-        raise OCRError(path, f"cannot parse: {exc}") from None
+        raise OCRError(path, N_("cannot parse: %(reason)s", reason=" ".join(str(exc).split()))) from None
     if root is None:
-        raise OCRError(path, "no root element")
+        raise OCRError(path, N_("no root element"))
     _check_docinfo(root.getroottree(), path)
     return root
 
@@ -166,5 +167,5 @@ def _parse_html(path: Path, data: bytes) -> etree._Element:
     try:
         root = html.document_fromstring(data, parser=_html_parser())
     except (etree.LxmlError, ValueError) as exc:
-        raise OCRError(path, f"not parseable as HTML: {exc}") from None
+        raise OCRError(path, N_("not parseable as HTML: %(reason)s", reason=" ".join(str(exc).split()))) from None
     return root

@@ -197,7 +197,8 @@ def _thumbnail(urls: Urls, page: PageInfo, service: ServiceV3 | None = None) -> 
 
 
 def _canvas(item: Item, n: int, page: PageInfo, urls: Urls, languages: tuple[str, ...]) -> Canvas:
-    label = {languages[0]: [page.label]} if page.label else labels.page_label(n, languages)
+    # the page's own number: when ingest left out an unreadable page, the next one stays "p. 2"
+    label = {languages[0]: [page.label]} if page.label else labels.page_label(page.page or n, languages)
     service = _image_service(urls, page.image_id)
     extra: dict[str, Any] = {}
     if page.ocr_format:

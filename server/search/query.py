@@ -3,6 +3,11 @@
 Syntax (what a researcher types; nothing here raises on odd input, except a query too long):
 
 - ``comune firenze``: every term must occur on the page (AND is the default; ``AND``/``+`` accepted).
+- Punctuation inside a word: the marks that join words in print (apostrophe, hyphen, full stop)
+  keep it one phrase (below); any other symbol (``a&b``, ``Firenze/Roma``, ``title:Firenze``)
+  separates alternatives, so ``a&b Firenze`` is ``(a OR b) firenze``. A symbol never makes a query
+  stricter than its words: a researcher pasting text or guessing another engine's syntax still
+  finds the pages with the words.
 - ``"questione di firenze"``: a phrase; it matches across line breaks and hyphenated words, since
   positions run over the page's words in reading order. A word that analyses into several tokens
   (``dell'assemblea``, ``Nord-Amerika``) is a phrase of them.
@@ -17,11 +22,12 @@ fuzzy queries match folded, unstemmed words (stems are not words a person types)
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Union
 
 from server.errors import BadRequest
-from server.search.analysis import tokens
+from server.search.analysis import normalize, tokens
 
 MAX_QUERY_CHARS = 500
 MAX_CLAUSES = 24
@@ -99,18 +105,19 @@ def parse(q: str | None) -> AllOf | None:
     must_not: list[Node] = []
     pending_or = False
     for it in items:
-        if it == "OR":
+        if isinstance(it, str):  # "OR"
             pending_or = True
             continue
-        neg, node = it  # type: ignore[misc]
+        neg, clause = it
         if pending_or and not neg and must:
             prev = must.pop()
-            merged = (prev.clauses if isinstance(prev, AnyOf) else (prev,)) + (node,)
+            merged = ((prev.clauses if isinstance(prev, AnyOf) else (prev,))
+                      + (clause.clauses if isinstance(clause, AnyOf) else (clause,)))
             must.append(AnyOf(merged))
         elif neg:
-            must_not.append(node)
+            must_not.append(clause)
         else:
-            must.append(node)
+            must.append(clause)
         pending_or = False
     if sum(1 for _ in leaves(AllOf(tuple(must), tuple(must_not)))) > MAX_CLAUSES:
         raise BadRequest(f"the query has more than {MAX_CLAUSES} terms", parameter="q")
@@ -119,14 +126,46 @@ def parse(q: str | None) -> AllOf | None:
     return AllOf(tuple(must), tuple(must_not))
 
 
+# marks that join the parts of one printed word: elisions, compounds, abbreviations (S.p.A.)
+_JOINERS = frozenset("'.-\u2010\u2011\u00ac")
+
+
 def _word(word: str) -> Node | None:
+    """A bare query word: split at symbols into alternatives, each a term, phrase, prefix or fuzzy."""
     fuzzy = 0
     m = re.search(r"~([0-9]?)$", word)
     if m:
         fuzzy = min(int(m.group(1) or 1), 2) or 1
         word = word[:m.start()]
     is_prefix = word.endswith("*")
-    toks = tokens(word.replace("*", " ").replace("?", " ") if not is_prefix else word.rstrip("*").replace("*", " "))
+    parts = _split_at_symbols(normalize(word.rstrip("*")))
+    nodes: list[Node] = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        node = _piece(part, is_prefix and last, fuzzy if last else 0)
+        if node is not None and node not in nodes:
+            nodes.append(node)
+    if not nodes:
+        return None
+    return nodes[0] if len(nodes) == 1 else AnyOf(tuple(nodes))
+
+
+def _split_at_symbols(word: str) -> list[str]:
+    """``a&b`` → ``a``, ``b``; ``dell'assemblea`` and ``Nord-Amerika`` stay whole."""
+    parts, current = [], []
+    for c in word:
+        if c.isalnum() or unicodedata.combining(c) or c in _JOINERS:
+            current.append(c)
+        elif current:
+            parts.append("".join(current))
+            current = []
+    if current:
+        parts.append("".join(current))
+    return parts
+
+
+def _piece(text: str, is_prefix: bool, fuzzy: int) -> Node | None:
+    toks = tokens(text)
     if not toks:
         return None
     if len(toks) > 1:

@@ -36,8 +36,9 @@ from server.search.store import WORDS_DIR, check_item_id, encode_page, item_dir,
 INDEX_DIR = "index"
 META_FILE = "heritage-search.json"
 LEXICON_FILE = "lexicon.tsv"
-FORMAT_VERSION = 4
-"""Bump when the schema or the word store changes: an older index is then rebuilt, not reused."""
+FORMAT_VERSION = 5
+"""Bump when the schema or the word store changes: an older index is then rebuilt, not reused.
+5: Tesseract ALTO's line-end hyphens joined (the words of such pages changed)."""
 
 
 def read_meta(gen_dir: Path) -> dict[str, Any] | None:

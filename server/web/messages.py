@@ -1,7 +1,8 @@
 """Keeping the translation catalogs in step with the code: ``python -m server.web.messages``.
 
 Extracts every translatable string of the public site (``_()``, ``gettext``, ``ngettext``, ``N_``
-in ``server/web/*.py``; ``_()``/``ngettext``/``{% trans %}`` in ``templates/``) and merges them
+in ``server/web/*.py``; ``_()``/``ngettext``/``{% trans %}`` in ``templates/``) and of the command
+line and ingest report (``N_``, ``Nn_`` in ``server/cli.py``, ``server/holdings/``, ``server/ingest/``, ``server/ocr/``) and merges them
 into each ``translations/<lang>/LC_MESSAGES/messages.po``: new strings arrive empty, vanished ones
 are dropped. Translate the empty ones, then run the tests (a test fails on any missing
 translation). The same as ``pybabel extract -F server/web/babel.cfg -k N_`` + ``pybabel update``.
@@ -18,10 +19,15 @@ from babel.messages.pofile import read_po, write_po
 from ..config import PROJECT_ROOT
 from .i18n import TRANSLATIONS
 
-KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "gettext_py": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "gettext_py": None, "Nn_": (1, 2)}
 METHODS = [
     ("server/web/**.py", "python"),
     ("templates/**.html", "jinja2"),
+    # the command line and the ingest report (server/texts.py: N_, Nn_)
+    ("server/cli.py", "python"),
+    ("server/holdings/**.py", "python"),
+    ("server/ingest/**.py", "python"),
+    ("server/ocr/**.py", "python"),
 ]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 
