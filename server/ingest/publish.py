@@ -105,6 +105,10 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
         search_index.abort()
         raise
 
+    report.outcomes = {
+        "new": [i for i in published if i not in prev_items], "changed": [i for i in published if i in prev_items],
+        "unchanged": unchanged, "carried": carried,
+        "withdrawn": sorted(set(prev_items) - set(published) - set(unchanged) - set(carried))}
     _write_collections(db, iiif, holdings, urls, settings)
     db.executemany("INSERT INTO inputs VALUES (?, ?, ?, ?)",
                    [(path, size, mtime, digest) for path, (size, mtime, digest) in fps.current.items()])

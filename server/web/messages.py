@@ -22,8 +22,12 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "gettext_py": None}
 METHODS = [
     ("server/web/**.py", "python"),
     ("templates/**.html", "jinja2"),
+    # the staff's HTML report of ingest and check (issue 13)
+    ("server/ingest/htmlreport.py", "python"),
+    ("server/ingest/templates/**.html", "jinja2"),
 ]
-OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"},
+           "server/ingest/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 
 
 def extract(root: Path = PROJECT_ROOT) -> Catalog:
