@@ -9,13 +9,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .csvread import Columns, Row, Table, read_table, split_multi
+from .csvread import Columns, Row, Table, split_multi
 from .model import (IMAGE_EXTENSIONS, ITEM_TYPES, OCR_FORMATS, Collection, DateValue, ExtraField, Holdings, Item,
                     LangMap, OcrFormat, Page, Problem, Range, is_safe_id, normalize_rights)
+from .sheets import find_sheet, read_sheet
 
-COLLECTIONS = "collections.csv"
-ITEMS = "items.csv"
-STRUCTURE = "structure.csv"
+# sheets: "<name>.csv" or "<name>.xlsx" (see sheets.py); problems name the file that was read
+COLLECTIONS = "collections"
+ITEMS = "items"
+STRUCTURE = "structure"
 
 _COLL_KNOWN = {"id", "parent", "title", "description"}
 _COLL_TRANSLATABLE = {"title", "description"}
@@ -44,12 +46,12 @@ def read_holdings(root: Path, default_language: str = "it") -> Holdings:
 # --- collections.csv ------------------------------------------------------------------------------
 
 def _read_collections(root: Path, language: str,
-                      problems: list[Problem]) -> tuple[dict[str, Collection], dict[str, int]]:
-    path = root / COLLECTIONS
-    if not path.is_file():
-        problems.append(Problem(COLLECTIONS, None, "missing: every item must belong to a collection"))
+                      problems: list[Problem]) -> tuple[dict[str, Collection], dict[str, str]]:
+    found = find_sheet(root, COLLECTIONS, "", problems)
+    if found is None:
+        problems.append(Problem(f"{COLLECTIONS}.csv", None, "missing: every item must belong to a collection"))
         return {}, {}
-    table = read_table(path, COLLECTIONS, problems)
+    table = read_sheet(*found, problems)
     if table is None or not _has_columns(table, ("id", "title"), problems):
         return {}, {}
     cols = Columns(table, _COLL_KNOWN, _COLL_TRANSLATABLE, language)
@@ -61,7 +63,7 @@ def _read_collections(root: Path, language: str,
             continue
         title = cols.lang_map(row, "title")
         if not title:
-            problems.append(Problem(COLLECTIONS, row.line, f"collection {cid!r} has no title"))
+            problems.append(Problem(table.file, row.line, f"collection {cid!r} has no title"))
             continue
         candidates[cid] = Collection(cid, title, row.get("parent"), cols.lang_map(row, "description"),
                                      _extras(cols, row), row.line)
@@ -71,8 +73,8 @@ def _read_collections(root: Path, language: str,
         if verdict[cid] is None:
             valid[cid] = c
         else:
-            problems.append(Problem(COLLECTIONS, c.line, f"collection {cid!r}: {verdict[cid]}"))
-    return valid, lines
+            problems.append(Problem(table.file, c.line, f"collection {cid!r}: {verdict[cid]}"))
+    return valid, {cid: f"{table.file} line {line}" for cid, line in lines.items()}
 
 
 def _check_tree(parents: dict[str, str | None], what: str, lines: dict[str, int]) -> dict[str, str | None]:
@@ -114,16 +116,16 @@ def _check_tree(parents: dict[str, str | None], what: str, lines: dict[str, int]
 
 # --- items.csv ------------------------------------------------------------------------------------
 
-def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[str, int]) -> None:
+def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[str, str]) -> None:
     problems = holdings.problems
     folders = _item_folders(root, problems)
-    path = root / ITEMS
+    found = find_sheet(root, ITEMS, "", problems)
     seen: dict[str, int] = {}
     table: Table | None = None
-    if not path.is_file():
-        problems.append(Problem(ITEMS, None, "missing: nothing can be published"))
+    if found is None:
+        problems.append(Problem(f"{ITEMS}.csv", None, "missing: nothing can be published"))
     else:
-        table = read_table(path, ITEMS, problems)
+        table = read_sheet(*found, problems)
         if table is not None and not _has_columns(table, ("id", "collection", "type", "title"), problems):
             table = None
     if table is not None:
@@ -139,7 +141,7 @@ def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[
                 continue
             if access == "restricted":
                 holdings.restricted.add(item_id)
-                problems.append(Problem(ITEMS, row.line, f"item {item_id!r} is restricted: not published",
+                problems.append(Problem(table.file, row.line, f"item {item_id!r} is restricted: not published",
                                         item_id, "info"))
                 continue
             errors: list[str] = []
@@ -147,13 +149,13 @@ def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[
                 errors.append(f"access must be 'public' or 'restricted', not {row.get('access')!r}")
             item = _item(row, item_id, cols, folders.get(item_id), holdings, coll_lines, language, errors)
             if errors or item is None:
-                problems.extend(Problem(ITEMS, row.line, f"item {item_id!r}: {e}", item_id) for e in errors)
+                problems.extend(Problem(table.file, row.line, f"item {item_id!r}: {e}", item_id) for e in errors)
                 holdings.rejected.add(item_id)
                 continue
             holdings.items[item_id] = item
     for name in folders:
         if name not in seen:
-            problems.append(Problem(f"items/{name}", None, f"folder without a row in {ITEMS}: not published",
+            problems.append(Problem(f"items/{name}", None, f"folder without a row in {found[1] if found else ITEMS + '.csv'}: not published",
                                     name, "warning"))
 
 
@@ -166,12 +168,12 @@ def _item_folders(root: Path, problems: list[Problem]) -> dict[str, Path]:
 
 
 def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: Holdings,
-          coll_lines: dict[str, int], language: str, errors: list[str]) -> Item | None:
+          coll_lines: dict[str, str], language: str, errors: list[str]) -> Item | None:
     collection = row.get("collection")
     if collection is None:
         errors.append("no collection")
     elif collection not in holdings.collections:
-        errors.append(f"collection {collection!r} was rejected ({COLLECTIONS} line {coll_lines[collection]})"
+        errors.append(f"collection {collection!r} was rejected ({coll_lines[collection]})"
                       if collection in coll_lines else f"unknown collection {collection!r}")
     kind = (row.get("type") or "").lower()
     if not kind:
@@ -196,7 +198,7 @@ def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: 
     languages: list[str] = []
     for code in split_multi(row.get("language") or ""):
         if not _LANGUAGE_CODE.match(code.lower()):
-            holdings.problems.append(Problem(ITEMS, row.line, f"item {item_id!r}: language {code!r} is not an "
+            holdings.problems.append(Problem(cols.file, row.line, f"item {item_id!r}: language {code!r} is not an "
                                              "ISO 639 code (it, de, lat …)", item_id, "warning"))
         languages.append(code.lower())
     pages: list[Page] = []
@@ -206,8 +208,8 @@ def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: 
         pages = _list_pages(folder, item_id, holdings.problems, errors)
     if errors or collection is None or folder is None:
         return None
-    structure = folder / STRUCTURE
-    ranges = _read_structure(structure, item_id, len(pages), language, holdings.problems) if structure.is_file() else ()
+    structure = find_sheet(folder, STRUCTURE, f"items/{item_id}/", holdings.problems, item_id)
+    ranges = _read_structure(*structure, item_id, len(pages), language, holdings.problems) if structure else ()
     multi = {name: cols.lang_map(row, name, multi=True) for name in _ITEM_MULTI}
     return Item(
         id=item_id, collection=collection, type=kind, title=title, pages=tuple(pages), folder=folder,
@@ -281,11 +283,10 @@ def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: lis
 
 # --- structure.csv --------------------------------------------------------------------------------
 
-def _read_structure(path: Path, item_id: str, page_count: int, language: str,
+def _read_structure(path: Path, file: str, item_id: str, page_count: int, language: str,
                     problems: list[Problem]) -> tuple[Range, ...]:
     """Valid ranges in file order; a bad row is dropped (with its sub-ranges), the item is still published."""
-    file = f"items/{item_id}/{STRUCTURE}"
-    table = read_table(path, file, problems, item_id)
+    table = read_sheet(path, file, problems, item_id)
     if table is None or not _has_columns(table, ("id", "title", "first_page", "last_page"), problems, item_id):
         return ()
     cols = Columns(table, _RANGE_KNOWN, {"title"}, language)
@@ -357,7 +358,7 @@ def _row_id(row: Row, table: Table, seen: dict[str, int], problems: list[Problem
         return None
     if value in seen:
         problems.append(Problem(table.file, row.line, f"duplicate id {value!r} (first on line {seen[value]}): "
-                                "this row is ignored", item_id or (value if table.file == ITEMS else None)))
+                                "this row is ignored", item_id or (value if table.file.startswith(ITEMS + ".") else None)))
         return None
     seen[value] = row.line
     return value
