@@ -12,7 +12,9 @@ from pathlib import Path
 from .csvread import Columns, Row, Table, split_multi
 from .model import (IMAGE_EXTENSIONS, ITEM_TYPES, OCR_FORMATS, Collection, DateValue, ExtraField, Holdings, Item,
                     LangMap, OcrFormat, Page, Problem, Range, is_safe_id, normalize_rights)
+from .package import Package, merge_metadata
 from .sheets import find_sheet, read_sheet
+from .vendor import find_package
 
 # sheets: "<name>.csv" or "<name>.xlsx" (see sheets.py); problems name the file that was read
 COLLECTIONS = "collections"
@@ -169,6 +171,9 @@ def _item_folders(root: Path, problems: list[Problem]) -> dict[str, Path]:
 
 def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: Holdings,
           coll_lines: dict[str, str], language: str, errors: list[str]) -> Item | None:
+    package = find_package(folder, item_id, holdings.problems, errors) if folder is not None else None
+    if package is not None:  # a MAG or METS file fills the row's empty cells
+        merge_metadata(row.cells, package, cols.file, row.line, item_id, holdings.problems)
     collection = row.get("collection")
     if collection is None:
         errors.append("no collection")
@@ -204,12 +209,21 @@ def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: 
     pages: list[Page] = []
     if folder is None:
         errors.append(f"no folder items/{item_id}/")
+    elif package is not None and package.pages:
+        pages = [Page(p.image, p.ocr, _ocr_format(p.ocr), p.label) for p in package.pages]
     else:
-        pages = _list_pages(folder, item_id, holdings.problems, errors)
+        pages = _list_pages(folder, item_id, holdings.problems, errors,
+                            ignore=Path(package.file).name if package is not None else None)
     if errors or collection is None or folder is None:
         return None
     structure = find_sheet(folder, STRUCTURE, f"items/{item_id}/", holdings.problems, item_id)
     ranges = _read_structure(*structure, item_id, len(pages), language, holdings.problems) if structure else ()
+    if package is not None and package.ranges:
+        if structure:
+            holdings.problems.append(Problem(structure[1], None, f"the structure sheet wins over the ranges in "
+                                             f"{package.file}", item_id, "info"))
+        else:
+            ranges = _package_ranges(package, language)
     multi = {name: cols.lang_map(row, name, multi=True) for name in _ITEM_MULTI}
     return Item(
         id=item_id, collection=collection, type=kind, title=title, pages=tuple(pages), folder=folder,
@@ -237,7 +251,21 @@ def _split_name(name: str) -> tuple[str, str]:
     return name[:dot], lower[dot:]
 
 
-def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: list[str]) -> list[Page]:
+def _ocr_format(path: Path | None) -> OcrFormat | None:
+    if path is None:
+        return None
+    return OCR_FORMATS.get(_split_name(path.name)[1])
+
+
+def _package_ranges(package: Package, language: str) -> tuple[Range, ...]:
+    """A MAG or METS file's ranges (already within the item's pages), with ids r1, r2 … in file order."""
+    return tuple(Range(f"r{n}", {language: [r.title]}, r.first, r.last,
+                       f"r{r.parent + 1}" if r.parent is not None else None)
+                 for n, r in enumerate(package.ranges, 1))
+
+
+def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: list[str],
+                ignore: str | None = None) -> list[Page]:
     """Page images in natural order, each with the OCR file that shares its stem."""
     rel = f"items/{item_id}"
     images: dict[str, list[Path]] = {}
@@ -249,7 +277,7 @@ def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: lis
         return []
     for entry in entries:
         name = entry.name
-        if name.startswith(".") or name.lower() in _IGNORED_FILES or not entry.is_file():
+        if name.startswith(".") or name.lower() in _IGNORED_FILES or name == ignore or not entry.is_file():
             continue  # .DS_Store, ._0001.tif (macOS), Thumbs.db, sub-folders
         stem, ext = _split_name(name)
         if ext in IMAGE_EXTENSIONS:

@@ -87,6 +87,11 @@ HINTS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNOREC
          "The OCR file is damaged or is not ALTO or hOCR (often a file cut off during copying). Copy it again "
          "from the original, or export it again from the OCR program. The page is still published, without its "
          "text.")),
+    (r"not in the item folder|points outside the item folder|no image file of this page|has no file/@xlink|"
+     + r"no structMap|cannot be read \(see above\)", N_(
+         "The MAG or METS file names a file that is not in the item folder (or points outside it). Copy the "
+         "file into the item folder, or correct its path in the metadata file; paths are read relative to the "
+         "metadata file.")),
     (r"md5|checksum", N_("The file is not the one the metadata file describes (its checksum differs): it was "
                          "changed or damaged after delivery. Ask for the file again, or correct the checksum.")),
     (r"sheet value|sheet wins", N_("Both the sheet and the delivered metadata file give this value; the sheet's "

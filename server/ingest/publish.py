@@ -148,7 +148,8 @@ def _publish_item(item: Item, keys: list[str], results: dict[str, PageResult], r
                 report.problems.append(Problem(_rel(page.ocr, root), exc.line, exc.reason, item.id))
         number = len(entry.pages) + 1
         entry.pages.append(PageInfo(image_id=f"{item.id}~{number}", width=result.pyramid.width,
-                                    height=result.pyramid.height, ocr_format=ocr_format, page=n))
+                                    height=result.pyramid.height, ocr_format=ocr_format, page=n,
+                                    label=page.label))
         entry.pyramids.append((key, result.pyramid))
         entry.texts.append(text)
         entry.page_numbers.append(n)
