@@ -128,7 +128,7 @@ def test_mag_gives_pages_labels_ocr_ranges_and_metadata(tmp_path: Path, xlink: s
     assert item.ranges[1].parent == item.ranges[0].id
     said = {(p.severity, p.file): p.message for p in holdings.problems}
     assert "from the sheet value wins" in said["info", "items.csv"]  # … and the report says so
-    assert "md5 checksum differs" in said["warning", f"items/{ITEM}/tif/p002.png"]
+    assert "MD5 checksum differs" in said["warning", f"items/{ITEM}/tif/p002.png"]
     assert not any(p.file.endswith("p001.png") for p in holdings.problems)  # upper-case md5 matches
     mag = [p.message for p in holdings.problems if p.file == f"items/{ITEM}/MAG_rassegna.xml"]
     assert any("found by its name" in m and "D:/Progetto" in m for m in mag)

@@ -24,12 +24,12 @@ from .package import (
     Package,
     PackagePage,
     PackageRange,
+    check_checksum,
     child_text,
     children,
     href,
     line_of,
-    md5_matches,
-    parse_package,
+    open_package,
     text_of,
 )
 
@@ -40,13 +40,9 @@ _DC = ("title", "creator", "publisher", "subject", "description", "date", "langu
 def read_mag(path: Path, file: str, folder: Path, item_id: str, problems: list[Problem],
              errors: list[str]) -> Package | None:
     """The package a MAG file describes; item-rejecting faults go to ``errors``, the rest to ``problems``."""
-    root = parse_package(path, file, item_id, problems)
+    root = open_package(path, file, "MAG", "metadigit", MAG_NS, item_id, problems, errors)
     if root is None:
-        errors.append(f"{file} cannot be read (see above)")
         return None
-    if etree.QName(root).namespace != MAG_NS:
-        problems.append(Problem(file, line_of(root), f"the metadigit element is not in MAG's namespace {MAG_NS}: "
-                                "read as MAG anyway", item_id, "warning"))
     package = Package("MAG", file)
     for bib in children(root, "bib")[:1]:
         _bib(bib, package, item_id, problems)
@@ -128,11 +124,7 @@ def _file(element: etree._Element, files: FolderFiles, file: str, where: str, it
 
 def _check_md5(element: etree._Element, path: Path, files: FolderFiles, file: str, item_id: str,
                problems: list[Problem]) -> None:
-    expected = child_text(element, "md5")
-    if expected and not md5_matches(path, expected):
-        problems.append(Problem(str(Path("items") / item_id / path.relative_to(files.folder)), None,
-                                f"md5 checksum differs from the one in {file} ({expected}): the file changed "
-                                "after delivery", item_id, "warning"))
+    check_checksum(path, child_text(element, "md5"), "md5", files.folder, file, item_id, problems)
 
 
 def _ocr(root: etree._Element, package: Package, order: dict[int, int], files: FolderFiles, item_id: str,

@@ -65,13 +65,19 @@ def sniff(path: Path) -> str | None:
     return "MAG" if found[1] == b"metadigit" else "METS"
 
 
-def parse_package(path: Path, file: str, item_id: str, problems: list[Problem]) -> etree._Element | None:
-    """The root element, parsed safely; None (with an error) for a file we will not read."""
+def open_package(path: Path, file: str, kind: str, root_name: str, namespace: str, item_id: str,
+                 problems: list[Problem], errors: list[str]) -> etree._Element | None:
+    """The root element, parsed safely; None (with an error that rejects the item) for a file we will not read."""
     try:
-        return parse_document(path, read_bytes(path, MAX_PACKAGE_BYTES))
+        root = parse_document(path, read_bytes(path, MAX_PACKAGE_BYTES))
     except OCRError as exc:
         problems.append(Problem(file, exc.line, exc.reason, item_id))
+        errors.append(f"{file} cannot be read (see above)")
         return None
+    if etree.QName(root).namespace != namespace:
+        problems.append(Problem(file, line_of(root), f"the {root_name} element is not in the {kind} namespace "
+                                f"{namespace}: read as {kind} anyway", item_id, "warning"))
+    return root
 
 
 def line_of(element: etree._Element) -> int | None:
@@ -161,12 +167,19 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def md5_matches(path: Path, expected: str) -> bool:
-    h = hashlib.md5(usedforsecurity=False)
+def check_checksum(path: Path, expected: str, algorithm: str, folder: Path, file: str, item_id: str,
+                   problems: list[Problem]) -> None:
+    """A warning on the file when its checksum differs from the one the package gives (hex, any case)."""
+    if not expected.strip():
+        return
+    h = hashlib.new(algorithm, usedforsecurity=False)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest().lower() == expected.strip().lower()
+    if h.hexdigest().lower() != expected.strip().lower():
+        problems.append(Problem(str(Path("items") / item_id / path.relative_to(folder)), None,
+                                f"{algorithm.upper()} checksum differs from the one in {file} ({expected.strip()}): "
+                                "the file changed after delivery", item_id, "warning"))
 
 
 # item-sheet columns that hold several values separated by ' | '

@@ -4,10 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .mag import read_mag
+from .mets import read_mets
 from .model import Problem
 from .package import Package, sniff
 
-READERS = {"MAG": read_mag}
+READERS = {"MAG": read_mag, "METS": read_mets}
 
 
 def find_package(folder: Path, item_id: str, problems: list[Problem], errors: list[str]) -> Package | None:
