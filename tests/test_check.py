@@ -5,7 +5,10 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from server.holdings.model import Holdings, Problem
 from server.ingest.htmlreport import (
@@ -147,3 +150,16 @@ def test_reports_are_never_served(tmp_path: Path) -> None:
     client = create_app({"data": tmp_path, "base_url": "http://h.test"}).test_client()
     for url in (f"/reports/{path.name}", f"/data/reports/{path.name}", f"/static/../reports/{path.name}"):
         assert client.get(url).status_code == 404
+
+
+def test_pages_checked_in_parallel_find_the_same(holdings: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.config import Settings
+    from server.ingest import check as check_module
+    _break(holdings)
+    settings = Settings.load({"data": tmp_path / "data", "workers": 2})
+    one = check_module.run_check(holdings, replace(settings, workers=1))
+    monkeypatch.setattr(check_module, "PARALLEL_FROM", 0)
+    two = check_module.run_check(holdings, settings)
+    assert sorted(map(str, two.problems)) == sorted(map(str, one.problems)) and one.errors
+    assert two.outcomes == one.outcomes and two.pages == one.pages

@@ -8,7 +8,10 @@ so a file only touched, not edited, shows as changed here and unchanged after in
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from .run import _previous_inputs as previous_inputs
 
 # the order the report lists them in; ingest's report uses the same keys
 OUTCOMES = ("new", "changed", "unchanged", "carried", "withdrawn")
+PARALLEL_FROM = 64  # pages; below this, starting worker processes costs more than it saves
 
 
 @dataclass
@@ -47,7 +51,6 @@ class QuickFingerprints(Fingerprints):
     """Ingest's fingerprints without hashing: an input that is not exactly as last ingested is 'changed'."""
 
     def _digest(self, path: Path, compute) -> str:  # type: ignore[no-untyped-def]
-        import os
         st = os.stat(path)
         old = self.previous.get(str(path))
         if old is not None and old[0] == st.st_size and old[1] == st.st_mtime_ns:
@@ -66,8 +69,9 @@ def run_check(holdings_dir: Path, settings: Settings) -> CheckReport:
     prev_items = previous_fingerprints(previous)
     fps = QuickFingerprints(previous_inputs(previous))
     handled: set[str] = set()
+    pages = check_all_pages(holdings, settings.workers or os.cpu_count() or 1)
     for item in holdings.items.values():
-        readable, failed = _check_pages(item, holdings.root, report.problems)
+        readable, failed = _check_pages(item, holdings.root, pages, report.problems)
         report.pages += readable
         handled.add(item.id)
         if failed and item.id in prev_items:
@@ -106,21 +110,41 @@ def run_check(holdings_dir: Path, settings: Settings) -> CheckReport:
     return report
 
 
-def _check_pages(item: Item, root: Path, problems: list[Problem]) -> tuple[int, bool]:
+def _check_pages(item: Item, root: Path, results: dict[tuple[str, str | None], list[Problem]],
+                 problems: list[Problem]) -> tuple[int, bool]:
     """(pages ingest could publish, whether any page image or OCR file would fail)."""
     readable, failed = 0, False
     for page in item.pages:
-        try:
-            width, height = image_size(page.image)
-        except HeritageError as exc:
-            problems.append(Problem(_rel(page.image, root), None, str(exc), item.id))
-            failed = True
-            continue
-        readable += 1
-        if page.ocr is not None:
-            try:
-                parse_ocr(page.ocr, width, height)
-            except OCRError as exc:
-                problems.append(Problem(_rel(page.ocr, root), exc.line, exc.reason, item.id))
-                failed = True
+        found = results[str(page.image), str(page.ocr) if page.ocr else None]
+        problems.extend(Problem(p.file, p.line, p.message, item.id) for p in found)
+        readable += not any(p.file == _rel(page.image, root) for p in found)
+        failed = failed or bool(found)
     return readable, failed
+
+
+def check_page(task: tuple[str, str | None, str]) -> list[Problem]:
+    """One page as ingest would open it: the image's header, then its OCR parsed at the image's size."""
+    image, ocr, root = Path(task[0]), Path(task[1]) if task[1] else None, Path(task[2])
+    try:
+        width, height = image_size(image)
+    except HeritageError as exc:
+        return [Problem(_rel(image, root), None, str(exc))]
+    if ocr is not None:
+        try:
+            parse_ocr(ocr, width, height)
+        except OCRError as exc:
+            return [Problem(_rel(ocr, root), exc.line, exc.reason)]
+    return []
+
+
+def check_all_pages(holdings: Holdings, workers: int) -> dict[tuple[str, str | None], list[Problem]]:
+    """Every page checked once, in parallel when there are many (OCR parsing is the slow part)."""
+    tasks = list(dict.fromkeys((str(p.image), str(p.ocr) if p.ocr else None, str(holdings.root))
+                               for item in holdings.items.values() for p in item.pages))
+    if workers > 1 and len(tasks) > PARALLEL_FROM:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            found = list(pool.map(check_page, tasks, chunksize=16))
+    else:
+        found = [check_page(t) for t in tasks]
+    return {(t[0], t[1]): f for t, f in zip(tasks, found)}
