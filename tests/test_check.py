@@ -163,3 +163,31 @@ def test_pages_checked_in_parallel_find_the_same(holdings: Path, tmp_path: Path,
     two = check_module.run_check(holdings, settings)
     assert sorted(map(str, two.problems)) == sorted(map(str, one.problems)) and one.errors
     assert two.outcomes == one.outcomes and two.pages == one.pages
+
+
+def test_a_new_staff_member_checks_fixes_and_publishes(holdings: Path, tmp_path: Path) -> None:
+    """The workflow of the issue: check, read the Italian report, fix the sheet, publish."""
+    import openpyxl
+
+    from .test_holdings_xlsx import csv_to_xlsx
+    csv_to_xlsx(holdings / "items.csv", holdings / "items.xlsx")
+    (holdings / "items.csv").unlink()
+    workbook = openpyxl.load_workbook(holdings / "items.xlsx")
+    sheet = workbook.active
+    date_column = [c.value for c in sheet[1]].index("date") + 1
+    sheet.cell(row=3, column=date_column, value="3 gennaio 1878")
+    workbook.save(holdings / "items.xlsx")
+    data = tmp_path / "data"
+    italian = {"HERITAGE_UI_LANGUAGE": "", "LANG": "it_IT.UTF-8"}
+
+    first = check(holdings, data, env=italian)
+    assert first.returncode == 1 and "ERROR items.xlsx:3: " in first.stdout, first.stdout
+    html = report_path(first).read_text(encoding="utf-8")
+    assert "items.xlsx:3" in html and "Scrivete le date come 1878" in html
+
+    sheet.cell(row=3, column=date_column, value="1878-01-03")
+    workbook.save(holdings / "items.xlsx")
+    second = check(holdings, data, env=italian)
+    assert second.returncode == 0 and "4 new, 0 changed" in second.stdout, second.stdout
+    assert run(holdings, data).returncode == 0
+    assert "0 new, 0 changed, 4 unchanged" in check(holdings, data, env=italian).stdout
