@@ -49,7 +49,6 @@ def check(holdings_dir: Path) -> None:
     settings = Settings.load()
     report = run_check(holdings_dir, settings)
     click.echo(report.summary())
-    assert report.holdings is not None
     data = ReportData("check", report.holdings, report.problems, report.outcomes, report.pages, report.elapsed)
     try:
         click.echo(f"report: {write_report(data, settings.data)}")

@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Settings
@@ -23,7 +23,7 @@ from ..publication import PublicationStore
 from .fingerprint import Fingerprints
 from .headers import image_size
 from .publish import _previous_items as previous_fingerprints
-from .publish import _rel, item_fingerprint
+from .publish import _rel, item_fingerprint, item_row
 from .report import IngestReport
 from .run import _previous_inputs as previous_inputs
 
@@ -36,7 +36,7 @@ PARALLEL_FROM = 64  # pages; below this, starting worker processes costs more th
 class CheckReport(IngestReport):
     """What ``check`` found: ingest's report, with ``outcomes`` filled as ingest would fill it."""
 
-    holdings: Holdings | None = None
+    holdings: Holdings = field(default_factory=lambda: Holdings(root=Path()))
     elapsed: float = 0.0
 
     def summary(self) -> str:
@@ -103,8 +103,8 @@ def run_check(holdings_dir: Path, settings: Settings) -> CheckReport:
         if item_id in prev_items:
             report.outcomes["carried"].append(item_id)
             handled.add(item_id)
-            report.problems.append(Problem("items.csv", None, f"ingest would keep the previous publication of "
-                                           f"item {item_id!r}", item_id, "warning"))
+            report.problems.append(Problem(*item_row(report.problems, item_id), "ingest would keep the previous "
+                                           f"publication of item {item_id!r}", item_id, "warning"))
     report.outcomes["withdrawn"] = sorted(set(prev_items) - handled)
     report.elapsed = time.monotonic() - report.started
     return report

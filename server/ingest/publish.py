@@ -76,8 +76,8 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
     for item_id in sorted(holdings.rejected - holdings.restricted - set(holdings.items)):
         if item_id in prev_items:
             carried.append(item_id)
-            report.problems.append(Problem("items.csv", None, f"kept the previous publication of item {item_id!r}",
-                                           item_id, "warning"))
+            report.problems.append(Problem(*item_row(report.problems, item_id), f"kept the previous publication of "
+                                           f"item {item_id!r}", item_id, "warning"))
 
     search_index = SearchIndexWriter(gen, previous.root if previous else None)
     try:
@@ -117,6 +117,14 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
     items = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
     db.close()
     return items, pages
+
+
+def item_row(problems: list[Problem], item_id: str) -> tuple[str, int | None]:
+    """(sheet, line) of an item's rejected row, from the reader's problems (items.csv or items.xlsx)."""
+    for p in problems:
+        if p.item_id == item_id and p.file.startswith("items.") and "/" not in p.file:
+            return p.file, p.line
+    return "items.csv", None
 
 
 def _rel(path: Path, root: Path) -> str:
