@@ -39,6 +39,27 @@ def ingest(holdings_dir: Path, force: bool, workers: int | None) -> None:
         click.echo(render(N_("ingest: %(reason)s", reason=exc.message)), err=True)
         sys.exit(1)
     click.echo(report.summary())  # problems and counts, in Italian or English (server/texts.py)
+    if report.html_report:
+        click.echo(f"report: {report.html_report}")
+    if report.errors:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("holdings_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def check(holdings_dir: Path) -> None:
+    """Check HOLDINGS_DIR as ingest would (sheets, files, image headers, OCR) without publishing anything;
+    list what ingest would publish, change and withdraw; write the HTML report. Exit 1 on errors."""
+    from .ingest.check import run_check
+    from .ingest.htmlreport import ReportData, write_report
+    settings = Settings.load()
+    report = run_check(holdings_dir, settings)
+    click.echo(report.summary())
+    data = ReportData("check", report.holdings, report.problems, report.outcomes, report.pages, report.elapsed)
+    try:
+        click.echo(f"report: {write_report(data, settings.data)}")
+    except OSError as exc:
+        click.echo(f"cannot write the HTML report: {exc}", err=True)
     if report.errors:
         sys.exit(1)
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..texts import N_
+from ..texts import N_, Text
 from .model import LangMap, Problem
 
 _LANG_SUFFIX = re.compile(r"^(.+)_([a-z]{2,3})$")
@@ -57,44 +58,56 @@ def read_table(path: Path, file: str, problems: list[Problem], item_id: str | No
     delimiter = ";" if _count_outside_quotes(first_line, ";") > _count_outside_quotes(first_line, ",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
 
-    table: Table | None = None
-    width = 0
-    ignored_with_values: set[int] = set()
-    try:
+    def lines() -> Iterator[tuple[int, list[str]]]:
         while True:
             start = reader.line_num + 1
             try:
-                cells = next(reader)
+                yield start, next(reader)
             except StopIteration:
-                break
-            if not any(c.strip() for c in cells):
-                continue  # blank line, or ';;;;' left by a spreadsheet
-            if table is None:
-                table, keep = _header(cells, file, start, problems, item_id)
-                width = len(cells)
-                continue
-            values: dict[str, str] = {}
-            for i, raw in enumerate(cells):
-                value = _clean(raw)
-                if not value:
-                    continue
-                if i >= width:
-                    break
-                key = keep[i]
-                if key is None:
-                    ignored_with_values.add(i)
-                    continue
-                values[key] = value
-            if any(_clean(c) for c in cells[width:]):
-                problems.append(Problem(file, start, N_(
-                    "this row has %(cells)s cells but the header has %(width)s: a value that contains "
-                    "'%(delimiter)s' must be in quotes", cells=len(cells), width=width, delimiter=delimiter), item_id))
-                table.rejected.append(Row(start, values))
-                continue
-            table.rows.append(Row(start, values))
+                return
+
+    try:
+        return build_table(lines(), file, problems, item_id, lambda cells, width: N_(
+            "this row has %(cells)s cells but the header has %(width)s: a value that contains "
+            "'%(delimiter)s' must be in quotes", cells=cells, width=width, delimiter=delimiter))
     except csv.Error as e:
         problems.append(Problem(file, reader.line_num, N_("malformed CSV: %(reason)s", reason=str(e)), item_id))
         return None
+
+
+def build_table(lines: Iterable[tuple[int, list[str]]], file: str, problems: list[Problem], item_id: str | None,
+                overflow: Callable[[int, int], Text]) -> Table | None:
+    """A table from (line number, cells) pairs, the first non-blank one the header; ``overflow(cells, width)``
+    is the message for a row with more cells than the header (CSV: an unquoted separator). Such a row is
+    rejected, so its item keeps its earlier publication."""
+    table: Table | None = None
+    width = 0
+    keep: list[str | None] = []
+    ignored_with_values: set[int] = set()
+    for start, cells in lines:
+        if not any(c.strip() for c in cells):
+            continue  # blank line, or ';;;;' left by a spreadsheet
+        if table is None:
+            table, keep = _header(cells, file, start, problems, item_id)
+            width = len(cells)
+            continue
+        values: dict[str, str] = {}
+        for i, raw in enumerate(cells):
+            value = _clean(raw)
+            if not value:
+                continue
+            if i >= width:
+                break
+            key = keep[i]
+            if key is None:
+                ignored_with_values.add(i)
+                continue
+            values[key] = value
+        if any(_clean(c) for c in cells[width:]):
+            problems.append(Problem(file, start, overflow(len(cells), width), item_id))
+            table.rejected.append(Row(start, values))
+            continue
+        table.rows.append(Row(start, values))
     if table is None:
         problems.append(Problem(file, None, N_("the file is empty (no header row)"), item_id))
         return None
@@ -149,6 +162,7 @@ class Columns:
         self.translations: dict[str, list[tuple[str, str]]] = {}  # base -> [(language, column)]
         self.extras: list[str] = []  # base names of unknown columns, header order
         self.labels = table.labels
+        self.file = table.file
         present = set(table.columns)
         for col in table.columns:
             m = _LANG_SUFFIX.match(col)

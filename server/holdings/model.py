@@ -78,6 +78,7 @@ class Page:
     image: Path
     ocr: Path | None = None
     ocr_format: OcrFormat | None = None
+    label: str | None = None  # e.g. a printed page number from a MAG or METS file; None: "p. n"
 
     @property
     def name(self) -> str:

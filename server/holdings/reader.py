@@ -10,13 +10,17 @@ import re
 from pathlib import Path
 
 from ..texts import N_, Nn_, Text
-from .csvread import Columns, Row, Table, read_table, split_multi
+from .csvread import Columns, Row, Table, split_multi
 from .model import (IMAGE_EXTENSIONS, ITEM_TYPES, OCR_FORMATS, Collection, DateValue, ExtraField, Holdings, Item,
                     LangMap, OcrFormat, Page, Problem, Range, is_safe_id, normalize_rights)
+from .package import Package, merge_metadata
+from .sheets import find_sheet, read_sheet
+from .vendor import find_package
 
-COLLECTIONS = "collections.csv"
-ITEMS = "items.csv"
-STRUCTURE = "structure.csv"
+# sheets: "<name>.csv" or "<name>.xlsx" (see sheets.py); problems name the file that was read
+COLLECTIONS = "collections"
+ITEMS = "items"
+STRUCTURE = "structure"
 
 _COLL_KNOWN = {"id", "parent", "title", "description"}
 _COLL_TRANSLATABLE = {"title", "description"}
@@ -47,12 +51,12 @@ def read_holdings(root: Path, default_language: str = "it") -> Holdings:
 # --- collections.csv ------------------------------------------------------------------------------
 
 def _read_collections(root: Path, language: str,
-                      problems: list[Problem]) -> tuple[dict[str, Collection], dict[str, int]]:
-    path = root / COLLECTIONS
-    if not path.is_file():
-        problems.append(Problem(COLLECTIONS, None, N_("missing: every item must belong to a collection")))
+                      problems: list[Problem]) -> tuple[dict[str, Collection], dict[str, str]]:
+    found = find_sheet(root, COLLECTIONS, "", problems)
+    if found is None:
+        problems.append(Problem(f"{COLLECTIONS}.csv", None, N_("missing: every item must belong to a collection")))
         return {}, {}
-    table = read_table(path, COLLECTIONS, problems)
+    table = read_sheet(*found, problems)
     if table is None or not _has_columns(table, ("id", "title"), problems):
         return {}, {}
     cols = Columns(table, _COLL_KNOWN, _COLL_TRANSLATABLE, language)
@@ -64,7 +68,7 @@ def _read_collections(root: Path, language: str,
             continue
         title = cols.lang_map(row, "title")
         if not title:
-            problems.append(Problem(COLLECTIONS, row.line, N_("collection %(id)r has no title", id=cid)))
+            problems.append(Problem(table.file, row.line, N_("collection %(id)r has no title", id=cid)))
             continue
         candidates[cid] = Collection(cid, title, row.get("parent"), cols.lang_map(row, "description"),
                                      _extras(cols, row), row.line)
@@ -74,8 +78,8 @@ def _read_collections(root: Path, language: str,
         if verdict[cid] is None:
             valid[cid] = c
         else:
-            problems.append(Problem(COLLECTIONS, c.line, N_("collection %(id)r: %(error)s", id=cid, error=verdict[cid])))
-    return valid, lines
+            problems.append(Problem(table.file, c.line, N_("collection %(id)r: %(error)s", id=cid, error=verdict[cid])))
+    return valid, {cid: f"{table.file} line {line}" for cid, line in lines.items()}
 
 
 def _check_tree(parents: dict[str, str | None], what: str, lines: dict[str, int]) -> dict[str, Text | None]:
@@ -120,17 +124,18 @@ def _check_tree(parents: dict[str, str | None], what: str, lines: dict[str, int]
 
 # --- items.csv ------------------------------------------------------------------------------------
 
-def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[str, int]) -> None:
+def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[str, str]) -> None:
     problems = holdings.problems
     folders = _item_folders(root, problems)
-    path = root / ITEMS
+    found = find_sheet(root, ITEMS, "", problems)
+    items_file = found[1] if found else f"{ITEMS}.csv"
     seen: dict[str, int] = {}
     rejected_rows: dict[str, int] = {}  # ids of rows rejected before their id was taken → line
     table: Table | None = None
-    if not path.is_file():
-        problems.append(Problem(ITEMS, None, N_("missing: nothing can be published")))
+    if found is None:
+        problems.append(Problem(f"{ITEMS}.csv", None, N_("missing: nothing can be published")))
     else:
-        table = read_table(path, ITEMS, problems)
+        table = read_sheet(*found, problems)
         if table is not None and not _has_columns(table, ("id", "collection", "type", "title"), problems):
             table = None
     if table is not None:
@@ -148,7 +153,7 @@ def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[
                 continue
             if access == "restricted":
                 holdings.restricted.add(item_id)
-                problems.append(Problem(ITEMS, row.line, N_("item %(id)r is restricted: not published", id=item_id),
+                problems.append(Problem(table.file, row.line, N_("item %(id)r is restricted: not published", id=item_id),
                                         item_id, "info"))
                 continue
             errors: list[Text] = []
@@ -156,8 +161,8 @@ def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[
                 errors.append(N_("access must be 'public' or 'restricted', not %(value)r", value=row.get("access")))
             item = _item(row, item_id, cols, folders.get(item_id), holdings, coll_lines, language, errors)
             if errors or item is None:
-                problems.extend(Problem(ITEMS, row.line, N_("item %(id)r: %(error)s", id=item_id, error=e), item_id)
-                                for e in errors)
+                problems.extend(Problem(table.file, row.line, N_("item %(id)r: %(error)s", id=item_id, error=e),
+                                        item_id) for e in errors)
                 holdings.rejected.add(item_id)
                 continue
             holdings.items[item_id] = item
@@ -171,10 +176,10 @@ def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[
         if name in rejected_rows and name not in seen:
             problems.append(Problem(f"items/{name}", None, N_("folder of the rejected row on line %(line)s of "
                                                               "%(file)s: not published", line=rejected_rows[name],
-                                                              file=ITEMS), name, "warning"))
+                                                              file=items_file), name, "warning"))
         elif name not in seen:
             problems.append(Problem(f"items/{name}", None, N_("folder without a row in %(file)s: not published",
-                                                              file=ITEMS), name, "warning"))
+                                                              file=items_file), name, "warning"))
 
 
 def _item_folders(root: Path, problems: list[Problem]) -> dict[str, Path]:
@@ -186,13 +191,15 @@ def _item_folders(root: Path, problems: list[Problem]) -> dict[str, Path]:
 
 
 def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: Holdings,
-          coll_lines: dict[str, int], language: str, errors: list[Text]) -> Item | None:
+          coll_lines: dict[str, str], language: str, errors: list[Text]) -> Item | None:
+    package = find_package(folder, item_id, holdings.problems, errors) if folder is not None else None
+    if package is not None:  # a MAG or METS file fills the row's empty cells
+        merge_metadata(row.cells, package, cols.file, row.line, item_id, holdings.problems)
     collection = row.get("collection")
     if collection is None:
         errors.append(N_("no collection"))
     elif collection not in holdings.collections:
-        errors.append(N_("collection %(id)r was rejected (%(file)s line %(line)s)", id=collection, file=COLLECTIONS,
-                         line=coll_lines[collection])
+        errors.append(N_("collection %(id)r was rejected (%(where)s)", id=collection, where=coll_lines[collection])
                       if collection in coll_lines else N_("unknown collection %(id)r", id=collection))
     kind = (row.get("type") or "").lower()
     if not kind:
@@ -218,19 +225,28 @@ def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: 
     languages: list[str] = []
     for code in split_multi(row.get("language") or ""):
         if not _LANGUAGE_CODE.match(code.lower()):
-            holdings.problems.append(Problem(ITEMS, row.line, N_("item %(id)r: language %(code)r is not an ISO 639 "
-                                                                 "code (it, de, lat …)", id=item_id, code=code),
+            holdings.problems.append(Problem(cols.file, row.line, N_("item %(id)r: language %(code)r is not an ISO 639 "
+                                                                     "code (it, de, lat …)", id=item_id, code=code),
                                              item_id, "warning"))
         languages.append(code.lower())
     pages: list[Page] = []
     if folder is None:
         errors.append(N_("no folder items/%(id)s/", id=item_id))
+    elif package is not None and package.pages:
+        pages = [Page(p.image, p.ocr, _ocr_format(p.ocr), p.label) for p in package.pages]
     else:
-        pages = _list_pages(folder, item_id, holdings.problems, errors)
+        pages = _list_pages(folder, item_id, holdings.problems, errors,
+                            ignore=Path(package.file).name if package is not None else None)
     if errors or collection is None or folder is None:
         return None
-    structure = folder / STRUCTURE
-    ranges = _read_structure(structure, item_id, len(pages), language, holdings.problems) if structure.is_file() else ()
+    structure = find_sheet(folder, STRUCTURE, f"items/{item_id}/", holdings.problems, item_id)
+    ranges = _read_structure(*structure, item_id, len(pages), language, holdings.problems) if structure else ()
+    if package is not None and package.ranges:
+        if structure:
+            holdings.problems.append(Problem(structure[1], None, N_("the structure sheet wins over the ranges in "
+                                                                  "%(file)s", file=package.file), item_id, "info"))
+        else:
+            ranges = _package_ranges(package, language)
     multi = {name: cols.lang_map(row, name, multi=True) for name in _ITEM_MULTI}
     return Item(
         id=item_id, collection=collection, type=kind, title=title, pages=tuple(pages), folder=folder,
@@ -258,7 +274,21 @@ def _split_name(name: str) -> tuple[str, str]:
     return name[:dot], lower[dot:]
 
 
-def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: list[Text]) -> list[Page]:
+def _ocr_format(path: Path | None) -> OcrFormat | None:
+    if path is None:
+        return None
+    return OCR_FORMATS.get(_split_name(path.name)[1])
+
+
+def _package_ranges(package: Package, language: str) -> tuple[Range, ...]:
+    """A MAG or METS file's ranges (already within the item's pages), with ids r1, r2 … in file order."""
+    return tuple(Range(f"r{n}", {language: [r.title]}, r.first, r.last,
+                       f"r{r.parent + 1}" if r.parent is not None else None)
+                 for n, r in enumerate(package.ranges, 1))
+
+
+def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: list[Text],
+                ignore: str | None = None) -> list[Page]:
     """Page images in natural order, each with the OCR file that shares its stem."""
     rel = f"items/{item_id}"
     images: dict[str, list[Path]] = {}
@@ -270,7 +300,7 @@ def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: lis
         return []
     for entry in entries:
         name = entry.name
-        if name.startswith(".") or name.lower() in _IGNORED_FILES or not entry.is_file():
+        if name.startswith(".") or name.lower() in _IGNORED_FILES or name == ignore or not entry.is_file():
             continue  # .DS_Store, ._0001.tif (macOS), Thumbs.db, sub-folders
         stem, ext = _split_name(name)
         if ext in IMAGE_EXTENSIONS:
@@ -306,11 +336,10 @@ def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: lis
 
 # --- structure.csv --------------------------------------------------------------------------------
 
-def _read_structure(path: Path, item_id: str, page_count: int, language: str,
+def _read_structure(path: Path, file: str, item_id: str, page_count: int, language: str,
                     problems: list[Problem]) -> tuple[Range, ...]:
     """Valid ranges in file order; a bad row is dropped (with its sub-ranges), the item is still published."""
-    file = f"items/{item_id}/{STRUCTURE}"
-    table = read_table(path, file, problems, item_id)
+    table = read_sheet(path, file, problems, item_id)
     if table is None or not _has_columns(table, ("id", "title", "first_page", "last_page"), problems, item_id):
         return ()
     cols = Columns(table, _RANGE_KNOWN, {"title"}, language)
@@ -389,7 +418,7 @@ def _row_id(row: Row, table: Table, seen: dict[str, int], problems: list[Problem
     if value in seen:
         problems.append(Problem(table.file, row.line, N_("duplicate id %(id)r (first on line %(line)s): this row is "
                                                          "ignored", id=value, line=seen[value]),
-                                item_id or (value if table.file == ITEMS else None)))
+                                item_id or (value if table.file.startswith(ITEMS + ".") else None)))
         return None
     seen[value] = row.line
     return value

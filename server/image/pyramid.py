@@ -97,8 +97,8 @@ def build_pyramid(master: Path, out: Path, jpeg_quality: int = 85) -> Pyramid:
 
 # --- reading -------------------------------------------------------------------------------------
 
-def _load(master: Path) -> pyvips.Image:
-    """Open page 0 of any supported master, lazily, EXIF orientation applied."""
+def is_jp2(master: Path) -> bool:
+    """Whether ``master`` is JPEG 2000 (which libvips here cannot read); HeritageError if unreadable or empty."""
     name = master.name
     try:
         with open(master, "rb") as f:
@@ -109,7 +109,13 @@ def _load(master: Path) -> pyvips.Image:
         raise HeritageError(f"{name}: cannot read the file ({exc.strerror or exc})") from None
     if not head:
         raise HeritageError(f"{name}: the file is empty")
-    if head.startswith(_JP2_MAGIC):
+    return head.startswith(_JP2_MAGIC)
+
+
+def _load(master: Path) -> pyvips.Image:
+    """Open page 0 of any supported master, lazily, EXIF orientation applied."""
+    name = master.name
+    if is_jp2(master):
         return _load_jp2(master)
     try:
         # sequential: a 10,000-pixel master streams through in strips instead of sitting in memory;

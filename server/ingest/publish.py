@@ -79,8 +79,8 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
     for item_id in sorted(holdings.rejected - holdings.restricted - set(holdings.items)):
         if item_id in prev_items:
             carried.append(item_id)
-            report.problems.append(Problem("items.csv", None, N_("kept the previous publication of item %(id)r",
-                                                                 id=item_id), item_id, "warning"))
+            report.problems.append(Problem(*item_row(report.problems, item_id), N_(
+                "kept the previous publication of item %(id)r", id=item_id), item_id, "warning"))
 
     search_index = SearchIndexWriter(gen, previous.root if previous else None)
     try:
@@ -109,6 +109,10 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
         search_index.abort()
         raise
 
+    report.outcomes = {
+        "new": [i for i in published if i not in prev_items], "changed": [i for i in published if i in prev_items],
+        "unchanged": unchanged, "carried": carried,
+        "withdrawn": sorted(set(prev_items) - set(published) - set(unchanged) - set(carried))}
     _write_collections(db, iiif, holdings, urls, settings)
     db.executemany("INSERT INTO inputs VALUES (?, ?, ?, ?)",
                    [(path, size, mtime, digest) for path, (size, mtime, digest) in fps.current.items()])
@@ -117,6 +121,14 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
     items = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
     db.close()
     return items, pages
+
+
+def item_row(problems: list[Problem], item_id: str) -> tuple[str, int | None]:
+    """(sheet, line) of an item's rejected row, from the reader's problems (items.csv or items.xlsx)."""
+    for p in problems:
+        if p.item_id == item_id and p.file.startswith("items.") and "/" not in p.file:
+            return p.file, p.line
+    return "items.csv", None
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -148,7 +160,8 @@ def _publish_item(item: Item, keys: list[str], results: dict[str, PageResult], r
                 report.problems.append(Problem(_rel(page.ocr, root), exc.line, exc.reason, item.id))
         number = len(entry.pages) + 1
         entry.pages.append(PageInfo(image_id=f"{item.id}~{number}", width=result.pyramid.width,
-                                    height=result.pyramid.height, ocr_format=ocr_format, page=n))
+                                    height=result.pyramid.height, ocr_format=ocr_format, page=n,
+                                    label=page.label))
         entry.pyramids.append((key, result.pyramid))
         entry.texts.append(text)
         entry.page_numbers.append(n)

@@ -34,6 +34,9 @@ class IngestReport:
     problems: list[Problem] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     generation: str = ""
+    # item ids by outcome: new, changed, unchanged, carried (previous publication kept), withdrawn
+    outcomes: dict[str, list[str]] = field(default_factory=dict)
+    html_report: str = ""  # path of the HTML report written for this run
 
     @property
     def errors(self) -> list[Problem]:

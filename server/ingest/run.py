@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from typing import Iterator
 
 from ..config import Settings
 from ..errors import HeritageError
+from ..holdings.model import Holdings
 from ..image.request import Limits
 from ..publication import Publication, PublicationStore, create_catalog, generations, switch_current
 from ..texts import N_
@@ -45,11 +47,24 @@ def ingest_lock(manifests_dir: Path) -> Iterator[None]:
 def run_ingest(holdings_dir: Path, settings: Settings, force: bool = False, progress: bool = False) -> IngestReport:
     report = IngestReport()
     with ingest_lock(settings.manifests_dir):
-        _ingest(Path(holdings_dir).resolve(), settings, force, progress, report)
+        holdings = _ingest(Path(holdings_dir).resolve(), settings, force, progress, report)
+        report.html_report = str(write_html_report(holdings, report, settings) or "")
     return report
 
 
-def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, report: IngestReport) -> None:
+def write_html_report(holdings: Holdings, report: IngestReport, settings: Settings) -> Path | None:
+    """The staff's HTML report of this run in the data folder; None (and a line on stderr) if it cannot be written."""
+    from .htmlreport import ReportData, write_report
+    data = ReportData("ingest", holdings, report.problems, report.outcomes, report.pages,
+                      time.monotonic() - report.started, report.generation)
+    try:
+        return write_report(data, settings.data)
+    except OSError as exc:
+        print(f"cannot write the HTML report: {exc}", file=sys.stderr)
+        return None
+
+
+def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, report: IngestReport) -> Holdings:
     from ..holdings import read_holdings
     from .publish import write_generation
 
@@ -118,6 +133,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _collect_old_generations(manifests_dir)
+    return holdings
 
 
 def _previous_inputs(previous: Publication | None) -> dict[str, tuple[int, int, str]]:

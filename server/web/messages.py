@@ -28,8 +28,10 @@ METHODS = [
     ("server/holdings/**.py", "python"),
     ("server/ingest/**.py", "python"),
     ("server/ocr/**.py", "python"),
+    ("server/ingest/templates/**.html", "jinja2"),
 ]
-OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"},
+           "server/ingest/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 
 
 def extract(root: Path = PROJECT_ROOT) -> Catalog:
