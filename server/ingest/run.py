@@ -49,6 +49,7 @@ def run_ingest(holdings_dir: Path, settings: Settings, force: bool = False, prog
 
 
 def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, report: IngestReport) -> None:
+    from ..discovery import ChangeLog, log_path
     from ..holdings import read_holdings
     from .publish import write_generation
 
@@ -56,6 +57,8 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     settings.image_cache_dir.mkdir(parents=True, exist_ok=True)
     for stale in manifests_dir.glob(".tmp-gen-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
+    changes = ChangeLog(log_path(settings.data))
+    changes.sync(manifests_dir)  # a run killed between its switch and its append: log that switch first
 
     holdings = read_holdings(holdings_dir, settings.default_language)
     report.problems.extend(holdings.problems)
@@ -116,6 +119,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    changes.sync(manifests_dir)  # the Change Discovery log: idempotent, keyed by generation
     _collect_old_generations(manifests_dir)
 
 
