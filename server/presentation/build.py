@@ -10,7 +10,8 @@ Choices (Presentation 3.0, https://iiif.io/api/presentation/3.0/):
 - ``navDate`` on every dated item (midnight UTC of the first day of the date or range), and on
   manifest references in collections, so viewers can browse issues by date.
 - OCR: each canvas links its ALTO/hOCR file with ``seeAlso`` (machine-readable data: type
-  ``Dataset``, ``format`` and ``profile``); the item's plain text is a ``rendering``.
+  ``Dataset``, ``format`` and ``profile``); the item's plain text is a ``rendering``, and so is
+  a PDF of its pages with the OCR as an invisible text layer (``pdf.py``, built on first request).
 - Collections: Presentation 3.0 has no paged collections (2.1's first/next are gone; 4.0 brings
   CollectionPage). A collection with more than ``page_size`` children lists page sub-collections
   ``.../collection/{id}/page/{n}`` instead, each a plain Collection with ``partOf`` its parent:
@@ -108,9 +109,13 @@ def build_manifest(item: Item, pages: Sequence[PageInfo], urls: Urls, settings: 
     manifest.behavior = [BEHAVIOR.get(item.type, "individuals")]
     manifest.viewingDirection = "left-to-right"
     manifest.partOf = [Class(id=urls.collection(item.collection), type="Collection")]
+    rendering = [LinkedResource(id=urls.pdf(item.id), type="Text", format="application/pdf",
+                                label=labels.field_label("pdf", languages))] if pages else []
     if any(p.ocr_format for p in pages):
-        manifest.rendering = [LinkedResource(id=urls.text(item.id), type="Text", format="text/plain",
-                                             label=labels.field_label("text", languages))]
+        rendering.insert(0, LinkedResource(id=urls.text(item.id), type="Text", format="text/plain",
+                                           label=labels.field_label("text", languages)))
+    if rendering:
+        manifest.rendering = rendering
     for service in services:
         manifest.add_service(_service(service))
 

@@ -61,6 +61,9 @@ class Urls:
     def text(self, item_id: str) -> str:
         return f"{self.base}/iiif/3/{_seg(item_id)}/text.txt"
 
+    def pdf(self, item_id: str) -> str:
+        return f"{self.base}/iiif/3/{_seg(item_id)}/item.pdf"
+
     def ocr(self, item_id: str, n: int) -> str:
         return f"{self.base}/iiif/3/{_seg(item_id)}/ocr/{n}"
 

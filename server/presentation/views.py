@@ -112,3 +112,9 @@ def ocr(item_id: str, n: int) -> Response:
 def text(item_id: str) -> Response:
     return send_document(f"3/{_safe(item_id, 'item')}/text.txt", f"text of item {item_id!r}",
                          "text/plain; charset=utf-8")
+
+
+@presentation.route("/<item_id>/item.pdf")
+def pdf(item_id: str) -> Response:
+    from .item_pdf import send_item_pdf
+    return send_item_pdf(_publication(), _safe(item_id, "item"))
