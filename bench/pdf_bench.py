@@ -20,16 +20,16 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server.holdings import read_holdings  # noqa: E402
-from server.ocr import parse_ocr  # noqa: E402
-from server.presentation.pdf import PdfPage, build_pdf  # noqa: E402
+from server.holdings import read_holdings
+from server.ocr import parse_ocr
+from server.presentation.pdf import PdfPage, build_pdf
 
 
 def demo_pages() -> list[PdfPage]:

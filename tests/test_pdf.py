@@ -8,8 +8,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from server import create_app
 from server.ocr import parse_ocr_bytes
 
@@ -44,7 +42,7 @@ def _pdftotext(pdf: Path, page: int) -> str:
 
 def _pages(pdf: Path) -> int:
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-    return int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))  # type: ignore[union-attr]
+    return int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))  # type: ignore[union-attr]
 
 
 def test_every_item_pdf_has_its_pages_and_words(client: Any, live_items: list[str], tmp_path: Path) -> None:

@@ -60,8 +60,7 @@ def _page_ref(n: int) -> dict[str, str]:
 def _object_url(urls: Urls, activity: Activity) -> str:
     if activity.object_type == "Manifest":
         return urls.manifest(activity.object_id)
-    coll, _, page = activity.object_id.partition("/page/")
-    return urls.collection_page(coll, int(page)) if page else urls.collection(coll)
+    return urls.collection(activity.object_id)  # "{id}", "{id}/page/{n}", "{id}/{year}" …
 
 
 def _activity(urls: Urls, activity: Activity) -> dict[str, Any]:

@@ -258,11 +258,11 @@ def _add_ranges(manifest: Manifest, item: Item, canvas_of: dict[int, str], urls:
 
 def _member(child: ChildRef, urls: Urls) -> ManifestRef | CollectionRef:
     ref: ManifestRef | CollectionRef
+    extra = {"navDate": _iso(child.nav_date)} if child.nav_date else {}
     if child.kind == "Manifest":
-        extra = {"navDate": _iso(child.nav_date)} if child.nav_date else {}
         ref = ManifestRef(id=urls.manifest(child.id), type="Manifest", label=child.label, **extra)
     else:
-        ref = CollectionRef(id=urls.collection(child.id), type="Collection", label=child.label)
+        ref = CollectionRef(id=urls.collection(child.id), type="Collection", label=child.label, **extra)
     if child.thumbnail:
         ref.thumbnail = [_thumbnail(urls, child.thumbnail)]
     return ref
