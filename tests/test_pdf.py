@@ -99,3 +99,21 @@ def test_unknown_and_restricted_items_have_no_pdf(tmp_path: Path) -> None:
         response = client.get(path)
         assert response.status_code == 404, path
         assert response.get_json()["status"] == 404
+
+
+def test_ingest_prebuilds_the_pdfs_when_it_pretiles(tmp_path: Path) -> None:
+    from .conftest import FIXTURES, write_holdings
+    from .test_ingest import run
+    png = FIXTURES / "67352ccc-d1b0-11e1-89ae-279075081939.png"
+    holdings = write_holdings(tmp_path / "holdings", [{"id": "uno", "collection": "test", "type": "book",
+                                                      "title": "Uno"}], {"uno": [png, png]})
+    result = run(holdings, tmp_path / "data", env={"HERITAGE_PRETILE": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    built = list((tmp_path / "data" / "image_cache" / "pdf").glob("*/*"))
+    assert len(built) == 1
+    client = create_app({"data": tmp_path / "data", "base_url": BASE}).test_client()
+    response = client.get("/iiif/3/uno/item.pdf")
+    assert response.status_code == 200 and response.data == built[0].read_bytes()
+    pdf = tmp_path / "uno.pdf"
+    pdf.write_bytes(response.data)
+    assert _pages(pdf) == 2 and _pdftotext(pdf, 1).strip() == ""  # no OCR: images only

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ..publication import CURRENT
 
@@ -42,6 +43,7 @@ CREATE TABLE IF NOT EXISTS generations (name TEXT PRIMARY KEY, end_time TEXT NOT
 """
 
 Key = tuple[str, str]  # (object type, object id)
+_COLUMNS = "seq, type, object_type, object_id, end_time"
 
 
 @dataclass(frozen=True)
@@ -86,58 +88,48 @@ class ChangeLog:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def _connect(self, write: bool = False) -> sqlite3.Connection:
+        """Readers only open the file (callers check it exists); the writer creates it and its tables."""
+        if write:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(SCHEMA)
+        if write:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
         return db
 
     def exists(self) -> bool:
         return self.path.is_file()
 
-    def logged(self, generation: str) -> bool:
-        if not self.exists():
-            return False
-        db = self._connect()
-        try:
-            return db.execute("SELECT 1 FROM generations WHERE name = ?", (generation,)).fetchone() is not None
-        except sqlite3.Error:
-            return False
-        finally:
-            db.close()
-
-    def count(self) -> int:
-        if not self.exists():
-            return 0
-        db = self._connect()
-        try:
-            return int(db.execute("SELECT COUNT(*) FROM activities").fetchone()[0])
-        finally:
-            db.close()
-
-    def activity(self, seq: int) -> Activity | None:
-        if not self.exists():
-            return None
-        db = self._connect()
-        try:
-            row = db.execute("SELECT seq, type, object_type, object_id, end_time FROM activities WHERE seq = ?",
-                             (seq,)).fetchone()
-        finally:
-            db.close()
-        return Activity(*row) if row else None
-
-    def activities(self, offset: int = 0, limit: int = -1) -> list[Activity]:
-        """Activities in feed order (oldest first), ``limit`` from the ``offset``-th (0-based)."""
+    def _rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
+        """Rows of a read; none when the log does not exist yet (or its tables are not created yet)."""
         if not self.exists():
             return []
         db = self._connect()
         try:
-            rows = db.execute("SELECT seq, type, object_type, object_id, end_time FROM activities "
-                              "ORDER BY seq LIMIT ? OFFSET ?", (limit, offset)).fetchall()
+            return db.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise
         finally:
             db.close()
-        return [Activity(*row) for row in rows]
+
+    def logged(self, generation: str) -> bool:
+        return bool(self._rows("SELECT 1 FROM generations WHERE name = ?", generation))
+
+    def count(self) -> int:
+        rows = self._rows("SELECT COUNT(*) FROM activities")
+        return int(rows[0][0]) if rows else 0
+
+    def activity(self, seq: int) -> Activity | None:
+        rows = self._rows(f"SELECT {_COLUMNS} FROM activities WHERE seq = ?", seq)
+        return Activity(*rows[0]) if rows else None
+
+    def activities(self, offset: int = 0, limit: int = -1) -> list[Activity]:
+        """Activities in feed order (oldest first), ``limit`` from the ``offset``-th (0-based)."""
+        return [Activity(*row) for row in self._rows(f"SELECT {_COLUMNS} FROM activities ORDER BY seq LIMIT ? OFFSET ?",
+                                                     limit, offset)]
 
     def sync(self, manifests_dir: Path) -> int:
         """Append the changes of the generation ``current`` points at, once; returns how many were added."""
@@ -151,7 +143,7 @@ class ChangeLog:
         if not (generation / "catalog.sqlite").is_file() or self.logged(generation.name):
             return 0
         new = published_state(generation)  # outside the transaction: it reads files
-        db = self._connect()
+        db = self._connect(write=True)
         try:
             db.execute("BEGIN IMMEDIATE")  # one writer; re-check under the lock
             if db.execute("SELECT 1 FROM generations WHERE name = ?", (generation.name,)).fetchone():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, redirect, request
 
+from ..config import Settings
 from ..errors import NotFound
 from ..http import IMAGE2_PROFILE, IMAGE3_PROFILE, base_url, cacheable, json_response
 from ..publication import ImageRecord, PublicationStore
@@ -89,16 +90,15 @@ def _image(version: int, identifier: str, region: str, size: str, rotation: str,
     record = _lookup(identifier)
     parsed = parse(version, region, size, rotation, quality_format)
     req = resolve(parsed, record.pyramid.width, record.pyramid.height, _limits())
-    key, body = rendering(record, req)
+    key, body = rendering(record, req, current_app.config["SETTINGS"])
     response = Response(body, content_type=MEDIA_TYPES[req.format])
     canonical = f"{_service_id(version, identifier)}/{req.canonical(version)}"
     response.headers["Link"] = f'<{LEVEL_PROFILE[version]}>;rel="profile", <{canonical}>;rel="canonical"'
     return cacheable(response, cache_etag(key), pyramid_mtime(record.pyramid.path))
 
 
-def rendering(record: ImageRecord, req: ImageRequest) -> tuple[str, bytes]:
+def rendering(record: ImageRecord, req: ImageRequest, settings: Settings) -> tuple[str, bytes]:
     """A rendering's cache key and bytes: a pre-rendered grid tile, the render cache, or rendered now."""
-    settings = current_app.config["SETTINGS"]
     key = cache_key(record.key, req)
     tiles, rendered = _caches(str(settings.image_cache_dir), settings.render_cache_mb)
     hit = tiles.get(key)

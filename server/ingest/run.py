@@ -120,6 +120,9 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     changes.sync(manifests_dir)  # the Change Discovery log: idempotent, keyed by generation
+    if settings.pretile:  # pre-render the items' PDFs too, as the tiles (the generation is live already)
+        from ..presentation.item_pdf import prebuild
+        prebuild(Publication(final, settings.image_cache_dir), settings)
     _collect_old_generations(manifests_dir)
 
 
