@@ -11,6 +11,7 @@ item's first request does not wait for hundreds of page renderings.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import sqlite3
 from pathlib import Path
@@ -55,8 +56,9 @@ class ItemPdf:
             raise NotFound(f"no item {item_id!r}")
         self.item_id = item_id
         self.settings = settings
+        self.title = _title(pub, item_id, settings.default_language)
         self.plan: list[tuple[Any, ImageRequest, sqlite3.Row, Path | None]] = []
-        digest = hashlib.sha256(f"pdf|{VERSION}|{settings.jpeg_quality}".encode())
+        digest = hashlib.sha256(f"pdf|{VERSION}|{settings.jpeg_quality}|{self.title}".encode())
         for row in rows:
             record = pub.image(row["image_id"])
             if record is None:
@@ -74,7 +76,7 @@ class ItemPdf:
     def build(self) -> bytes:
         pages = [PdfPage(rendering(record, req, self.settings)[1], row["width"], row["height"], _words(ocr, row))
                  for record, req, row, ocr in self.plan]
-        return build_pdf(pages, title=self.item_id)
+        return build_pdf(pages, title=self.title)
 
     def cached(self) -> bool:
         return _cache(self.settings).get(self.cache_key) is not None
@@ -103,6 +105,14 @@ def prebuild(pub: Publication, settings: Settings) -> int:
             # a PDF is a convenience: never fail an ingest that is already live
             log.warning("PDF of item %s not built at ingest (it will be on first request): %s", row["id"], exc)
     return built
+
+
+def _title(pub: Publication, item_id: str, language: str) -> str:
+    """The item's title in the default language (else any), for the PDF's document information."""
+    rows = pub.query("SELECT data FROM items WHERE id = ?", item_id)
+    label = json.loads(rows[0]["data"]).get("label") or {} if rows else {}
+    values = label.get(language) or next(iter(label.values()), None) if isinstance(label, dict) else None
+    return str(values[0]) if values else item_id
 
 
 def _words(ocr: Path | None, row: sqlite3.Row) -> list[Word]:
