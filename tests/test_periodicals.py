@@ -61,6 +61,11 @@ def test_a_serial_groups_its_issues_by_year(client: Any) -> None:
     assert year["partOf"] == [{"id": f"{BASE}/iiif/3/collection/giornale", "type": "Collection"}]
     assert [m["id"].split("/")[-2] for m in year["items"]] == ["g-1878-10-06", "g-1878-10-13", "g-1878-11"]
     assert all(m["type"] == "Manifest" and m["navDate"].startswith("1878-") for m in year["items"])
+    assert _get(client, f"{BASE}/iiif/3/g-1878-10-06/manifest")["partOf"] == [
+        {"id": f"{BASE}/iiif/3/collection/giornale", "type": "Collection"},
+        {"id": f"{BASE}/iiif/3/collection/giornale/1878", "type": "Collection"}]
+    assert _get(client, f"{BASE}/iiif/3/g-undated/manifest")["partOf"] == [
+        {"id": f"{BASE}/iiif/3/collection/giornale", "type": "Collection"}]
     assert [m["id"].split("/")[-2] for m in _get(client, f"{BASE}/iiif/3/collection/giornale/1879")["items"]] \
         == ["g-1879-01-05"]
 

@@ -90,7 +90,8 @@ def test_manifest_properties(holdings: Holdings, urls: Urls) -> None:
     assert m["navDate"] == "1878-01-03T00:00:00Z"
     assert m["rights"] == "http://creativecommons.org/publicdomain/mark/1.0/"
     assert m["behavior"] == ["paged"] and m["viewingDirection"] == "left-to-right"
-    assert m["partOf"] == [{"id": f"{BASE}/iiif/3/collection/der-nordstern", "type": "Collection"}]
+    assert m["partOf"] == [{"id": f"{BASE}/iiif/3/collection/der-nordstern", "type": "Collection"},
+                           {"id": f"{BASE}/iiif/3/collection/der-nordstern/1878", "type": "Collection"}]
     assert m["requiredStatement"] == {
         "label": {"it": ["Attribuzione"], "en": ["Attribution"]},
         "value": {"it": ["Library of Congress, Chronicling America; Minnesota Historical Society"]}}

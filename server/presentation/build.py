@@ -48,6 +48,7 @@ PRESENTATION_CONTEXT = "http://iiif.io/api/presentation/3/context.json"
 IMAGE_PROFILE = "level2"
 BEHAVIOR = {"book": "paged", "periodical": "paged", "newspaper": "paged", "document": "individuals",
             "photograph": "individuals", "map": "individuals", "object": "individuals"}
+SERIAL_TYPES = ("newspaper", "periodical")  # their collections group issues by year (serials.py)
 OCR_LINKS = {
     "alto": ("application/xml", "http://www.loc.gov/standards/alto/"),
     "hocr": ("text/vnd.hocr+html", "http://kba.github.io/hocr-spec/1.2/"),
@@ -109,6 +110,9 @@ def build_manifest(item: Item, pages: Sequence[PageInfo], urls: Urls, settings: 
     manifest.behavior = [BEHAVIOR.get(item.type, "individuals")]
     manifest.viewingDirection = "left-to-right"
     manifest.partOf = [Class(id=urls.collection(item.collection), type="Collection")]
+    if item.type in SERIAL_TYPES and item.date is not None:  # and the year it is grouped under (serials.py)
+        manifest.partOf.append(Class(id=urls.collection_year(item.collection, item.date.nav_date.year),
+                                     type="Collection"))
     rendering = [LinkedResource(id=urls.pdf(item.id), type="Text", format="application/pdf",
                                 label=labels.field_label("pdf", languages))] if pages else []
     if any(p.ocr_format for p in pages):

@@ -11,10 +11,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from .build import ChildRef
+from .build import SERIAL_TYPES, ChildRef
 from .urls import year_collection_id
 
-SERIAL_TYPES = ("newspaper", "periodical")
 YEAR = re.compile(r"^(\d{4})")
 
 
