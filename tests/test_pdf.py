@@ -45,6 +45,18 @@ def _pages(pdf: Path) -> int:
     return int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))  # type: ignore[union-attr]
 
 
+def _page_images(pdf: Path) -> list[bytes]:
+    """The raw (still DCT-encoded) stream of each page's one image."""
+    import pikepdf
+    with pikepdf.open(pdf) as doc:
+        out = []
+        for page in doc.pages:
+            images = [x for x in page.Resources.XObject.values() if x.Subtype == "/Image"]
+            assert len(images) == 1 and images[0].Filter == "/DCTDecode"
+            out.append(images[0].read_raw_bytes())
+        return out
+
+
 def test_every_item_pdf_has_its_pages_and_words(client: Any, live_items: list[str], tmp_path: Path) -> None:
     with_text = 0
     for item in live_items:
@@ -57,10 +69,13 @@ def test_every_item_pdf_has_its_pages_and_words(client: Any, live_items: list[st
 
         canvases = manifest["items"]
         assert _pages(pdf) == len(canvases)
+        embedded = _page_images(pdf)
         jpegs = 0
         for n, canvas in enumerate(canvases, 1):
             body = canvas["items"][0]["items"][0]["body"]
-            jpegs += len(_get(client, body["id"]).data)
+            jpeg = _get(client, body["id"]).data
+            assert embedded[n - 1] == jpeg  # the canvas's image, embedded as served: not re-encoded
+            jpegs += len(jpeg)
             words: list[str] = []
             for link in canvas.get("seeAlso", []):
                 ocr = _get(client, link["id"]).data
