@@ -34,6 +34,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(presentation)
     from .search.views import search
     app.register_blueprint(search)
+    from .discovery.views import discovery
+    app.register_blueprint(discovery)
 
     from .web import init_app as init_web  # the public pages (and the i18n every HTML page uses)
     init_web(app)

@@ -278,6 +278,7 @@ def test_sigkill_mid_ingest_keeps_serving_the_old_publication(holdings: Path, tm
     data = tmp_path / "data"
     assert run(holdings, data).returncode == 0
     old = current(data)
+    change_log = (data / "discovery" / "changes.sqlite").read_bytes()  # IIIF Change Discovery
     # change every master so the next run has real work, then kill it while it works
     import pyvips
     for img in sorted((holdings / "items").glob("*/*")):
@@ -294,6 +295,7 @@ def test_sigkill_mid_ingest_keeps_serving_the_old_publication(holdings: Path, tm
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert current(data) == old  # still the old generation
+    assert (data / "discovery" / "changes.sqlite").read_bytes() == change_log  # and nothing logged
     from server import create_app
     client = create_app({"data": data, "base_url": "http://h.test"}).test_client()
     assert client.get(f"/iiif/3/{RASSEGNA}/manifest").status_code == 200

@@ -90,7 +90,8 @@ def test_manifest_properties(holdings: Holdings, urls: Urls) -> None:
     assert m["navDate"] == "1878-01-03T00:00:00Z"
     assert m["rights"] == "http://creativecommons.org/publicdomain/mark/1.0/"
     assert m["behavior"] == ["paged"] and m["viewingDirection"] == "left-to-right"
-    assert m["partOf"] == [{"id": f"{BASE}/iiif/3/collection/der-nordstern", "type": "Collection"}]
+    assert m["partOf"] == [{"id": f"{BASE}/iiif/3/collection/der-nordstern", "type": "Collection"},
+                           {"id": f"{BASE}/iiif/3/collection/der-nordstern/1878", "type": "Collection"}]
     assert m["requiredStatement"] == {
         "label": {"it": ["Attribuzione"], "en": ["Attribution"]},
         "value": {"it": ["Library of Congress, Chronicling America; Minnesota Historical Society"]}}
@@ -99,7 +100,10 @@ def test_manifest_properties(holdings: Holdings, urls: Urls) -> None:
     assert m["provider"][0]["type"] == "Agent" and m["provider"][0]["label"] == {"it": ["Heritage Lab"]}
     assert m["provider"][0]["homepage"][0]["id"] == f"{BASE}/"
     assert m["rendering"] == [{"id": f"{BASE}/iiif/3/{NORD}/text.txt", "type": "Text",
-                               "label": {"it": ["Testo (OCR)"], "en": ["Text (OCR)"]}, "format": "text/plain"}]
+                               "label": {"it": ["Testo (OCR)"], "en": ["Text (OCR)"]}, "format": "text/plain"},
+                              {"id": f"{BASE}/iiif/3/{NORD}/item.pdf", "type": "Text",
+                               "label": {"it": ["PDF (immagini e testo)"], "en": ["PDF (images and text)"]},
+                               "format": "application/pdf"}]
     assert "summary" not in m and "structures" not in m
     meta = {entry["label"]["en"][0]: entry["value"] for entry in m["metadata"]}
     assert list(meta) == ["Type", "Date", "Place", "Language", "Extent", "Reference code"]
@@ -195,12 +199,13 @@ def test_ranges_follow_page_numbers_when_pages_are_left_out(holdings: Holdings, 
     assert [c["id"].rsplit("/", 1)[1] for c in top["items"][0]["items"]] == ["1", "2"]  # pages 1 and 3
 
 
-def test_no_ocr_no_rendering_no_date(holdings: Holdings, urls: Urls, validator: jsonschema.Draft7Validator) -> None:
+def test_no_ocr_only_the_pdf_rendering_no_date(holdings: Holdings, urls: Urls, validator: jsonschema.Draft7Validator) -> None:
     item = replace(holdings.items[NORD], date=None, rights=None, attribution={}, type="photograph", description={})
     pages = [replace(p, ocr_format=None) for p in fake_pages(item)]
     m = build_manifest(item, pages, urls, SETTINGS)
     assert errors(validator, m) == []
-    assert "rendering" not in m and "navDate" not in m and "seeAlso" not in m["items"][0]
+    assert [r["format"] for r in m["rendering"]] == ["application/pdf"]  # the images, without a text layer
+    assert "navDate" not in m and "seeAlso" not in m["items"][0]
     assert m["behavior"] == ["individuals"]
     assert m["rights"] == SETTINGS.default_rights
     assert m["requiredStatement"]["value"] == {"it": [SETTINGS.default_attribution]}

@@ -13,11 +13,12 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, redirect, request
 
+from ..config import Settings
 from ..errors import NotFound
 from ..http import IMAGE2_PROFILE, IMAGE3_PROFILE, base_url, cacheable, json_response
 from ..publication import ImageRecord, PublicationStore
 from . import info as info_mod
-from .request import MEDIA_TYPES, Limits, parse, resolve
+from .request import MEDIA_TYPES, ImageRequest, Limits, parse, resolve
 from .render import render
 from .tilecache import DiskCache, cache_etag, cache_key
 
@@ -89,20 +90,23 @@ def _image(version: int, identifier: str, region: str, size: str, rotation: str,
     record = _lookup(identifier)
     parsed = parse(version, region, size, rotation, quality_format)
     req = resolve(parsed, record.pyramid.width, record.pyramid.height, _limits())
-    settings = current_app.config["SETTINGS"]
-    key = cache_key(record.key, req)
-    tiles, rendered = _caches(str(settings.image_cache_dir), settings.render_cache_mb)
-    hit = tiles.get(key)
-    if hit is not None:
-        body = hit.read_bytes()
-    elif rendered is not None:
-        body = rendered.get_or_render(key, lambda: render(record.pyramid, req, settings.jpeg_quality))
-    else:
-        body = render(record.pyramid, req, settings.jpeg_quality)
+    key, body = rendering(record, req, current_app.config["SETTINGS"])
     response = Response(body, content_type=MEDIA_TYPES[req.format])
     canonical = f"{_service_id(version, identifier)}/{req.canonical(version)}"
     response.headers["Link"] = f'<{LEVEL_PROFILE[version]}>;rel="profile", <{canonical}>;rel="canonical"'
     return cacheable(response, cache_etag(key), pyramid_mtime(record.pyramid.path))
+
+
+def rendering(record: ImageRecord, req: ImageRequest, settings: Settings) -> tuple[str, bytes]:
+    """A rendering's cache key and bytes: a pre-rendered grid tile, the render cache, or rendered now."""
+    key = cache_key(record.key, req)
+    tiles, rendered = _caches(str(settings.image_cache_dir), settings.render_cache_mb)
+    hit = tiles.get(key)
+    if hit is not None:
+        return key, hit.read_bytes()
+    if rendered is not None:
+        return key, rendered.get_or_render(key, lambda: render(record.pyramid, req, settings.jpeg_quality))
+    return key, render(record.pyramid, req, settings.jpeg_quality)
 
 
 def _register(bp: Blueprint, version: int) -> None:

@@ -22,6 +22,7 @@ from ..ocr import OCRError, PageText, parse_ocr
 from ..presentation import labels
 from ..presentation.build import ChildRef, PageInfo, build_collection, build_manifest
 from ..presentation.labels import page_label
+from ..presentation.serials import IssueInfo, group_by_year, year_label
 from ..presentation.urls import Urls
 from ..publication import Publication, create_catalog
 from ..search import MANIFEST_CONTEXTS, IndexedPage, SearchIndexWriter, search_services
@@ -302,8 +303,11 @@ def _write_collections(db: sqlite3.Connection, iiif: Path, holdings: Holdings, u
     top_label = labels.top_label(settings.provider_label,
                                  labels.publication_languages(settings.default_language, settings.languages))
     _write_collection(out, "top", top_label, None, children_of(None), urls, settings, None)
+    issues = {r[0]: IssueInfo(r[1], r[2], r[3]) for r in db.execute("SELECT id, type, date, position FROM items")}
     for position, coll in enumerate(holdings.collections.values()):
-        kids = children_of(coll.id)
+        kids, years = group_by_year(coll.id, children_of(coll.id), issues)  # a serial's issues, by year
+        for group in years:
+            _write_collection(out, group.id, year_label(group), None, group.issues, urls, settings, coll.id)
         _write_collection(out, coll.id, coll.title, coll.description or None, kids, urls, settings,
                           coll.parent or "top")
         db.execute("INSERT INTO collections VALUES (?, ?, ?, ?)",
@@ -316,6 +320,7 @@ def _write_collection(out: Path, coll_id: str, label: dict[str, list[str]], summ
                       children: list[ChildRef], urls: Urls, settings: Settings, parent: str | None) -> None:
     size = settings.collection_page_size
     langs = tuple(settings.languages)
+    (out / f"{coll_id}.json").parent.mkdir(parents=True, exist_ok=True)
     _dump(out / f"{coll_id}.json", build_collection(coll_id, label, summary, children, urls, None, size,
                                                     languages=langs, parent=parent))
     if size > 0 and len(children) > size:

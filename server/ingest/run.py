@@ -65,6 +65,7 @@ def write_html_report(holdings: Holdings, report: IngestReport, settings: Settin
 
 
 def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, report: IngestReport) -> Holdings:
+    from ..discovery import ChangeLog, log_path
     from ..holdings import read_holdings
     from .publish import write_generation
 
@@ -72,6 +73,8 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     settings.image_cache_dir.mkdir(parents=True, exist_ok=True)
     for stale in manifests_dir.glob(".tmp-gen-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
+    changes = ChangeLog(log_path(settings.data))
+    changes.sync(manifests_dir)  # a run killed between its switch and its append: log that switch first
 
     holdings = read_holdings(holdings_dir, settings.default_language)
     report.problems.extend(holdings.problems)
@@ -132,6 +135,10 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    changes.sync(manifests_dir)  # the Change Discovery log: idempotent, keyed by generation
+    if settings.pretile:  # pre-render the items' PDFs too, as the tiles (the generation is live already)
+        from ..presentation.item_pdf import prebuild
+        prebuild(Publication(final, settings.image_cache_dir), settings)
     _collect_old_generations(manifests_dir)
     return holdings
 

@@ -10,7 +10,8 @@ Choices (Presentation 3.0, https://iiif.io/api/presentation/3.0/):
 - ``navDate`` on every dated item (midnight UTC of the first day of the date or range), and on
   manifest references in collections, so viewers can browse issues by date.
 - OCR: each canvas links its ALTO/hOCR file with ``seeAlso`` (machine-readable data: type
-  ``Dataset``, ``format`` and ``profile``); the item's plain text is a ``rendering``.
+  ``Dataset``, ``format`` and ``profile``); the item's plain text is a ``rendering``, and so is
+  a PDF of its pages with the OCR as an invisible text layer (``pdf.py``, built on first request).
 - Collections: Presentation 3.0 has no paged collections (2.1's first/next are gone; 4.0 brings
   CollectionPage). A collection with more than ``page_size`` children lists page sub-collections
   ``.../collection/{id}/page/{n}`` instead, each a plain Collection with ``partOf`` its parent:
@@ -47,6 +48,7 @@ PRESENTATION_CONTEXT = "http://iiif.io/api/presentation/3/context.json"
 IMAGE_PROFILE = "level2"
 BEHAVIOR = {"book": "paged", "periodical": "paged", "newspaper": "paged", "document": "individuals",
             "photograph": "individuals", "map": "individuals", "object": "individuals"}
+SERIAL_TYPES = ("newspaper", "periodical")  # their collections group issues by year (serials.py)
 OCR_LINKS = {
     "alto": ("application/xml", "http://www.loc.gov/standards/alto/"),
     "hocr": ("text/vnd.hocr+html", "http://kba.github.io/hocr-spec/1.2/"),
@@ -108,9 +110,16 @@ def build_manifest(item: Item, pages: Sequence[PageInfo], urls: Urls, settings: 
     manifest.behavior = [BEHAVIOR.get(item.type, "individuals")]
     manifest.viewingDirection = "left-to-right"
     manifest.partOf = [Class(id=urls.collection(item.collection), type="Collection")]
+    if item.type in SERIAL_TYPES and item.date is not None:  # and the year it is grouped under (serials.py)
+        manifest.partOf.append(Class(id=urls.collection_year(item.collection, item.date.nav_date.year),
+                                     type="Collection"))
+    rendering = [LinkedResource(id=urls.pdf(item.id), type="Text", format="application/pdf",
+                                label=labels.field_label("pdf", languages))] if pages else []
     if any(p.ocr_format for p in pages):
-        manifest.rendering = [LinkedResource(id=urls.text(item.id), type="Text", format="text/plain",
-                                             label=labels.field_label("text", languages))]
+        rendering.insert(0, LinkedResource(id=urls.text(item.id), type="Text", format="text/plain",
+                                           label=labels.field_label("text", languages)))
+    if rendering:
+        manifest.rendering = rendering
     for service in services:
         manifest.add_service(_service(service))
 
@@ -254,11 +263,11 @@ def _add_ranges(manifest: Manifest, item: Item, canvas_of: dict[int, str], urls:
 
 def _member(child: ChildRef, urls: Urls) -> ManifestRef | CollectionRef:
     ref: ManifestRef | CollectionRef
+    extra = {"navDate": _iso(child.nav_date)} if child.nav_date else {}
     if child.kind == "Manifest":
-        extra = {"navDate": _iso(child.nav_date)} if child.nav_date else {}
         ref = ManifestRef(id=urls.manifest(child.id), type="Manifest", label=child.label, **extra)
     else:
-        ref = CollectionRef(id=urls.collection(child.id), type="Collection", label=child.label)
+        ref = CollectionRef(id=urls.collection(child.id), type="Collection", label=child.label, **extra)
     if child.thumbnail:
         ref.thumbnail = [_thumbnail(urls, child.thumbnail)]
     return ref

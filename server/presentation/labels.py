@@ -24,6 +24,8 @@ FIELDS: dict[str, dict[str, str]] = {
     "reference_code": {"it": "Segnatura", "en": "Reference code", "de": "Signatur", "fr": "Cote"},
     "attribution": {"it": "Attribuzione", "en": "Attribution", "de": "Nachweis", "fr": "Attribution"},
     "text": {"it": "Testo (OCR)", "en": "Text (OCR)", "de": "Text (OCR)", "fr": "Texte (OCR)"},
+    "pdf": {"it": "PDF (immagini e testo)", "en": "PDF (images and text)", "de": "PDF (Bilder und Text)",
+            "fr": "PDF (images et texte)"},
     "alto": {"it": "Testo OCR (ALTO XML)", "en": "OCR text (ALTO XML)", "de": "OCR-Text (ALTO XML)",
              "fr": "Texte OCR (ALTO XML)"},
     "hocr": {"it": "Testo OCR (hOCR)", "en": "OCR text (hOCR)", "de": "OCR-Text (hOCR)", "fr": "Texte OCR (hOCR)"},

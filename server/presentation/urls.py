@@ -14,6 +14,11 @@ def _seg(value: str) -> str:
     return quote(value, safe="-_.~")
 
 
+def year_collection_id(coll_id: str, year: int) -> str:
+    """The id of the sub-collection holding a serial's issues of one year."""
+    return f"{coll_id}/{year:04d}"
+
+
 class Urls:
     """Absolute URLs of everything the server publishes, from the public base URL.
 
@@ -38,7 +43,11 @@ class Urls:
 
     # Presentation API
     def collection(self, coll_id: str) -> str:
-        return f"{self.base}/iiif/3/collection/{_seg(coll_id)}"
+        """``coll_id`` may be a path: a serial's year is the sub-collection ``{id}/{year}``."""
+        return f"{self.base}/iiif/3/collection/{'/'.join(_seg(part) for part in coll_id.split('/'))}"
+
+    def collection_year(self, coll_id: str, year: int) -> str:
+        return self.collection(year_collection_id(coll_id, year))
 
     def collection_page(self, coll_id: str, page: int) -> str:
         return f"{self.collection(coll_id)}/page/{page}"
@@ -60,6 +69,9 @@ class Urls:
 
     def text(self, item_id: str) -> str:
         return f"{self.base}/iiif/3/{_seg(item_id)}/text.txt"
+
+    def pdf(self, item_id: str) -> str:
+        return f"{self.base}/iiif/3/{_seg(item_id)}/item.pdf"
 
     def ocr(self, item_id: str, n: int) -> str:
         return f"{self.base}/iiif/3/{_seg(item_id)}/ocr/{n}"

@@ -81,6 +81,18 @@ def collection_page(coll_id: str, page: int) -> Response:
                          f"page {page} of collection {coll_id!r}")
 
 
+@presentation.route("/collection/<coll_id>/<int:year>")
+def collection_year(coll_id: str, year: int) -> Response:
+    return send_document(f"3/collection/{_safe(coll_id, 'collection')}/{year:04d}.json",
+                         f"year {year} of collection {coll_id!r}")
+
+
+@presentation.route("/collection/<coll_id>/<int:year>/page/<int:page>")
+def collection_year_page(coll_id: str, year: int, page: int) -> Response:
+    return send_document(f"3/collection/{_safe(coll_id, 'collection')}/{year:04d}/page/{page}.json",
+                         f"page {page} of year {year} of collection {coll_id!r}")
+
+
 @presentation.route("/<item_id>/manifest")
 def manifest(item_id: str) -> Response:
     return send_document(f"3/{_safe(item_id, 'item')}/manifest.json", f"item {item_id!r}")
@@ -112,3 +124,9 @@ def ocr(item_id: str, n: int) -> Response:
 def text(item_id: str) -> Response:
     return send_document(f"3/{_safe(item_id, 'item')}/text.txt", f"text of item {item_id!r}",
                          "text/plain; charset=utf-8")
+
+
+@presentation.route("/<item_id>/item.pdf")
+def pdf(item_id: str) -> Response:
+    from .item_pdf import send_item_pdf
+    return send_item_pdf(_publication(), _safe(item_id, "item"))

@@ -17,7 +17,7 @@ from ..errors import BadRequest, NotFound
 from ..http import base_url
 from ..presentation.urls import Urls
 from ..publication import Publication
-from . import catalog, describe, viewer
+from . import catalog, describe, issue_calendar, viewer
 from .i18n import pick_one, select_locale
 
 web = Blueprint("web", __name__, static_folder="static", static_url_path="/static")
@@ -113,6 +113,7 @@ def collection(coll_id: str) -> Response:
         raise NotFound(f"no page {page} in collection {coll_id!r}")
     years = catalog.years(pub, coll_id) if serial else []
     months = catalog.months(pub, coll_id, year) if serial and year is not None else []
+    days = issue_calendar.year_calendar(pub, coll_id, year) if serial and year is not None else []
 
     def page_link(n: int) -> str:
         return url_for("web.collection", coll_id=coll_id, page=n if n > 1 else None, year=year, month=month,
@@ -121,6 +122,7 @@ def collection(coll_id: str) -> Response:
         "collection.html", node=node, ancestors=tree.ancestors(coll_id), items=items, total=total,
         page=page, pages=pages, page_link=page_link, serial=serial, years=years, months=months,
         year=year, month=month, canonical=urls().base + url_for("web.collection", coll_id=coll_id),
+        calendar=days, weekdays=issue_calendar.weekday_names(select_locale()) if days else [],
         active_page="collections"))
 
 

@@ -1,0 +1,190 @@
+"""The change log behind IIIF Change Discovery: what changed in the published JSON, generation by generation.
+
+The log is an append-only SQLite file in the data folder, outside the generations
+(``{data}/discovery/changes.sqlite``), so removing or rebuilding ``manifests/`` does not forget
+history. Appending is *idempotent and keyed by generation*: ``sync`` compares the JSON of the
+generation ``current`` points at with the state the log itself describes (the last activity of
+each object) and appends the difference in one transaction, recording the generation as logged.
+So:
+
+- an ingest killed before its switch adds nothing (``current`` did not change);
+- an ingest killed between the switch and the append is caught up by the next ``sync`` (the next
+  ingest runs one first, and the feed's view runs one when it sees an unlogged generation), with
+  ``endTime`` = the time of the switch (the ``current`` link's own modification time);
+- a rebuild of the publication from the holdings appends only what really differs.
+
+Objects are recorded by kind and id (``Manifest`` + item id, ``Collection`` + collection id or
+``{id}/page/{n}``), not by URL, so the feed is served under whatever base URL the request uses.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..publication import CURRENT
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS activities (
+    seq INTEGER PRIMARY KEY,      -- order of the feed, oldest first
+    generation TEXT NOT NULL,     -- the generation whose switch this activity records
+    type TEXT NOT NULL,           -- Create | Update | Delete
+    object_type TEXT NOT NULL,    -- Manifest | Collection
+    object_id TEXT NOT NULL,      -- item id, collection id, or "{collection id}/page/{n}"
+    digest TEXT,                  -- sha256 of the published JSON (NULL for Delete)
+    end_time TEXT NOT NULL        -- ISO 8601 UTC, the switch
+);
+CREATE TABLE IF NOT EXISTS generations (name TEXT PRIMARY KEY, end_time TEXT NOT NULL, logged_at TEXT NOT NULL);
+"""
+
+Key = tuple[str, str]  # (object type, object id)
+_COLUMNS = "seq, type, object_type, object_id, end_time"
+
+
+@dataclass(frozen=True)
+class Activity:
+    seq: int
+    type: str
+    object_type: str
+    object_id: str
+    end_time: str
+
+
+def log_path(data: Path) -> Path:
+    return data / "discovery" / "changes.sqlite"
+
+
+def published_state(generation: Path) -> dict[Key, str]:
+    """Every manifest and collection document of a generation, with the sha256 of its JSON."""
+    iiif = generation / "iiif" / "3"
+    state: dict[Key, str] = {}
+    if not iiif.is_dir():
+        return state
+    for folder in iiif.iterdir():
+        if folder.name == "collection":
+            for path in folder.rglob("*.json"):
+                state[("Collection", path.relative_to(folder).with_suffix("").as_posix())] = _digest(path)
+        elif (folder / "manifest.json").is_file():
+            state[("Manifest", folder.name)] = _digest(folder / "manifest.json")
+    return state
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ChangeLog:
+    """Read and append access to the log file (created on first use)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _connect(self, write: bool = False) -> sqlite3.Connection:
+        """Readers only open the file (callers check it exists); the writer creates it and its tables."""
+        if write:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        if write:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+        return db
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def _rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
+        """Rows of a read; none when the log does not exist yet (or its tables are not created yet)."""
+        if not self.exists():
+            return []
+        db = self._connect()
+        try:
+            return db.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise
+        finally:
+            db.close()
+
+    def logged(self, generation: str) -> bool:
+        return bool(self._rows("SELECT 1 FROM generations WHERE name = ?", generation))
+
+    def count(self) -> int:
+        rows = self._rows("SELECT COUNT(*) FROM activities")
+        return int(rows[0][0]) if rows else 0
+
+    def activity(self, seq: int) -> Activity | None:
+        rows = self._rows(f"SELECT {_COLUMNS} FROM activities WHERE seq = ?", seq)
+        return Activity(*rows[0]) if rows else None
+
+    def activities(self, offset: int = 0, limit: int = -1) -> list[Activity]:
+        """Activities in feed order (oldest first), ``limit`` from the ``offset``-th (0-based)."""
+        return [Activity(*row) for row in self._rows(f"SELECT {_COLUMNS} FROM activities ORDER BY seq LIMIT ? OFFSET ?",
+                                                     limit, offset)]
+
+    def sync(self, manifests_dir: Path) -> int:
+        """Append the changes of the generation ``current`` points at, once; returns how many were added."""
+        link = manifests_dir / CURRENT
+        try:
+            target = os.readlink(link)
+            switched = os.lstat(link).st_mtime
+        except OSError:
+            return 0  # nothing published yet
+        generation = (manifests_dir / target).resolve()
+        if not (generation / "catalog.sqlite").is_file() or self.logged(generation.name):
+            return 0
+        new = published_state(generation)  # outside the transaction: it reads files
+        db = self._connect(write=True)
+        try:
+            db.execute("BEGIN IMMEDIATE")  # one writer; re-check under the lock
+            if db.execute("SELECT 1 FROM generations WHERE name = ?", (generation.name,)).fetchone():
+                db.execute("ROLLBACK")
+                return 0
+            last = db.execute("SELECT MAX(end_time) FROM activities").fetchone()[0]
+            end_time = max(_iso(switched), last or "")  # the feed's times never go backwards
+            changes = list(_diff(_logged_state(db), new))
+            db.executemany("INSERT INTO activities (generation, type, object_type, object_id, digest, end_time) "
+                           "VALUES (?, ?, ?, ?, ?, ?)",
+                           [(generation.name, kind, otype, oid, digest, end_time) for kind, (otype, oid), digest in changes])
+            db.execute("INSERT INTO generations VALUES (?, ?, ?)",
+                       (generation.name, end_time, _iso(datetime.now(UTC).timestamp())))
+            db.execute("COMMIT")
+            return len(changes)
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()
+
+
+def _logged_state(db: sqlite3.Connection) -> dict[Key, str]:
+    """What the log says is published now: each object's last activity, unless it was a Delete."""
+    state: dict[Key, str] = {}
+    for kind, otype, oid, digest in db.execute(
+            "SELECT type, object_type, object_id, digest FROM activities ORDER BY seq"):
+        if kind == "Delete":
+            state.pop((otype, oid), None)
+        else:
+            state[(otype, oid)] = digest
+    return state
+
+
+def _diff(old: dict[Key, str], new: dict[Key, str]) -> Iterator[tuple[str, Key, str | None]]:
+    """Create/Update/Delete activities from ``old`` to ``new``, in a stable order (collections first)."""
+    for key in sorted(set(old) | set(new)):
+        if key not in new:
+            yield "Delete", key, None
+        elif key not in old:
+            yield "Create", key, new[key]
+        elif old[key] != new[key]:
+            yield "Update", key, new[key]
