@@ -29,9 +29,13 @@ def main() -> None:
 @click.option("--workers", type=int, default=None, help="Parallel processes (default: one per core).")
 def ingest(holdings_dir: Path, force: bool, workers: int | None) -> None:
     """Ingest HOLDINGS_DIR into a new publication (pyramids, catalog, manifests, index), then switch to it."""
+    from .errors import HeritageError
     from .ingest.run import run_ingest
     settings = Settings.load({"workers": workers} if workers is not None else None)
-    report = run_ingest(holdings_dir, settings, force=force, progress=sys.stderr.isatty())
+    try:
+        report = run_ingest(holdings_dir, settings, force=force, progress=sys.stderr.isatty())
+    except HeritageError as exc:  # a setting or the data folder is unusable: one line, no traceback
+        raise click.ClickException(str(exc)) from None
     click.echo(report.summary())
     if report.errors:
         sys.exit(1)

@@ -1,4 +1,4 @@
-"""The WSGI shortcut for pre-rendered tiles answers exactly as the Flask view does."""
+"""The WSGI shortcut for grid tiles read from the pyramid answers exactly as the Flask view does."""
 from __future__ import annotations
 
 import pytest
@@ -8,10 +8,13 @@ from server import create_app
 from server.image.fastpath import TileFastPath
 
 IMG = "periodical-ita-rassegna-settimanale-1878-10-06~1"
-TILES = [f"/iiif/3/image/{IMG}/0,0,256,256/256,256/0/default.jpg",
-         f"/iiif/3/image/{IMG}/0,0,512,512/512,/0/default.jpg",        # another spelling, same tile
-         f"/iiif/3/image/{IMG}/2048,3072,249,305/249,305/0/default.jpg",  # an edge tile
-         f"/iiif/3/image/{IMG}/full/144,212/0/default.jpg"]
+STORED = [f"/iiif/3/image/{IMG}/0,0,256,256/256,256/0/default.jpg",
+          f"/iiif/3/image/{IMG}/256,512,256,256/256,/0/default.jpg",     # another spelling of a tile
+          f"/iiif/3/image/{IMG}/1024,2048,1024,1024/256,256/0/default.jpg"]  # scale factor 4
+RENDERED = [f"/iiif/3/image/{IMG}/2048,3072,249,305/249,305/0/default.jpg",  # an edge tile: exact size
+            f"/iiif/3/image/{IMG}/0,0,512,512/512,/0/default.jpg",           # not the pyramid's tile size
+            f"/iiif/3/image/{IMG}/full/144,212/0/default.jpg"]
+TILES = STORED + RENDERED
 
 
 def _compare(fast_client: Client, flask_client: Client, url: str, **kw) -> int:  # type: ignore[no-untyped-def]
@@ -54,17 +57,22 @@ def _without_fast_path(app):  # type: ignore[no-untyped-def]
     return app
 
 
-def test_fast_path_serves_only_pre_rendered_tiles(demo_data) -> None:  # type: ignore[no-untyped-def]
-    """Misses, errors and other versions go to Flask (the shortcut returns None for them)."""
+def test_fast_path_serves_only_stored_tiles(demo_data) -> None:  # type: ignore[no-untyped-def]
+    """Edge tiles, other requests, errors and other versions go to Flask (the shortcut returns None)."""
     app = create_app({"data": demo_data, "base_url": "http://h.test"})
     fast = app.wsgi_app
     assert isinstance(fast, TileFastPath)
     env = {"REQUEST_METHOD": "GET", "wsgi.url_scheme": "http", "HTTP_HOST": "h.test", "SERVER_NAME": "h.test",
            "SERVER_PORT": "80"}
-    for url in TILES:
+    for url in STORED:
         assert fast._tile(env, url.removeprefix("/iiif/3/image/").split("/")) is not None, url
+    for url in RENDERED:
+        assert fast._tile(env, url.removeprefix("/iiif/3/image/").split("/")) is None, url
     for tail in (f"{IMG}/0,0,300,300/300,/0/default.jpg",      # not a grid tile
-                 f"{IMG}/0,0,256,256/256,256/0/gray.jpg",      # not pre-rendered
+                 f"{IMG}/0,0,256,256/256,256/0/gray.jpg",      # not stored in the pyramid
+                 f"{IMG}/0,0,256,256/256,256/0/default.png",   # not stored in the pyramid
+                 f"{IMG}/0,0,256,256/256,256/!0/default.jpg",  # mirrored
+                 f"{IMG}/0,0,256,256/256,256/90/default.jpg",  # rotated
                  f"{IMG}/full/99999,/0/default.jpg",           # an error: Flask words it
                  "nope/0,0,256,256/256,256/0/default.jpg",     # unknown image
                  f"{IMG}/0,0,256,256/256,256/0"):               # not an image URL

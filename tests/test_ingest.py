@@ -19,11 +19,10 @@ RASSEGNA = "periodical-ita-rassegna-settimanale-1878-10-06"
 KANT = "periodical-deu-berlinische-monatsschrift-1784-12"
 NORDSTERN = "newspaper-deu-der-nordstern-1878-01-03"
 ENGLISH = "periodical-eng-english-illustrated-magazine-1884-12"
-FAST = {"HERITAGE_PRETILE": "0"}
 
 
 def run(holdings: Path, data: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "HERITAGE_DATA": str(data), **FAST, **(env or {})}
+    full = {**os.environ, "HERITAGE_DATA": str(data), **(env or {})}
     return subprocess.run([sys.executable, "-m", "server.cli", "ingest", str(holdings), *extra], env=full,
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
 

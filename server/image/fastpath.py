@@ -1,10 +1,10 @@
-"""A WSGI shortcut for the hottest request there is: a grid tile that ingest pre-rendered.
+"""A WSGI shortcut for the hottest request there is: a whole grid tile, stored in the pyramid.
 
-Viewers ask for thousands of these; each is a file read, and Flask's dispatch would be about a
-third of its cost. This middleware answers exactly those requests (Image API 3.0, GET/HEAD, tile
-on disk) with the same bytes and headers as the Flask view; everything else — other versions,
-misses, errors, anything unusual — goes on to Flask unchanged. ``tests/test_image_fastpath.py``
-checks that both paths answer alike.
+Viewers ask for thousands of these; each is one ``pread`` (``tiles.py``), and Flask's dispatch
+would be most of its cost. This middleware answers exactly those requests (Image API 3.0, GET/HEAD,
+a tile the pyramid stores whole) with the same bytes and headers as the Flask view; everything
+else — other versions, edge tiles, misses, errors, anything unusual — goes on to Flask
+unchanged. ``tests/test_image_fastpath.py`` checks that both paths answer alike.
 """
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from ..config import Settings
 from ..errors import HeritageError
 from ..publication import PublicationStore
 from .request import MEDIA_TYPES, Limits, parse, resolve
-from .tilecache import DiskCache, cache_etag, cache_key
+from .tilecache import cache_etag, cache_key
+from .tiles import stored_tile
 from .views import LEVEL_PROFILE, pyramid_mtime
 
 PREFIX = "/iiif/3/image/"
@@ -33,7 +34,6 @@ class TileFastPath:
         self.settings = settings
         self.store = store
         self.limits = Limits(settings.max_width, settings.max_height, settings.max_area)
-        self.tiles = DiskCache(settings.image_cache_dir / "tiles", max_bytes=None)
         self.max_age = f"public, max-age={settings.cache_max_age}"
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -59,14 +59,10 @@ class TileFastPath:
                           record.pyramid.height, self.limits)
         except HeritageError:
             return None
+        body = stored_tile(record.pyramid, req)
+        if body is None:
+            return None
         key = cache_key(record.key, req)
-        hit = self.tiles.get(key)
-        if hit is None:
-            return None
-        try:
-            body = hit.read_bytes()
-        except OSError:
-            return None
         etag = f'"{cache_etag(key)}"'
         mtime = pyramid_mtime(record.pyramid.path)
         canonical = f"{self._base(environ)}{PREFIX}{identifier}/{req.canonical(3)}"
