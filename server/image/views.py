@@ -31,7 +31,8 @@ PREFIX = {3: "/iiif/3/image", 2: "/iiif/2/image"}
 
 
 @lru_cache(maxsize=8)
-def _render_cache(image_cache: str, render_cap_mb: int) -> DiskCache | None:
+def render_cache(image_cache: str, render_cap_mb: int) -> DiskCache | None:
+    """The on-demand render cache (one instance per process, shared with the WSGI shortcut)."""
     if render_cap_mb <= 0:
         return None
     return DiskCache(Path(image_cache) / "render", max_bytes=render_cap_mb * 1024 * 1024)
@@ -94,7 +95,7 @@ def _image(version: int, identifier: str, region: str, size: str, rotation: str,
     key = cache_key(record.key, req)
     body = stored_tile(record.pyramid, req)
     if body is None:
-        rendered = _render_cache(str(settings.image_cache_dir), settings.render_cache_mb)
+        rendered = render_cache(str(settings.image_cache_dir), settings.render_cache_mb)
         if rendered is not None:
             body = rendered.get_or_render(key, lambda: render(record.pyramid, req, settings.jpeg_quality))
         else:
