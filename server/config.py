@@ -31,8 +31,8 @@ class Settings:
     max_height: int = 10000
     max_area: int = 40_000_000
     # tile size of the pyramids built at ingest (256 or 512): the one grid advertised in info.json,
-    # whose tiles are served straight from the pyramid's bytes
-    tile_size: int = 256
+    # whose tiles are served straight from the pyramid's bytes (512: see bench/README.md)
+    tile_size: int = 512
     # size cap of the on-demand render cache in image_cache/render (MiB); 0 disables it
     render_cache_mb: int = 2048
     # JPEG quality of rendered derivatives and of the pyramid tiles

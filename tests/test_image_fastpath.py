@@ -11,11 +11,11 @@ from server.image.request import parse, resolve
 from server.image.tilecache import cache_key
 
 IMG = "periodical-ita-rassegna-settimanale-1878-10-06~1"
-STORED = [f"/iiif/3/image/{IMG}/0,0,256,256/256,256/0/default.jpg",
-          f"/iiif/3/image/{IMG}/256,512,256,256/256,/0/default.jpg",     # another spelling of a tile
-          f"/iiif/3/image/{IMG}/1024,2048,1024,1024/256,256/0/default.jpg"]  # scale factor 4
+STORED = [f"/iiif/3/image/{IMG}/0,0,512,512/512,512/0/default.jpg",
+          f"/iiif/3/image/{IMG}/512,1024,512,512/512,/0/default.jpg",     # another spelling of a tile
+          f"/iiif/3/image/{IMG}/0,0,2048,2048/512,512/0/default.jpg"]     # scale factor 4
 RENDERED = [f"/iiif/3/image/{IMG}/2048,3072,249,305/249,305/0/default.jpg",  # an edge tile: exact size
-            f"/iiif/3/image/{IMG}/1536,2304,512,512/512,/0/default.jpg",     # not the pyramid's tile size
+            f"/iiif/3/image/{IMG}/768,1024,256,256/256,/0/default.jpg",     # not the pyramid's tile size
             f"/iiif/3/image/{IMG}/full/143,211/0/default.jpg"]
 TILES = STORED + RENDERED
 
@@ -79,14 +79,14 @@ def test_fast_path_serves_only_bytes_on_disk(demo_data) -> None:  # type: ignore
         answer = fast._tile(env, parts)                  # now in the render cache
         assert answer is not None and answer[2] == client.get(url).get_data(), url
     for tail in (f"{IMG}/0,0,300,300/300,/0/default.jpg",      # not a grid tile
-                 f"{IMG}/0,0,256,256/256,256/0/gray.jpg",      # not stored in the pyramid
-                 f"{IMG}/0,0,256,256/256,256/0/default.png",   # not stored in the pyramid
-                 f"{IMG}/0,0,256,256/256,256/!0/default.jpg",  # mirrored
-                 f"{IMG}/0,0,256,256/256,256/90/default.jpg",  # rotated
-                 f"{IMG}/0,0,256,256/256,256/0/bitonal.jpg",   # not rendered yet
+                 f"{IMG}/0,0,512,512/512,512/0/gray.jpg",      # not stored in the pyramid
+                 f"{IMG}/0,0,512,512/512,512/0/default.png",   # not stored in the pyramid
+                 f"{IMG}/0,0,512,512/512,512/!0/default.jpg",  # mirrored
+                 f"{IMG}/0,0,512,512/512,512/90/default.jpg",  # rotated
+                 f"{IMG}/0,0,512,512/512,512/0/bitonal.jpg",   # not rendered yet
                  f"{IMG}/full/99999,/0/default.jpg",           # an error: Flask words it
-                 "nope/0,0,256,256/256,256/0/default.jpg",     # unknown image
-                 f"{IMG}/0,0,256,256/256,256/0"):               # not an image URL
+                 "nope/0,0,512,512/512,512/0/default.jpg",     # unknown image
+                 f"{IMG}/0,0,512,512/512,512/0"):               # not an image URL
         if len(tail.split("/")) == 5 and not tail.startswith("nope/") and "99999" not in tail:
             _forget(fast, tail.split("/"))  # another test of the session may have rendered it
         assert fast._tile(env, tail.split("/")) is None, tail

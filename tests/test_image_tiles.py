@@ -231,7 +231,7 @@ def test_every_advertised_tile_over_http(client, image_id: str, version: int) ->
         assert psnr(got, decode(render(pyramid, req))) >= 40, path
 
 
-@pytest.mark.parametrize("path", ["256,512,256,256/256,256/0/default.jpg",     # read from the pyramid
+@pytest.mark.parametrize("path", ["512,1024,512,512/512,512/0/default.jpg",    # read from the pyramid
                                   "2048,3072,249,305/249,305/0/default.jpg"])  # an edge tile: rendered
 @pytest.mark.parametrize("version", [3, 2])
 def test_head_304_and_ranges_stay_inside_the_tile(client, path: str, version: int) -> None:  # type: ignore[no-untyped-def]
@@ -259,25 +259,25 @@ def test_head_304_and_ranges_stay_inside_the_tile(client, path: str, version: in
 
 # --- ingest --------------------------------------------------------------------------------------
 
-def test_ingest_builds_512_pyramids_and_drops_the_old_tile_tree(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_ingest_builds_256_pyramids_and_drops_the_old_tile_tree(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     holdings = write_holdings(tmp_path / "holdings", [{"id": "one", "collection": "test", "type": "object",
                                                        "title": "One"}], {"one": [KANT]})
     data = tmp_path / "data"
     old = data / "image_cache" / "tiles" / "abc"
     old.mkdir(parents=True)
     (old / "0,0,256,256%2F256,256%2F0%2Fdefault.jpg").write_bytes(b"\xff\xd8old")
-    monkeypatch.setenv("HERITAGE_TILE_SIZE", "512")
+    monkeypatch.setenv("HERITAGE_TILE_SIZE", "256")
     result = ingest(holdings, data)
     assert result.returncode == 0, result.stdout + result.stderr
     assert not (data / "image_cache" / "tiles").exists()
     pyramids = list((data / "image_cache" / "pyramids").rglob("*.tif"))
-    assert len(pyramids) == 1 and pyramids[0].stem.endswith("t512")
-    assert tiles.TileIndex(str(pyramids[0])).tile == 512
+    assert len(pyramids) == 1 and pyramids[0].stem.endswith("-p1")  # the name earlier versions gave it
+    assert tiles.TileIndex(str(pyramids[0])).tile == 256
     client = create_app({"data": data, "base_url": "http://h.test"}).test_client()
     info = client.get("/iiif/3/image/one~1/info.json").get_json()
-    assert [(t["width"], t["height"]) for t in info["tiles"]] == [(512, 512)]
-    r = client.get("/iiif/3/image/one~1/512,512,512,512/512,512/0/default.jpg")
-    assert r.status_code == 200 and (decode(r.data).width, decode(r.data).height) == (512, 512)
+    assert [(t["width"], t["height"]) for t in info["tiles"]] == [(256, 256)]
+    r = client.get("/iiif/3/image/one~1/256,512,256,256/256,256/0/default.jpg")
+    assert r.status_code == 200 and (decode(r.data).width, decode(r.data).height) == (256, 256)
     monkeypatch.setenv("HERITAGE_TILE_SIZE", "300")
     bad = ingest(holdings, data)
     assert bad.returncode != 0 and "HERITAGE_TILE_SIZE" in bad.stdout + bad.stderr
@@ -293,4 +293,7 @@ def test_pyramid_keys_keep_the_default_size_unchanged() -> None:
 
 def test_ingest_writes_no_tile_files(demo_data: Path) -> None:
     cache = demo_data / "image_cache"
-    assert (cache / "pyramids").is_dir() and not (cache / "tiles").exists()
+    assert not (cache / "tiles").exists()
+    pyramids = list((cache / "pyramids").rglob("*.tif"))
+    assert pyramids and all(p.stem.endswith("-p1t512") for p in pyramids)  # the default tile size
+    assert {tiles.TileIndex(str(p)).tile for p in pyramids} == {512}
