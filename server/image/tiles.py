@@ -32,6 +32,7 @@ _TAGS = {256, 257, 259, 277, 284, 322, 323, 324, 325, 347}
 _TYPES = {1: ("B", 1), 3: ("H", 2), 4: ("I", 4), 7: ("B", 1), 16: ("Q", 8), 13: ("I", 4), 18: ("Q", 8)}
 _MAX_PAGES = 64                # a pyramid of a 2**64-pixel image has fewer levels than this
 _MAX_TILES = 1 << 24           # per level: refuse nonsense counts before allocating
+_MAX_TILE_BYTES = 1 << 24      # a 512-px JPEG tile is tens of KB; a larger count is a damaged file
 
 
 class NotTiled(ValueError):
@@ -81,8 +82,10 @@ class TileIndex:
         if not 0 <= col < lv.across or not 0 <= i < len(lv.offsets):
             return None
         size = lv.counts[i]
+        if not 4 <= size <= _MAX_TILE_BYTES:
+            return None
         data = os.pread(self.fd, size, lv.offsets[i])
-        if len(data) != size or not data.startswith(_SOI) or size < 4:
+        if len(data) != size or not data.startswith(_SOI):
             return None
         return _SOI + lv.tables + data[2:] if lv.tables else data
 
