@@ -23,8 +23,9 @@ from .model import Pyramid
 
 log = logging.getLogger(__name__)
 
-# Bump when the output contract changes (tile size, colour handling …): every master gets a new key,
-# so re-ingest rebuilds every pyramid instead of serving old ones.
+# Bump when the output contract changes (colour handling …): every master gets a new key, so
+# re-ingest rebuilds every pyramid instead of serving old ones. The tile size has its own suffix
+# (pyramid_key).
 PYRAMID_FORMAT = "p1"
 TILE = 256
 TILE_SIZES = (256, 512)
@@ -49,11 +50,15 @@ def master_key(master: Path) -> str:
 
 
 def pyramid_key(content_key: str, tile: int = TILE) -> str:
-    """The pyramid key of a master's content key at a tile size (the default size keeps the bare
-    content key, so pyramids built before the size was configurable are still found)."""
+    """The pyramid key of a master's content key at a tile size: 256 px, the only size of earlier
+    versions, keeps the bare content key, so their pyramids are still found; 512 adds ``t512``."""
+    _check_tile(tile)
+    return content_key if tile == TILE else f"{content_key}t{tile}"
+
+
+def _check_tile(tile: int) -> None:
     if tile not in TILE_SIZES:
         raise ValueError(f"tile size must be one of {TILE_SIZES}, not {tile}")
-    return content_key if tile == TILE else f"{content_key}t{tile}"
 
 
 def pyramid_path(cache_dir: Path, key: str) -> Path:
@@ -77,8 +82,7 @@ def build_pyramid(master: Path, out: Path, jpeg_quality: int = 85, tile: int = T
     """Convert ``master`` into the pyramidal TIFF ``out``; a bad master raises HeritageError."""
     if not 1 <= jpeg_quality <= 100:
         raise ValueError(f"jpeg_quality must be 1–100, not {jpeg_quality}")
-    if tile not in TILE_SIZES:
-        raise ValueError(f"tile size must be one of {TILE_SIZES}, not {tile}")
+    _check_tile(tile)
     master, out = Path(master), Path(out)
     name = master.name
     try:
