@@ -43,8 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--concurrency", default="1,4", help="comma-separated connection counts (default 1,4)")
     p.add_argument("--seed", type=int, default=20240601, help="seed of the request mixes")
     p.add_argument("--requests", type=int, default=20_000, help="length of the tile request list")
-    p.add_argument("--tile-shares", default="256:0.8,512:0.2",
-                   help="tile widths and their shares of the tile mix (default 256:0.8,512:0.2)")
+    p.add_argument("--tile-size", type=int, default=None, choices=[256, 512],
+                   help="HERITAGE_TILE_SIZE for Heritage Lab's ingest and server (default: its default)")
+    p.add_argument("--tile-shares", default=None,
+                   help="tile widths and their shares of the tile mix, e.g. 256:0.8,512:0.2 (default: all "
+                        "of the tile size Heritage Lab advertises, as OpenSeadragon would ask it)")
     p.add_argument("--mixes", default="tiles,thumbs", help="which mixes: tiles, thumbs (default both)")
     p.add_argument("--only", choices=["iipsrv", "heritage"], help="benchmark one server only")
     p.add_argument("--iipsrv-processes", type=int, default=2, help="iipsrv FastCGI processes (default 2)")
@@ -103,7 +106,7 @@ def machine_facts() -> dict[str, object]:
         "libvips": f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}",
         "iipsrv": cmd("dpkg-query", "-W", "-f=${Version}", "iipimage-server"),
         "nginx": cmd("nginx", "-v"), "wrk": cmd("wrk", "--version"),
-        "heritage": cmd("heritage", "--version"),
+        "heritage": cmd(*servers.HERITAGE, "--version"),
         "heritage_git": cmd("git", "-C", str(HERE.parent), "describe", "--always", "--dirty"),
     }
 
@@ -131,10 +134,9 @@ def write_holdings(root: Path, master: Path, width: int, height: int) -> Path:
 
 def heritage_available() -> str | None:
     """None if ``heritage ingest`` and ``heritage serve`` can be run, else why not."""
-    if shutil.which("heritage") is None:
-        return "the heritage command is not installed (pip install -e . in the repository)"
     try:
-        r = subprocess.run(["heritage", "--help"], capture_output=True, text=True, timeout=60)
+        r = subprocess.run([*servers.HERITAGE, "--help"], capture_output=True, text=True, timeout=60,
+                           cwd=servers.REPO, check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"heritage --help failed: {exc}"
     text = r.stdout + r.stderr
@@ -224,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             holdings = write_holdings(args.work, src.master, src.width, src.height)
             if not args.skip_ingest:
                 print(f"heritage: HERITAGE_DATA={data} heritage ingest {holdings}")
-                secs = servers.ingest_heritage(data, holdings, args.work / "logs" / "heritage-ingest.log")
+                secs = servers.ingest_heritage(data, holdings, args.work / "logs" / "heritage-ingest.log",
+                                               tile_size=args.tile_size)
                 record["heritage_ingest_seconds"] = round(secs, 1)
                 print(f"heritage: ingest took {secs:.1f} s")
             record["heritage_image_cache_mb"] = {
@@ -235,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             if render_cache.is_dir():  # the on-demand render cache starts empty, as after ingest
                 shutil.rmtree(render_cache)
             ep = servers.start_heritage(procs, data, IDENTIFIER, args.work / "logs" / "heritage-serve.log",
-                                        workers=args.heritage_workers)
+                                        workers=args.heritage_workers, tile_size=args.tile_size)
             hpid = next(p.pid for name, p in procs.popens if name == "heritage")
             cpu_roots["heritage"] = lambda hpid=hpid: load.process_tree_cpu([hpid])
             endpoints.append(ep)
@@ -250,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         factors = tiles.common_scale_factors(*infos.values())
         advertised = {name: tiles.advertised_tiles(info) for name, info in infos.items()}
         print("tiles advertised:", json.dumps(advertised), "-> scale factors used:", factors)
-        spec = tiles.MixSpec(requests=args.requests, seed=args.seed, tile_shares=parse_shares(args.tile_shares))
+        shares = args.tile_shares or f"{min(advertised.get('heritage') or advertised.get('iipsrv') or {256: []})}:1.0"
+        spec = tiles.MixSpec(requests=args.requests, seed=args.seed, tile_shares=parse_shares(shares))
         tile_list = tiles.tile_mix(src.width, src.height, factors, spec)
         thumb_list = tiles.thumbnail_mix(max(1000, args.requests // 10), args.seed)
         mixes: dict[str, list[str]] = {}

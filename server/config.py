@@ -39,7 +39,7 @@ def _bool(value: str) -> bool:
 class Settings:
     """Everything configurable. Field name ``x`` is read from the environment as ``HERITAGE_X``."""
 
-    # where derived artefacts live: manifests/ (publications), image_cache/ (pyramids, tiles);
+    # where derived artefacts live: manifests/ (publications), image_cache/ (pyramids, render cache);
     # default user_data_dir() (resolved by load(), from the environment it reads)
     data: Path = field(default_factory=user_data_dir)
     # public base URL, e.g. https://museo.example.org/heritage ; empty = derived from the request
@@ -50,9 +50,11 @@ class Settings:
     max_width: int = 10000
     max_height: int = 10000
     max_area: int = 40_000_000
-    # tile widths advertised in info.json; the grid of the first ones is pre-rendered at ingest
-    tile_sizes: tuple[int, ...] = (256, 512)
-    pretile: bool = True
+    # tile size of the pyramids built at ingest (256 or 512): the one grid advertised in info.json,
+    # whose tiles are served straight from the pyramid's bytes (512: see bench/README.md)
+    tile_size: int = 512
+    # build each item's PDF at ingest (else on its first request; both cached by content)
+    prebuild_pdf: bool = False
     # size cap of the on-demand render cache in image_cache/render (MiB); 0 disables it
     render_cache_mb: int = 2048
     # JPEG quality of rendered derivatives and of the pyramid tiles

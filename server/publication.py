@@ -5,8 +5,8 @@ Layout under ``{data}/manifests/``::
     gen-20261126T101500-1a2b/   catalog.sqlite, iiif/ (the IIIF JSON, servable statically), index/
     current -> gen-…            a symlink, replaced atomically (rename) when an ingest completes
 
-The web app only reads; it notices a new ``current`` on the next request and reopens. Pyramids and
-pre-rendered tiles live in ``{data}/image_cache/`` keyed by content, shared by all generations.
+The web app only reads; it notices a new ``current`` on the next request and reopens. Pyramids (and
+the render cache) live in ``{data}/image_cache/`` keyed by content, shared by all generations.
 """
 from __future__ import annotations
 

@@ -167,7 +167,7 @@ def test_an_ingested_mag_item_has_the_page_labels(tmp_path: Path) -> None:
     from server.config import Settings
     from server.ingest.run import run_ingest
     root = make(tmp_path, title="Rassegna")
-    settings = Settings.load({"data": tmp_path / "data", "pretile": False, "workers": 1})
+    settings = Settings.load({"data": tmp_path / "data", "workers": 1})
     report = run_ingest(root, settings)
     assert not report.errors, [str(p) for p in report.problems]
     manifest = json.loads((settings.manifests_dir / "current" / "iiif" / "3" / ITEM / "manifest.json").read_text())

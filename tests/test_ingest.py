@@ -19,7 +19,6 @@ RASSEGNA = "periodical-ita-rassegna-settimanale-1878-10-06"
 KANT = "periodical-deu-berlinische-monatsschrift-1784-12"
 NORDSTERN = "newspaper-deu-der-nordstern-1878-01-03"
 ENGLISH = "periodical-eng-english-illustrated-magazine-1884-12"
-FAST = {"HERITAGE_PRETILE": "0"}
 
 
 # the operator's language comes from these (server/texts.py): English unless a test says otherwise
@@ -28,7 +27,7 @@ LANGUAGE_VARIABLES = ("HERITAGE_UI_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG", "
 
 def run(holdings: Path, data: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in LANGUAGE_VARIABLES}
-    full = {**base, "LANG": "C.UTF-8", "HERITAGE_DATA": str(data), **FAST, **(env or {})}
+    full = {**base, "LANG": "C.UTF-8", "HERITAGE_DATA": str(data), **(env or {})}
     return subprocess.run([sys.executable, "-m", "server.cli", "ingest", str(holdings), *extra], env=full,
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
 

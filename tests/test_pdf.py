@@ -116,13 +116,16 @@ def test_unknown_and_restricted_items_have_no_pdf(tmp_path: Path) -> None:
         assert response.get_json()["status"] == 404
 
 
-def test_ingest_prebuilds_the_pdfs_when_it_pretiles(tmp_path: Path) -> None:
+def test_ingest_prebuilds_the_pdfs_when_asked(tmp_path: Path) -> None:
     from .conftest import FIXTURES, write_holdings
     from .test_ingest import run
     png = FIXTURES / "67352ccc-d1b0-11e1-89ae-279075081939.png"
     holdings = write_holdings(tmp_path / "holdings", [{"id": "uno", "collection": "test", "type": "book",
                                                       "title": "Uno"}], {"uno": [png, png]})
-    result = run(holdings, tmp_path / "data", env={"HERITAGE_PRETILE": "1"})
+    result = run(holdings, tmp_path / "lazy", env={"HERITAGE_PREBUILD_PDF": "0"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not list((tmp_path / "lazy" / "image_cache").glob("pdf/*/*"))  # off: built on first request
+    result = run(holdings, tmp_path / "data", env={"HERITAGE_PREBUILD_PDF": "1"})
     assert result.returncode == 0, result.stdout + result.stderr
     built = list((tmp_path / "data" / "image_cache" / "pdf").glob("*/*"))
     assert len(built) == 1

@@ -123,7 +123,7 @@ def test_ingest_without_heritage_data_writes_to_the_user_data_dir(tmp_path: Path
                               {"one": [FIXTURES / "67352ccc-d1b0-11e1-89ae-279075081939.png"]})
     home = tmp_path / "home"
     result = subprocess.run([sys.executable, "-m", "server.cli", "ingest", str(holdings)],
-                            env=_env(HOME=str(home), HERITAGE_PRETILE="0"), cwd=ROOT, capture_output=True,
+                            env=_env(HOME=str(home)), cwd=ROOT, capture_output=True,
                             text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     data = home / ".local" / "share" / "heritage-lab"
@@ -142,7 +142,7 @@ def test_demo_uses_its_own_folder_apart_from_your_data(tmp_path: Path) -> None:
     mine = os.readlink(xdg / "heritage-lab" / "manifests" / "current")
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "server.cli", "demo", "--port", str(port), "--workers", "1",
-                             "--no-access-log"], env=_env(XDG_DATA_HOME=str(xdg), HERITAGE_PRETILE="0"), cwd=ROOT,
+                             "--no-access-log"], env=_env(XDG_DATA_HOME=str(xdg)), cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         status = _wait_for(f"http://127.0.0.1:{port}/iiif/3/collection/top", proc)

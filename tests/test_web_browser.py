@@ -218,9 +218,9 @@ def test_universal_viewer_opens_the_requested_canvas(page: Any, uv_site: str, vi
     prefix = f"{uv_site}/iiif/3/image/{ITEM}~2/"
     page.wait_until(lambda: bool(page.info_hits(prefix)), LOAD_TIMEOUT_MS, f"info.json of {ITEM}~2")
     # The manifest's search service gives UV its "search within" bar under the image: in this
-    # window the two-page spread then shows each page at 280x419 px, a pyramid level that fits one
-    # 512 px tile, which OpenSeadragon asks for as full/280,419 rather than as region tiles. Wait
-    # for that level image (w,h: not UV's "90," thumbnails), then zoom in for region tiles.
+    # window the two-page spread then shows each page small, and OpenSeadragon asks for the levels
+    # that fit one tile as full/w,h rather than as region tiles. Wait for such a level image (w,h:
+    # not UV's "90," thumbnails), then zoom in for region tiles.
     level = re.compile(rf"^{re.escape(prefix)}full/\d+,\d+/")
     page.wait_until(lambda: bool(page.hits(lambda u: bool(level.match(u)))), LOAD_TIMEOUT_MS, "canvas 2 on screen")
     page.locator("#viewer button.zoomIn.viewportNavButton").click()

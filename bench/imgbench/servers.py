@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -195,21 +196,30 @@ def start_iipsrv(procs: Processes, work: Path, image_dir: Path, image_file: str,
     return endpoint
 
 
-def heritage_env(data: Path) -> dict[str, str]:
-    """The environment for ``heritage``: the default production settings (but no access log), data under ``data``."""
+# ``heritage`` as this checkout's code (an installed console script may point at another checkout)
+HERITAGE = [sys.executable, "-m", "server.cli"]
+REPO = Path(__file__).resolve().parent.parent.parent
+
+
+def heritage_env(data: Path, tile_size: int | None = None) -> dict[str, str]:
+    """The environment for ``heritage``: the default production settings (but no access log), data under ``data``
+    (and the pyramids' tile size, if given)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HERITAGE_")}
     env["HERITAGE_DATA"] = str(data.resolve())
     env["HERITAGE_ACCESS_LOG"] = "0"  # like the nginx in front of iipsrv (access_log off)
+    if tile_size:
+        env["HERITAGE_TILE_SIZE"] = str(tile_size)
     return env
 
 
-def ingest_heritage(data: Path, holdings: Path, log: Path) -> float:
+def ingest_heritage(data: Path, holdings: Path, log: Path, tile_size: int | None = None) -> float:
     """``heritage ingest HOLDINGS``; returns its wall time in seconds."""
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with log.open("wb") as out:
-        result = subprocess.run(["heritage", "ingest", str(holdings.resolve())], env=heritage_env(data),
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=3600)
+        result = subprocess.run([*HERITAGE, "ingest", str(holdings.resolve())], env=heritage_env(data, tile_size),
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=3600,
+                                cwd=REPO, check=False)
     if result.returncode != 0:
         tail = log.read_text(errors="replace")[-3000:]
         raise RuntimeError(f"heritage ingest failed ({result.returncode}); log {log}:\n{tail}")
@@ -217,13 +227,13 @@ def ingest_heritage(data: Path, holdings: Path, log: Path) -> float:
 
 
 def start_heritage(procs: Processes, data: Path, identifier: str, log: Path,
-                   workers: int | None = None) -> Endpoint:
+                   workers: int | None = None, tile_size: int | None = None) -> Endpoint:
     """``heritage serve --host 127.0.0.1 --port P`` with default settings (``--workers`` if given)."""
     port = free_port()
-    args = ["heritage", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    args = [*HERITAGE, "serve", "--host", "127.0.0.1", "--port", str(port)]
     if workers:
         args += ["--workers", str(workers)]
-    proc = procs.start("heritage", args, log, env=heritage_env(data))
+    proc = procs.start("heritage", args, log, env=heritage_env(data, tile_size), cwd=REPO)
     endpoint = Endpoint("heritage", f"http://127.0.0.1:{port}", f"/iiif/3/image/{identifier}")
     wait_http(endpoint.info_url, timeout=120, proc=proc)
     return endpoint

@@ -1,10 +1,10 @@
-"""A WSGI shortcut for the hottest request there is: a grid tile that ingest pre-rendered.
+"""A WSGI shortcut for the hottest requests there are: grid tiles whose bytes are already on disk.
 
-Viewers ask for thousands of these; each is a file read, and Flask's dispatch would be about a
-third of its cost. This middleware answers exactly those requests (Image API 3.0, GET/HEAD, tile
-on disk) with the same bytes and headers as the Flask view; everything else — other versions,
-misses, errors, anything unusual — goes on to Flask unchanged. ``tests/test_image_fastpath.py``
-checks that both paths answer alike.
+Viewers ask for thousands of these; each is one ``pread`` (whole tiles, ``tiles.py``) or one file
+read (edge tiles and anything else once rendered, from the render cache), and Flask's dispatch
+would be most of its cost. This middleware answers exactly those requests (Image API 3.0,
+GET/HEAD, bytes on disk) with the same bytes and headers as the Flask view; everything else —
+other versions, misses, errors, anything unusual — goes on to Flask unchanged. ``tests/test_image_fastpath.py`` checks that both paths answer alike.
 """
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from ..errors import HeritageError
 from ..http import base_vary, public_base
 from ..publication import PublicationStore
 from .request import MEDIA_TYPES, Limits, parse, resolve
-from .tilecache import DiskCache, cache_etag, cache_key
-from .views import LEVEL_PROFILE, pyramid_mtime
+from .tilecache import cache_etag, cache_key
+from .tiles import stored_tile
+from .views import LEVEL_PROFILE, pyramid_mtime, render_cache
 
 PREFIX = "/iiif/3/image/"
 PROFILE_LINK = f'<{LEVEL_PROFILE[3]}>;rel="profile"'
@@ -32,9 +33,9 @@ class TileFastPath:
         self.settings = settings
         self.store = store
         self.limits = Limits(settings.max_width, settings.max_height, settings.max_area)
-        self.tiles = DiskCache(settings.image_cache_dir / "tiles", max_bytes=None)
         self.max_age = f"public, max-age={settings.cache_max_age}"
         self.vary = ", ".join(base_vary(settings.base_url))
+        self.rendered = render_cache(str(settings.image_cache_dir), settings.render_cache_mb)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
@@ -60,13 +61,11 @@ class TileFastPath:
         except HeritageError:
             return None
         key = cache_key(record.key, req)
-        hit = self.tiles.get(key)
-        if hit is None:
-            return None
-        try:
-            body = hit.read_bytes()
-        except OSError:
-            return None
+        body = stored_tile(record.pyramid, req)
+        if body is None:
+            body = self._rendered(key)
+            if body is None:
+                return None
         etag = f'"{cache_etag(key)}"'
         mtime = pyramid_mtime(record.pyramid.path)
         canonical = f"{public_base(environ, self.settings.base_url)}{PREFIX}{identifier}/{req.canonical(3)}"
@@ -81,6 +80,16 @@ class TileFastPath:
             headers.insert(2, ("Last-Modified", formatdate(mtime, usegmt=True)))
         headers[:0] = [("Content-Type", MEDIA_TYPES[req.format]), ("Content-Length", str(len(body)))]
         return "200 OK", headers, body
+
+    def _rendered(self, key: str) -> bytes | None:
+        """A rendering already in the render cache (edge tiles after their first request), or None."""
+        hit = self.rendered.get(key) if self.rendered is not None else None
+        if hit is None:
+            return None
+        try:
+            return hit.read_bytes() or None
+        except OSError:  # evicted between get() and the read: Flask renders it again
+            return None
 
 
 def _not_modified(environ: dict[str, Any], etag: str, mtime: float | None) -> bool:

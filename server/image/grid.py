@@ -1,6 +1,7 @@
 """The tile grid a viewer requests, computed as the Image API's implementation notes describe.
 
-info.json advertises it, ingest pre-renders it, and the benchmark replays it: one definition.
+info.json advertises it, ``tiles.py`` serves it from the pyramid, and the tests and the benchmark
+replay it: one definition.
 """
 from __future__ import annotations
 

@@ -2,8 +2,10 @@
 
 Built from the pyramid's stored level sizes and the configured limits only: no image is opened.
 ``sizes`` lists the pyramid levels (each is a plain crop of one level, the cheapest response) and
-``tiles`` the grid that ingest pre-renders (``grid.scale_factors``), so that what is advertised
-is what is fast. Both stay within the limits, as the specification requires.
+``tiles`` the pyramid's own tile grid, once (one tile size, every scale factor of
+``grid.scale_factors``: §5.4 lists each scale factor once), whose whole tiles are read straight
+from the pyramid (``tiles.py``), so that what is advertised is what is fast. Both stay within
+the limits, as the specification requires.
 """
 from __future__ import annotations
 
@@ -54,16 +56,14 @@ def _sizes(pyramid: Pyramid, limits: Limits) -> list[dict[str, int]]:
     return sizes
 
 
-def _tiles(pyramid: Pyramid, limits: Limits, tile_sizes: tuple[int, ...]) -> list[dict[str, Any]]:
-    tiles = []
-    for t in dict.fromkeys(tile_sizes):  # unique, in configured order
-        if t >= 1 and _within(t, t, limits):
-            tiles.append({"width": t, "height": t,
-                          "scaleFactors": scale_factors(pyramid.width, pyramid.height, t)})
-    return tiles
+def _tiles(pyramid: Pyramid, limits: Limits, tile_size: int) -> list[dict[str, Any]]:
+    if tile_size < 1 or not _within(tile_size, tile_size, limits):
+        return []
+    return [{"width": tile_size, "height": tile_size,
+             "scaleFactors": scale_factors(pyramid.width, pyramid.height, tile_size)}]
 
 
-def info_json_v3(base_id: str, pyramid: Pyramid, limits: Limits, tile_sizes: tuple[int, ...]) -> dict:
+def info_json_v3(base_id: str, pyramid: Pyramid, limits: Limits, tile_size: int) -> dict:
     """The Image API 3.0 image information document; ``base_id`` has no trailing slash."""
     doc: dict[str, Any] = {
         "@context": CONTEXT_V3,
@@ -80,7 +80,7 @@ def info_json_v3(base_id: str, pyramid: Pyramid, limits: Limits, tile_sizes: tup
     sizes = _sizes(pyramid, limits)
     if sizes:
         doc["sizes"] = sizes
-    tiles = _tiles(pyramid, limits, tile_sizes)
+    tiles = _tiles(pyramid, limits, tile_size)
     if tiles:
         doc["tiles"] = tiles
     doc["extraFormats"] = list(EXTRA_FORMATS_V3)
@@ -89,7 +89,7 @@ def info_json_v3(base_id: str, pyramid: Pyramid, limits: Limits, tile_sizes: tup
     return doc
 
 
-def info_json_v2(base_id: str, pyramid: Pyramid, limits: Limits, tile_sizes: tuple[int, ...]) -> dict:
+def info_json_v2(base_id: str, pyramid: Pyramid, limits: Limits, tile_size: int) -> dict:
     """The Image API 2.1 image information document; ``base_id`` has no trailing slash."""
     doc: dict[str, Any] = {
         "@context": CONTEXT_V2,
@@ -101,7 +101,7 @@ def info_json_v2(base_id: str, pyramid: Pyramid, limits: Limits, tile_sizes: tup
     sizes = _sizes(pyramid, limits)
     if sizes:
         doc["sizes"] = sizes
-    tiles = _tiles(pyramid, limits, tile_sizes)
+    tiles = _tiles(pyramid, limits, tile_size)
     if tiles:
         doc["tiles"] = tiles
     doc["profile"] = [PROFILE_V2, {

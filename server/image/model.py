@@ -1,10 +1,11 @@
 """The pyramid contract shared by the pyramid builder (ingest) and the renderer.
 
-A pyramid is one tiled TIFF written by ``pyvips.Image.tiffsave(path, tile=True, tile_width=256,
-tile_height=256, pyramid=True, compression="jpeg", Q=85, subifd=False, keep=ForeignKeep.NONE)``:
+A pyramid is one tiled TIFF written by ``pyvips.Image.tiffsave(path, tile=True, tile_width=T,
+tile_height=T, pyramid=True, compression="jpeg", Q=85, subifd=False, keep=ForeignKeep.NONE)``:
 page k (``new_from_file(path, page=k)``) is level k, 8-bit sRGB (3 bands) or grey (1 band), no
-alpha. libvips halves each level with a 2x2 box filter and rounds sizes down, so level k pixel i
-covers full-resolution pixels [i * 2**k, (i + 1) * 2**k); the renderer relies on that mapping.
+alpha; T is 256 or 512 (``HERITAGE_TILE_SIZE``). libvips halves each level with a 2x2 box
+filter and rounds sizes down, so level k pixel i covers full-resolution pixels
+[i * 2**k, (i + 1) * 2**k); the renderer and the tile reader (``tiles.py``) rely on that mapping.
 """
 from __future__ import annotations
 

@@ -23,10 +23,12 @@ from .model import Pyramid
 
 log = logging.getLogger(__name__)
 
-# Bump when the output contract changes (tile size, colour handling …): every master gets a new key,
-# so re-ingest rebuilds every pyramid instead of serving old ones.
+# Bump when the output contract changes (colour handling …): every master gets a new key, so
+# re-ingest rebuilds every pyramid instead of serving old ones. The tile size has its own suffix
+# (pyramid_key).
 PYRAMID_FORMAT = "p1"
 TILE = 256
+TILE_SIZES = (256, 512)
 
 _LOADERS = {"jpegload", "pngload", "tiffload", "webpload", "heifload", "gifload"}
 _JP2_MAGIC = (b"\x00\x00\x00\x0cjP  \r\n\x87\n", b"\xff\x4f\xff\x51")
@@ -47,6 +49,18 @@ def master_key(master: Path) -> str:
     return f"{digest.hexdigest()[:32]}-{PYRAMID_FORMAT}"
 
 
+def pyramid_key(content_key: str, tile: int = TILE) -> str:
+    """The pyramid key of a master's content key at a tile size: 256 px, the only size of earlier
+    versions, keeps the bare content key, so their pyramids are still found; 512 adds ``t512``."""
+    _check_tile(tile)
+    return content_key if tile == TILE else f"{content_key}t{tile}"
+
+
+def _check_tile(tile: int) -> None:
+    if tile not in TILE_SIZES:
+        raise ValueError(f"tile size must be one of {TILE_SIZES}, not {tile}")
+
+
 def pyramid_path(cache_dir: Path, key: str) -> Path:
     """Where the pyramid of ``key`` lives: sharded by the first two hex digits."""
     if not _KEY_RE.fullmatch(key):
@@ -64,10 +78,11 @@ def open_pyramid(path: Path) -> Pyramid:
     return Pyramid(path=str(path), width=width, height=height, levels=levels)
 
 
-def build_pyramid(master: Path, out: Path, jpeg_quality: int = 85) -> Pyramid:
+def build_pyramid(master: Path, out: Path, jpeg_quality: int = 85, tile: int = TILE) -> Pyramid:
     """Convert ``master`` into the pyramidal TIFF ``out``; a bad master raises HeritageError."""
     if not 1 <= jpeg_quality <= 100:
         raise ValueError(f"jpeg_quality must be 1–100, not {jpeg_quality}")
+    _check_tile(tile)
     master, out = Path(master), Path(out)
     name = master.name
     try:
@@ -78,7 +93,7 @@ def build_pyramid(master: Path, out: Path, jpeg_quality: int = 85) -> Pyramid:
     tmp = out.parent / f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
         image.tiffsave(
-            str(tmp), tile=True, tile_width=TILE, tile_height=TILE, pyramid=True, subifd=False,
+            str(tmp), tile=True, tile_width=tile, tile_height=tile, pyramid=True, subifd=False,
             compression="jpeg", Q=jpeg_quality, keep=pyvips.enums.ForeignKeep.NONE,
             # classic TIFF stops at 4 GiB; JPEG makes it smaller, but do not bet on the ratio
             bigtiff=image.width * image.height * image.bands > 2**32,

@@ -110,7 +110,7 @@ class DiskCache:
         return data
 
     def put(self, key: str, data: bytes) -> Path:
-        """Store ``data`` under ``key`` atomically (used by ingest to pre-render the tile grid)."""
+        """Store ``data`` under ``key`` atomically (without rendering through the single-flight lock)."""
         path = self.path(key)
         if self.enabled and self._write(path, data):
             self._account(len(data))
@@ -334,7 +334,7 @@ def _unlink(path: str) -> bool:
 
 def cache_key(content_key: str, req: ImageRequest) -> str:
     """Where a rendering is cached: the master's content key and the 3.0 canonical path of the
-    request (one rendering serves both API versions; ingest pre-renders under the same keys)."""
+    request (one rendering serves both API versions; grid tiles read from the pyramid share its ETag)."""
     return f"{content_key}/{req.canonical(3)}"
 
 

@@ -1,8 +1,8 @@
 """Thin HTTP layer of the Image API: 3.0 under /iiif/3/image/, 2.1 under /iiif/2/image/.
 
 Both versions share the parser, renderer and caches; only the info.json, canonical URI and
-headers differ. Grid tiles pre-rendered at ingest are sent without decoding anything; other
-requests render once (single-flight) into a size-capped disk cache.
+headers differ. Whole grid tiles are read from the pyramid's bytes without decoding anything
+(``tiles.py``); other requests render once (single-flight) into a size-capped disk cache.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from . import info as info_mod
 from .request import MEDIA_TYPES, ImageRequest, Limits, parse, resolve
 from .render import render
 from .tilecache import DiskCache, cache_etag, cache_key
+from .tiles import stored_tile, tile_size
 
 image_v3 = Blueprint("image_v3", __name__, url_prefix="/iiif/3/image")
 image_v2 = Blueprint("image_v2", __name__, url_prefix="/iiif/2/image")
@@ -31,11 +32,11 @@ PREFIX = {3: "/iiif/3/image", 2: "/iiif/2/image"}
 
 
 @lru_cache(maxsize=8)
-def _caches(image_cache: str, render_cap_mb: int) -> tuple[DiskCache, DiskCache | None]:
-    root = Path(image_cache)
-    tiles = DiskCache(root / "tiles", max_bytes=None)
-    rendered = DiskCache(root / "render", max_bytes=render_cap_mb * 1024 * 1024) if render_cap_mb > 0 else None
-    return tiles, rendered
+def render_cache(image_cache: str, render_cap_mb: int) -> DiskCache | None:
+    """The on-demand render cache (one instance per process, shared with the WSGI shortcut)."""
+    if render_cap_mb <= 0:
+        return None
+    return DiskCache(Path(image_cache) / "render", max_bytes=render_cap_mb * 1024 * 1024)
 
 
 def _limits() -> Limits:
@@ -66,11 +67,12 @@ def _info(version: int, identifier: str) -> Response:
     record = _lookup(identifier)
     settings = current_app.config["SETTINGS"]
     service_id = _service_id(version, identifier)
+    tile = tile_size(record.pyramid, settings.tile_size)
     if version == 3:
-        doc = info_mod.info_json_v3(service_id, record.pyramid, _limits(), settings.tile_sizes)
+        doc = info_mod.info_json_v3(service_id, record.pyramid, _limits(), tile)
     else:
-        doc = info_mod.info_json_v2(service_id, record.pyramid, _limits(), settings.tile_sizes)
-    etag = hashlib.sha1(f"{record.key}|{service_id}|{settings.tile_sizes}|{_limits()}".encode()).hexdigest()
+        doc = info_mod.info_json_v2(service_id, record.pyramid, _limits(), tile)
+    etag = hashlib.sha1(f"{record.key}|{service_id}|{tile}|{_limits()}".encode()).hexdigest()
     response = json_response(doc, CONTEXT[version], etag, pyramid_mtime(record.pyramid.path))
     response.headers["Link"] = f'<{LEVEL_PROFILE[version]}>;rel="profile"'
     return response
@@ -98,12 +100,13 @@ def _image(version: int, identifier: str, region: str, size: str, rotation: str,
 
 
 def rendering(record: ImageRecord, req: ImageRequest, settings: Settings) -> tuple[str, bytes]:
-    """A rendering's cache key and bytes: a pre-rendered grid tile, the render cache, or rendered now."""
+    """A rendering's cache key and bytes: a whole grid tile read from the pyramid, the render cache, or
+    rendered now (and kept in the render cache)."""
     key = cache_key(record.key, req)
-    tiles, rendered = _caches(str(settings.image_cache_dir), settings.render_cache_mb)
-    hit = tiles.get(key)
-    if hit is not None:
-        return key, hit.read_bytes()
+    body = stored_tile(record.pyramid, req)
+    if body is not None:
+        return key, body
+    rendered = render_cache(str(settings.image_cache_dir), settings.render_cache_mb)
     if rendered is not None:
         return key, rendered.get_or_render(key, lambda: render(record.pyramid, req, settings.jpeg_quality))
     return key, render(record.pyramid, req, settings.jpeg_quality)

@@ -252,7 +252,7 @@ def item_fingerprint(item: Item, fps: Fingerprints, settings: Settings) -> str:
                 h.update(fps.current.get(str(path), (0, 0, "?"))[2].encode())
     h.update(repr((settings.base_url, settings.default_language, settings.languages, settings.default_rights,
                    settings.default_attribution, settings.provider_label, settings.provider_homepage,
-                   settings.tile_sizes)).encode())
+                   settings.tile_size)).encode())
     return h.hexdigest()[:32]
 
 

@@ -24,10 +24,11 @@ from ..config import Settings
 from ..errors import HeritageError
 from ..holdings.model import Holdings
 from ..image.request import Limits
+from ..image.pyramid import TILE_SIZES, pyramid_key
 from ..publication import Publication, PublicationStore, create_catalog, generations, switch_current
 from ..texts import N_
 from .fingerprint import Fingerprints
-from .images import PageResult, PageTask, cached_result, process_page
+from .images import PageResult, PageTask, cached_result, process_page, remove_pretiled
 from .report import IngestReport, Problem, Progress
 
 KEEP_GENERATIONS = 3
@@ -69,8 +70,12 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     from ..holdings import read_holdings
     from .publish import write_generation
 
+    if settings.tile_size not in TILE_SIZES:
+        raise HeritageError(f"HERITAGE_TILE_SIZE must be one of {', '.join(map(str, TILE_SIZES))}, "
+                            f"not {settings.tile_size}")
     manifests_dir = settings.manifests_dir
     settings.image_cache_dir.mkdir(parents=True, exist_ok=True)
+    remove_pretiled(settings.image_cache_dir)  # left by versions that pre-rendered tile files
     for stale in manifests_dir.glob(".tmp-gen-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
     changes = ChangeLog(log_path(settings.data))
@@ -82,16 +87,15 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     previous = PublicationStore(manifests_dir, settings.image_cache_dir).current()
     fps = Fingerprints(_previous_inputs(previous) if not force else {})
 
-    limits = Limits(settings.max_width, settings.max_height, settings.max_area)
     tasks: list[PageTask] = []
     page_keys: dict[str, list[str]] = {}
     for item in holdings.items.values():
         keys = []
         for page in item.pages:
-            key = fps.master(page.image)
+            key = pyramid_key(fps.master(page.image), settings.tile_size)
             keys.append(key)
-            tasks.append(PageTask(str(page.image), key, str(settings.image_cache_dir), settings.tile_sizes,
-                                  settings.pretile, settings.jpeg_quality, limits, force))
+            tasks.append(PageTask(str(page.image), key, str(settings.image_cache_dir), settings.tile_size,
+                                  settings.jpeg_quality, force))
         page_keys[item.id] = keys
         for page in item.pages:
             if page.ocr is not None:
@@ -136,7 +140,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     changes.sync(manifests_dir)  # the Change Discovery log: idempotent, keyed by generation
-    if settings.pretile:  # pre-render the items' PDFs too, as the tiles (the generation is live already)
+    if settings.prebuild_pdf:  # build the items' PDFs now (the generation is live already)
         from ..presentation.item_pdf import prebuild
         prebuild(Publication(final, settings.image_cache_dir), settings)
     _collect_old_generations(manifests_dir)

@@ -5,8 +5,9 @@ the Image API) and the words come from the OCR copies of the generation. The cac
 everything the PDF depends on (each page's content key and rendering, each OCR file's bytes, the
 builder's version), so an unchanged item keeps its PDF across generations, a changed one gets a
 new one, and concurrent builds of one PDF happen once (``DiskCache`` single-flight). Ingest builds
-the PDFs of a new generation when it pre-renders tiles (``HERITAGE_PRETILE``), so that a large
-item's first request does not wait for hundreds of page renderings.
+the PDFs of a new generation when ``HERITAGE_PREBUILD_PDF`` is on, so that a large item's first
+request does not wait for hundreds of page renderings; off by default, since the PDFs hold
+full-size page images (about the pyramids' size again).
 """
 from __future__ import annotations
 
