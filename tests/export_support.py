@@ -1,17 +1,19 @@
-"""Fixtures of the static export tests: ``heritage export`` of the demo, served by python's http.server."""
+"""Fixtures of the static export tests: ``heritage export`` of the demo, served by Python's http.server."""
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import time
-import urllib.request
+import threading
 from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from .conftest import ROOT, LiveServer, free_port
+from .conftest import ROOT, free_port
 
 
 def export(data: Path, out: Path, base_url: str) -> subprocess.CompletedProcess[str]:
@@ -20,25 +22,32 @@ def export(data: Path, out: Path, base_url: str) -> subprocess.CompletedProcess[
                           env=env, capture_output=True, text=True, cwd=ROOT, timeout=900, check=False)
 
 
-class StaticSite(LiveServer):
-    """``python -m http.server`` on a loopback port serving an export folder: the plainest static host."""
+class _Handler(SimpleHTTPRequestHandler):
+    """Python's static file handler, plus the one header docs/export.md asks hosts to add (CORS),
+    without which viewers on another origin cannot read the manifests."""
 
-    def __init__(self, out: Path, port: int) -> None:  # noqa: PLW0231  (not a heritage server: only stop() is shared)
+    def end_headers(self) -> None:
+        self.send_header("Access-Control-Allow-Origin", "*")
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class StaticSite:
+    """Python's ``http.server`` on a loopback port serving an export folder: the plainest static host."""
+
+    def __init__(self, out: Path, port: int) -> None:
         self.out = out
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                                      "--directory", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(self.url + "/index.html", timeout=1)
-                return
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("http.server did not start") from None
-                time.sleep(0.1)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), partial(_Handler, directory=str(out)))
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, name="export-site", daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture(scope="session")

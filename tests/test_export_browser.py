@@ -33,7 +33,8 @@ def test_viewers_open_exported_manifests(page: Any, viewer_server: Any, demo_exp
         page.save_screenshot(f"export-{viewer}-{item}")
         if problems:
             failures[item] = problems
-    assert not failures, failures
+    assert not failures, f"{viewer}: " + "\n".join(
+        f"{item}:\n  " + "\n  ".join(problems) for item, problems in failures.items())
 
 
 def _distinctive_word(site: StaticSite) -> tuple[str, str]:

@@ -8,7 +8,8 @@ use (the same bytes under several names):
 - OpenSeadragon (in Mirador and the Universal Viewer too), Image API 3: ``x,y,w,h/sw,sh`` with
   ``sw = ceil(w / scale)``; a tile that covers the whole image is region ``full``, and size
   ``max`` when it is the full size; a level smaller than one tile is ``full/sw,sh``;
-- older OpenSeadragon and Mirador 2: ``sw,`` and the floor size ``floor(w / scale)``.
+- older OpenSeadragon and Mirador 2: ``sw,`` and the floor size ``floor(w / scale)``;
+- the Universal Viewer's thumbnails: ``full/90,`` of every image (``VIEWER_THUMBNAILS``).
 
 The document is the application's own info.json (so it follows the grid and sizes the server
 advertises), reduced to what a set of files can honour.
@@ -19,6 +20,9 @@ from collections.abc import Iterator
 from math import ceil
 from typing import Any
 
+VIEWER_THUMBNAILS = ("90,",)
+"""Sizes viewers ask of any image service whatever it advertises: the Universal Viewer 4's
+thumbnail strip requests ``full/90,/0/default.jpg`` of every canvas. Written too, unadvertised."""
 LEVEL0_DROP = ("maxWidth", "maxHeight", "maxArea", "extraFormats", "extraQualities", "extraFeatures",
                "preferredFormats")
 
@@ -42,6 +46,9 @@ def image_paths(info: dict[str, Any]) -> Iterator[str]:
             yield path
 
     yield from once("full", "max")
+    for size in VIEWER_THUMBNAILS:
+        if int(size.rstrip(",")) <= width:
+            yield from once("full", size)
     for s in info.get("sizes") or []:
         yield from once("full", f"{int(s['width'])},{int(s['height'])}")
     for tile in info.get("tiles") or []:

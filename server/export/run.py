@@ -307,7 +307,9 @@ class Exporter:
         if doc is None or doc.kind != "html":
             return ""
         m = re.search(r"<title>(.*?)</title>", doc.body, re.DOTALL)
-        return html.unescape(m.group(1)).strip() if m else ""
+        title = " ".join(html.unescape(m.group(1)).split()) if m else ""
+        suffix = f" · {self.app.config['SETTINGS'].site_title}"  # base.html appends the site's name
+        return title.removesuffix(suffix)
 
 
 def level0_services(doc: Any, base: str) -> None:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 ASSETS = Path(__file__).resolve().parent / "assets"
 BUNDLE = "pagefind"
 SCRIPT = "search/search.js"
+STYLE = "search/search.css"
 
 
 def page_records(exporter: Exporter) -> list[dict[str, str]]:
@@ -74,6 +75,7 @@ def write_search(exporter: Exporter) -> int:
                 data = gzip.compress(gzip.decompress(data), compresslevel=9, mtime=0)
             exporter.writer.write(f"{BUNDLE}/{path.relative_to(bundle).as_posix()}", data)
     exporter.writer.write(SCRIPT, (ASSETS / "search.js").read_bytes())
+    exporter.writer.write(STYLE, (ASSETS / "search.css").read_bytes())
     for lang in exporter.site.languages:
         key = Key(SEARCH, (), lang)
         exporter.writer.write(exporter.site.page_file(key), search_page(exporter, lang).encode("utf-8"))
@@ -85,5 +87,5 @@ def search_page(exporter: Exporter, lang: str) -> str:
     page_url = f"{site.base}{SEARCH}?lang={lang}"
     with exporter.app.test_request_context(f"{SEARCH}?lang={lang}", base_url=site.origin + "/"):
         text = render_template("export_search.html", bundle_url=site.path_of(BUNDLE + "/"),
-                               script_url=site.path_of(SCRIPT))
+                               script_url=site.path_of(SCRIPT), style_url=site.path_of(STYLE))
     return rewrite.rewrite_html(text, page_url, site.base, exporter.html_resolver(lang))
