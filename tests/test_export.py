@@ -300,3 +300,32 @@ def test_export_command_refuses_bad_input(tmp_path: Path, demo_data: Path) -> No
     assert result.returncode == 2 and "base-url" in result.stderr and "Traceback" not in result.stderr
     result = export(tmp_path / "empty", tmp_path / "out", "https://museo.example.org")
     assert result.returncode == 2 and "nothing is published" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_links_are_found_and_rewritten_in_every_form() -> None:
+    from server.export import rewrite
+    base = "https://m.org/h"
+    page = ('<img srcset="/s/a.jpg 2x, /iiif/3/image/x~1/full/!1600,1600/0/default.jpg 1x" src="b.png">'
+            '<a href="/item/a?canvas=2&amp;lang=en#top">x</a><a href="https://elsewhere.org/">y</a>'
+            '<meta content="not a link"><textarea>&lt;iframe src=&#34;https://m.org/h/embed/a&#34;&gt;</textarea>'
+            '<script type="application/json">{"manifestId": "https://m.org/h/iiif/3/a/manifest"}</script>')
+    links = list(rewrite.html_links(page, f"{base}/item/a", base))
+    assert links == [f"{base}/s/a.jpg", f"{base}/iiif/3/image/x~1/full/!1600,1600/0/default.jpg", f"{base}/item/b.png",
+                     f"{base}/item/a?canvas=2&lang=en", "https://elsewhere.org/", f"{base}/embed/a",
+                     f"{base}/iiif/3/a/manifest"]
+    out = rewrite.rewrite_html(page, f"{base}/item/a", base,
+                               lambda u, absolute: None if "elsewhere" in u else ("A:" if absolute else "R:") + u[len(base):])
+    assert 'srcset="R:/s/a.jpg 2x, R:/iiif/3/image/x~1/full/!1600,1600/0/default.jpg 1x"' in out
+    assert 'href="R:/item/a?canvas=2&amp;lang=en#top"' in out  # re-escaped, fragment kept
+    assert 'href="https://elsewhere.org/"' in out and 'content="not a link"' in out
+    assert "src=&#34;A:/embed/a&#34;" in out and '"manifestId": "A:/iiif/3/a/manifest"' in out
+
+
+def test_writer_stays_inside_out_dir(tmp_path: Path) -> None:
+    from server.export.writer import ExportWriter
+    writer = ExportWriter(tmp_path / "out")
+    for bad in ("../x", "a/../../x", "/etc/passwd", ".hidden", "a//b", "a\\b", ""):
+        with pytest.raises(ValueError):
+            writer.write(bad, b"x")
+    writer.write("a/b.txt", b"x")
+    assert (tmp_path / "out" / "a" / "b.txt").read_bytes() == b"x" and not (tmp_path / "x").exists()

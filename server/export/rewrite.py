@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 Resolver = Callable[[str], "str | None"]
 
-_ATTR = r'(?P<attr>\b(?:href|src|action|content)=)(?P<q>["\'])(?P<val>.*?)(?P=q)'
+_ATTR = r'(?P<attr>\b(?:href|src|srcset|action|content|poster)=)(?P<q>["\'])(?P<val>.*?)(?P=q)'
 
 
 def _pattern(base: str) -> re.Pattern[str]:
@@ -31,9 +31,9 @@ def html_links(text: str, page_url: str, base: str) -> Iterator[str]:
     """Every URL an HTML page refers to (absolute, fragments dropped)."""
     for m in _pattern(base).finditer(text):
         if m.group("attr"):
-            value = html.unescape(m.group("val")).strip()
-            if _is_link(m.group("attr"), value):
-                yield _absolute(value, page_url, base).split("#", 1)[0]
+            for value in _values(m.group("attr"), html.unescape(m.group("val")).strip()):
+                if _is_link(m.group("attr"), value):
+                    yield _absolute(value, page_url, base).split("#", 1)[0]
         else:
             yield html.unescape(m.group("abs")).split("#", 1)[0]
 
@@ -42,20 +42,29 @@ def rewrite_html(text: str, page_url: str, base: str, resolve: Callable[[str, bo
     """Replace every link that ``resolve(absolute_url, was_absolute)`` maps; keep fragments."""
     def sub(m: re.Match[str]) -> str:
         if m.group("attr"):
-            value = html.unescape(m.group("val")).strip()
-            if not _is_link(m.group("attr"), value):
+            original = html.unescape(m.group("val")).strip()
+            out, cursor = [], 0
+            for value in _values(m.group("attr"), original):
+                start = original.index(value, cursor)
+                out.append(original[cursor:start])
+                cursor = start + len(value)
+                new = _resolve_attr(value, page_url, base, resolve) if _is_link(m.group("attr"), value) else None
+                out.append(value if new is None else new)
+            rewritten = "".join(out) + original[cursor:]
+            if rewritten == original:
                 return m.group(0)
-            absolute = _absolute(value, page_url, base)
-            new = _with_fragment(absolute, lambda u: resolve(u, "://" in value))
-            if new is None:
-                return m.group(0)
-            return f'{m.group("attr")}{m.group("q")}{html.escape(new, quote=True)}{m.group("q")}'
+            return f'{m.group("attr")}{m.group("q")}{html.escape(rewritten, quote=True)}{m.group("q")}'
         raw = m.group("abs")
         new = _with_fragment(html.unescape(raw), lambda u: resolve(u, True))
         if new is None:
             return raw
         return html.escape(new, quote=False) if "&amp;" in raw else new
     return _pattern(base).sub(sub, text)
+
+
+def _resolve_attr(value: str, page_url: str, base: str, resolve: Callable[[str, bool], str | None]) -> str | None:
+    was_absolute = "://" in value
+    return _with_fragment(_absolute(value, page_url, base), lambda u: resolve(u, was_absolute))
 
 
 def text_links(text: str, base: str) -> Iterator[str]:
@@ -107,6 +116,29 @@ def _absolute(value: str, page_url: str, base: str) -> str:
 
 def _under(value: str, base: str) -> bool:
     return value == base or value.startswith((base + "/", base + "?", base + "#"))
+
+
+def _values(attr: str, value: str) -> list[str]:
+    """The URLs of an attribute: one, or each candidate's of a ``srcset`` (parsed as HTML does:
+    a URL runs to whitespace, trailing commas end a candidate, descriptors run to a comma)."""
+    if not attr.startswith("srcset"):
+        return [value]
+    urls, i = [], 0
+    while i < len(value):
+        while i < len(value) and (value[i].isspace() or value[i] == ","):
+            i += 1
+        start = i
+        while i < len(value) and not value[i].isspace():
+            i += 1
+        url = value[start:i]
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            while i < len(value) and value[i] != ",":
+                i += 1
+        if url:
+            urls.append(url)
+    return urls
 
 
 def _is_link(attr: str, value: str) -> bool:
