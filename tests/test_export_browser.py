@@ -87,3 +87,20 @@ def test_search_has_a_record_per_page_linking_to_that_page(demo_export: StaticSi
         html = (demo_export.out / url.lstrip("/")).read_text(encoding="utf-8")
         item, page = url.removeprefix("/en").split("/")[2], url.split("/canvas/")[1].split("/")[0] if "/canvas/" in url else "1"
         assert f"/iiif/3/{item}/canvas/{page}.json" in html, url  # the viewer opens that canvas
+
+
+def test_page_number_box_goes_to_the_page_file(page: Any, demo_export: StaticSite) -> None:  # noqa: F811
+    """The item page's page-number box sends ?canvas=N; on a file server the export's script
+    turns that into the page's own file (the first page's file leads back to the item page)."""
+    item = next(i for i in ITEMS if (demo_export.out / "en" / "item" / i / "canvas" / "2").is_dir())
+    start = f"{demo_export.url}/en/item/{item}/index.html"
+    page.goto(start)
+    box = page.locator('form input[name="canvas"]').first
+    box.fill("2")
+    box.press("Enter")
+    page.wait_for_url(f"{demo_export.url}/en/item/{item}/canvas/2/index.html")
+    box = page.locator('form input[name="canvas"]').first
+    assert box.input_value() == "2"
+    box.fill("1")
+    box.press("Enter")
+    page.wait_for_url(start)

@@ -32,9 +32,10 @@ from ..publication import Publication
 from ..web import catalog
 from ..web.i18n import default_language, ui_languages
 from . import level0, rewrite
-from .site import SEARCH, Key, Site
+from .site import ASSETS, SEARCH, Key, Site
 from .writer import ExportWriter
 
+PAGES_SCRIPT = "static-export/pages.js"
 IMAGE = re.compile(r"^/iiif/3/image/([^/]+)(?:/(.+))?$")
 SERVER_ONLY_SERVICES = ("SearchService1", "SearchService2", "AutoCompleteService1", "AutoCompleteService2",
                         "ImageService1", "ImageService2")
@@ -273,6 +274,10 @@ class Exporter:
                 continue
             if doc.kind == "html":
                 text = rewrite.rewrite_html(doc.body, doc.url, self.site.base, self.html_resolver(doc.lang))
+                if 'name="canvas"' in text and "</body>" in text:  # a page-number box: see assets/pages.js
+                    script = f'<script src="{self.site.path_of(PAGES_SCRIPT)}" defer></script>\n'
+                    text = text.replace("</body>", script + "</body>", 1)
+                    self.writer.write(PAGES_SCRIPT, (ASSETS / "pages.js").read_bytes())
                 self.writer.write(file, text.encode("utf-8"))
             elif doc.kind == "json":
                 out = rewrite.rewrite_json(doc.body, self.site.base, self.resolver(""), self.keep_service)
@@ -282,6 +287,23 @@ class Exporter:
                 self.writer.write(file, self.sitemap(doc.body).encode("utf-8"))
             else:
                 self.writer.write(file, rewrite.rewrite_text(doc.body, self.site.base, self.resolver("")).encode("utf-8"))
+
+    def write_first_page_redirects(self) -> None:
+        """``item/<id>/canvas/<first>/index.html`` leads to the item page, which shows that page
+        (so that every page number has a file, as the page-number box expects)."""
+        for key, file in list(self.files.items()):
+            parts = key.path.split("/")
+            if file is None or not key.is_page or key.params or len(parts) != 3 or parts[1] != "item":
+                continue
+            first = self.first_page.get(parts[2])
+            if first is None:
+                continue
+            alias = self.site.page_file(Key(key.path, (("canvas", first),), key.lang))
+            target = html.escape(self.site.path_of(file))
+            self.writer.write(alias, (f'<!doctype html><html lang="{key.lang}"><meta charset="utf-8">'
+                                      f'<meta http-equiv="refresh" content="0; url={target}">'
+                                      f'<link rel="canonical" href="{html.escape(self.site.url_of(file))}">'
+                                      f'<title>{target}</title><a href="{target}">{target}</a></html>\n').encode())
 
     def keep_service(self, obj: dict[str, Any]) -> bool:
         """Drop the services a set of files cannot answer (Content Search, autocomplete, 2.x images)."""
@@ -342,15 +364,19 @@ def export_site(settings: Settings, out_dir: Path, base_url: str, progress: bool
     overrides = {f.name: getattr(settings, f.name) for f in fields(settings)}
     overrides["base_url"] = base_url.rstrip("/")
     app = create_app(overrides)
-    pub = app.extensions["heritage.store"].current()
+    store = app.extensions["heritage.store"]
+    pub = store.current()
     if pub is None:
         raise HeritageError("nothing is published yet: run `heritage ingest HOLDINGS_DIR` first")
+    # one generation for the whole export, even if an ingest switches `current` meanwhile
+    store.current = lambda: pub
     site = Site(base_url, ui_languages(app), default_language(app))
     writer = ExportWriter(out_dir)
     exporter = Exporter(app, pub, site, writer, progress)
     exporter.crawl()
     exporter.export_images()
     exporter.write_documents()
+    exporter.write_first_page_redirects()
     if search:
         from .search import write_search
         exporter.report.search_records = write_search(exporter)

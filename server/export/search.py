@@ -23,12 +23,11 @@ from flask import render_template
 from ..search.store import read_page
 from ..web import catalog
 from . import rewrite
-from .site import SEARCH, Key
+from .site import ASSETS, SEARCH, Key
 
 if TYPE_CHECKING:
     from .run import Exporter
 
-ASSETS = Path(__file__).resolve().parent / "assets"
 BUNDLE = "pagefind"
 SCRIPT = "search/search.js"
 STYLE = "search/search.css"

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+ASSETS = Path(__file__).resolve().parent / "assets"
+"""Files the export adds to the site (the search page's and the item pages' scripts)."""
 PAGE_PARAMS = ("year", "month", "page", "canvas")
 """Query parameters of pages that become path segments, in this order; all are whole numbers."""
 NOT_STATIC = ("/iiif/search/", "/iiif/2/", "/search.json")
