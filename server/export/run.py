@@ -27,11 +27,11 @@ from flask.testing import FlaskClient
 
 from ..config import Settings
 from ..errors import HeritageError
-from ..image.request import Limits, parse, resolve
 from ..publication import Publication
 from ..web import catalog
 from ..web.i18n import default_language, ui_languages
-from . import level0, rewrite
+from . import rewrite
+from .images import ImageFiles
 from .site import ASSETS, SEARCH, Key, Site
 from .writer import ExportWriter
 
@@ -61,12 +61,14 @@ class ExportReport:
     bytes_total: int = 0
     seconds: float = 0.0
     search_records: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)   # the export is incomplete: exit status 1
+    warnings: list[str] = field(default_factory=list)   # broken on the server as well
 
     def summary(self) -> str:
         lines = [(f"exported {self.pages} pages, {self.images} images, {self.search_records} search records: "
                   f"{self.files} files ({self.bytes_total / 1e6:.1f} MB); {self.written} written, "
                   f"{self.unchanged} unchanged, {self.removed} removed, in {self.seconds:.1f} s")]
+        lines += [f"warning: {w}" for w in self.warnings]
         lines += [f"problem: {p}" for p in self.problems]
         return "\n".join(lines)
 
@@ -79,14 +81,14 @@ class Exporter:
         self.writer = writer
         self.progress = progress
         self.client: FlaskClient = app.test_client(use_cookies=False)
-        settings: Settings = app.config["SETTINGS"]
-        self.limits = Limits(settings.max_width, settings.max_height, settings.max_area)
+        self.image_files = ImageFiles(self.client, pub, site, writer)
         self.files: dict[Key, str | None] = {}       # what holds each key (None: not exportable)
         self.aliases: dict[Key, Key] = {}            # redirects
         self.docs: dict[Key, Document] = {}
         self.linked_from_pages: dict[Key, str] = {}  # key → a page linking to it (for problems)
         self.images: dict[str, None] = {}            # image ids to export at level 0
         self.queue: deque[Key] = deque()
+        self.queue_set: set[Key] = set()
         self.first_page = {i: ps[0].n for i in catalog.all_item_ids(pub) if (ps := catalog.pages(pub, i))}
         self.report = ExportReport()
 
@@ -133,7 +135,6 @@ class Exporter:
         yield f"{base}{SEARCH}"
 
     def crawl(self) -> None:
-        self.queue_set: set[Key] = set()
         for lang in self.site.languages:
             for url in self.seeds():
                 self.enqueue(self.key(url, lang))
@@ -158,6 +159,9 @@ class Exporter:
         m = IMAGE.match(key.path)
         if m and m.group(2):
             self.files[key] = self.image_file(m.group(1), m.group(2))
+            if self.files[key] is None and key in self.linked_from_pages:  # the server refuses it too
+                self.report.warnings.append(f"{key.path}: the Image API refuses this request, the link stays "
+                                            f"broken (linked from {self.linked_from_pages[key]})")
             return
         response = self.client.get(key.request_path(), base_url=self.site.origin + "/")
         url = self.site.base + key.request_path()
@@ -200,42 +204,15 @@ class Exporter:
     # --- images -----------------------------------------------------------------------------------
 
     def image_file(self, image_id: str, rest: str) -> str | None:
-        """One image request (a thumbnail or a download a page links to) written as a file."""
-        rel = f"iiif/3/image/{image_id}/{rest}"
-        if self.writer.has(rel):
-            return rel
-        parts = rest.split("/")
-        record = self.pub.image(image_id)
-        if record is None or len(parts) != 4:
-            return None
-        try:
-            req = resolve(parse(3, *parts), record.pyramid.width, record.pyramid.height, self.limits)
-        except HeritageError:
-            return None
-        canonical = req.canonical(3)
-        source = f"{record.key}/{canonical}"
-        if self.writer.unchanged_source(rel, source):
-            return rel
-        response = self.client.get(f"/iiif/3/image/{image_id}/{canonical}", base_url=self.site.origin + "/")
-        if response.status_code != 200:
-            return None
-        self.writer.write(rel, response.get_data(), source)
-        return rel
+        return self.image_files.file(image_id, rest)
 
     def export_images(self) -> None:
         for n, image_id in enumerate(self.images, 1):
-            if self.pub.image(image_id) is None:
-                continue
-            response = self.client.get(f"/iiif/3/image/{image_id}/info.json", base_url=self.site.origin + "/")
-            if response.status_code != 200:
-                self.report.problems.append(f"no info.json for image {image_id!r} ({response.status_code})")
-                continue
-            info = level0.level0_info(response.get_json())
-            self.writer.write(f"iiif/3/image/{image_id}/info.json",
-                              json.dumps(info, ensure_ascii=False, indent=2).encode("utf-8"))
-            for path in level0.image_paths(info):
-                self.image_file(image_id, path)
-            self.report.images += 1
+            problem = self.image_files.service(image_id)
+            if problem:
+                self.report.problems.append(problem)
+            else:
+                self.report.images += 1
             if self.progress:
                 print(f"\rexport: images {n}/{len(self.images)}", end="", file=sys.stderr, flush=True)
         if self.progress:
