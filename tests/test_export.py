@@ -149,6 +149,20 @@ def test_iiif_is_static_and_level0(demo_export: StaticSite) -> None:  # noqa: F8
                 assert (info_path.parent / file).is_file(), file
 
 
+def test_exported_presentation_documents_validate(demo_export: StaticSite) -> None:  # noqa: F811
+    """Rewriting ids and removing services keeps manifests and collections valid Presentation 3.0."""
+    import jsonschema
+
+    from .conftest import SCHEMA
+    validator = jsonschema.Draft7Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
+    documents = [*demo_export.out.glob("iiif/3/*/manifest.json"), *demo_export.out.glob("iiif/3/collection/*.json")]
+    assert len(documents) > 4
+    for path in documents:
+        problems = [f"{list(e.absolute_path)}: {e.message[:200]}"
+                    for e in validator.iter_errors(json.loads(path.read_text(encoding="utf-8")))]
+        assert problems == [], path
+
+
 def test_restricted_and_server_only_urls_are_absent(demo_export: StaticSite) -> None:  # noqa: F811
     out = demo_export.out
     assert not (out / "iiif" / "search").exists() and not (out / "iiif" / "2").exists()
