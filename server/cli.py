@@ -70,7 +70,7 @@ def export(out_dir: Path, base_url: str) -> None:
     from .export import export_site
     try:
         report = export_site(Settings.load(), out_dir, base_url, progress=sys.stderr.isatty())
-    except (HeritageError, ValueError) as exc:
+    except HeritageError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(report.summary())
     if report.problems:

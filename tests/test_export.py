@@ -23,6 +23,7 @@ from urllib.request import urlopen
 
 import pytest
 
+from server.errors import BadRequest
 from server.export.level0 import image_paths, level0_info
 from server.export.site import Key, Site
 
@@ -291,7 +292,7 @@ def test_site_layout() -> None:
     assert site.key("/heritage/item/../../etc/passwd", "it") is None
     assert site.asset_file(Key("/iiif/3/x/manifest"), "application/ld+json") == "iiif/3/x/manifest.json"
     assert site.asset_file(Key("/iiif/3/x/ocr/1"), "text/vnd.hocr+html") == "iiif/3/x/ocr/1.hocr"
-    with pytest.raises(ValueError):
+    with pytest.raises(BadRequest):
         Site("museo.example.org", ("it",), "it")
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from ..errors import BadRequest
+
 ASSETS = Path(__file__).resolve().parent / "assets"
 """Files the export adds to the site (the search page's and the item pages' scripts)."""
 PAGE_PARAMS = ("year", "month", "page", "canvas")
@@ -59,7 +61,7 @@ class Site:
     def __init__(self, base_url: str, languages: tuple[str, ...], default_language: str) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-            raise ValueError(f"--base-url must be an absolute http(s) URL without query, not {base_url!r}")
+            raise BadRequest(f"must be an absolute http(s) URL without query, not {base_url!r}", parameter="--base-url")
         self.base = base_url.rstrip("/")
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.prefix = parts.path.rstrip("/")          # "" or "/heritage"
