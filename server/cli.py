@@ -1,4 +1,4 @@
-"""The ``heritage`` command: a contract other tools script against (ingest, serve, demo)."""
+"""The ``heritage`` command: a contract other tools script against (ingest, serve, demo, export)."""
 from __future__ import annotations
 
 import os
@@ -116,6 +116,22 @@ def demo(host: str, port: int, workers: int | None, access_log: bool | None) -> 
 
 def _access_log(flag: bool | None, settings: Settings) -> bool:
     return settings.access_log if flag is None else flag
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--base-url", required=True, help="The public URL the files will be served at (ids and links use it).")
+def export(out_dir: Path, base_url: str) -> None:
+    """Export the current publication as static files in OUT_DIR: pages, IIIF (Image API level 0), search index."""
+    from .errors import HeritageError
+    from .export import export_site
+    try:
+        report = export_site(Settings.load(), out_dir, base_url, progress=sys.stderr.isatty())
+    except HeritageError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(report.summary())
+    if report.problems:
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,15 +14,19 @@ FIXTURE = Path(__file__).parent / "fixtures" / "67352ccc-d1b0-11e1-89ae-27907508
 IDENTIFIER = "iiif-validator~1"
 
 
-@pytest.fixture(scope="module")
-def validator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    root = tmp_path_factory.mktemp("validator")
+def ingest_validator_image(root: Path) -> Path:
+    """HERITAGE_DATA under ``root`` with the validator's test image published as ``IDENTIFIER``."""
     holdings = write_holdings(root / "holdings", [{"id": "iiif-validator", "collection": "test", "type": "object",
                                                    "title": "Validator test image"}],
                               {"iiif-validator": [FIXTURE]})
     result = ingest(holdings, root / "data")
     assert result.returncode == 0, result.stdout + result.stderr
-    server = LiveServer(root / "data")
+    return root / "data"
+
+
+@pytest.fixture(scope="module")
+def validator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = LiveServer(ingest_validator_image(tmp_path_factory.mktemp("validator")))
     yield server
     server.stop()
 
