@@ -95,8 +95,10 @@ def test_output_without_a_terminal_is_in_order_with_each_items_pages(holdings: P
     assert [line.split()[4] for line in items] == ["(2", "(2", "(1", "(3"]
     assert items[2].split()[5] == "page,"  # 1 page, 2 pages
     assert all(" pages," in items[i] for i in (0, 1, 3))
-    assert lines[-1].startswith("published 4 items, 8 pages") and lines.index(items[-1]) < len(lines) - 1
-    assert "0 warnings, 0 errors" in lines[-1]
+    assert lines[-1].startswith("report: ") and lines[-1].endswith("-ingest.html")  # the staff's HTML report
+    summary = lines[-2]
+    assert summary.startswith("published 4 items, 8 pages") and lines.index(items[-1]) < len(lines) - 2
+    assert "0 warnings, 0 errors" in summary
 
 
 def test_an_unreadable_first_page_does_not_renumber_the_next(holdings: Path, tmp_path: Path) -> None:
