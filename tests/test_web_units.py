@@ -130,3 +130,19 @@ def test_content_state_forms() -> None:
     assert describe.content_state_target(json.dumps(bare)) == "http://x/iiif/3/item/canvas/2"
     for bad in ("", "!!!", base64.urlsafe_b64encode(b"[1,2]").decode(), "x" * 9000, '{"type": "Manifest", "id": "http://x/m"}'):
         assert describe.content_state_target(bad) is None
+
+
+def test_still_sizes_never_ask_for_more_than_the_image() -> None:
+    from server.errors import HeritageError
+    """``!1200,1200`` on a 1000 px scan is a 400 under Image API 3.0 (no upscaling without ``^``)."""
+    from server.image.request import Limits, parse, resolve
+    from server.web.describe import fit_size
+    limits = Limits(10000, 10000, 40_000_000)
+    for width, height in [(1000, 800), (800, 1000), (3000, 2000), (1200, 1200), (1, 5000)]:
+        size = fit_size(width, height, 1200)
+        req = resolve(parse(3, "full", size, "0", "default.jpg"), width, height, limits)  # raises on a 400
+        w, h = req.size
+        assert w <= min(1200, width) and h <= min(1200, height)
+        assert w == min(width, 1200) or h == min(height, 1200)  # as large as the box allows
+    with pytest.raises(HeritageError):  # what the pages asked for before
+        resolve(parse(3, "full", "!1200,1200", "0", "default.jpg"), 1000, 800, limits)

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, request
 
-from . import i18n
+from . import describe, i18n
 from .catalog import Page
 
 
@@ -49,6 +49,14 @@ def _thumb(page: Page | None, box: int = 400) -> tuple[str, int, int] | None:
     return u.thumbnail(page.image_id, w, h), w, h
 
 
+def _still(page: Page | None, box: int = 1200) -> str | None:
+    """An Image API rendering of a page at screen size (no-JS and viewer-less pages)."""
+    if page is None:
+        return None
+    from .views import urls
+    return f"{urls().image_service(page.image_id)}/full/{describe.fit_size(page.width, page.height, box)}/0/default.jpg"
+
+
 def _context() -> dict[str, Any]:
     settings = current_app.config["SETTINGS"]
     return {
@@ -59,6 +67,7 @@ def _context() -> dict[str, Any]:
         "has_search": _has_search(),
         "search_url": f"{request.script_root}/search",
         "thumb": _thumb,
+        "still": _still,
     }
 
 

@@ -180,3 +180,11 @@ def _canvas_of(node: Any, depth: int) -> str | None:
     if kind == "SpecificResource":
         return _canvas_of(node.get("source"), depth - 1)
     return None
+
+
+def fit_size(width: int, height: int, box: int) -> str:
+    """The Image API size ``!w,h`` that fits ``box`` without asking for more than the image has.
+
+    A plain ``!box,box`` larger than the image is a 400 under Image API 3.0 (no upscaling without
+    ``^``), so the box is clipped to the image: same picture, a valid request for small scans."""
+    return f"!{min(box, width)},{min(box, height)}"

@@ -186,7 +186,7 @@ def item(item_id: str) -> Response:
         rights=describe.rights(manifest.get("rights")), toc=describe.table_of_contents(manifest),
         manifest_url=u.manifest(it.id),
         image_full=u.image(page.image_id),
-        image_medium=f"{u.image_service(page.image_id)}/full/!1600,1600/0/default.jpg",
+        image_medium=f"{u.image_service(page.image_id)}/full/{describe.fit_size(page.width, page.height, 1600)}/0/default.jpg",
         text_url=u.text(it.id) if catalog.has_text(pub, it.id) else None,
         embed_code=embed_code, canonical=u.item_page(it.id),
         og_image=og.thumbnail(page.image_id, *og_size), og_size=og_size,

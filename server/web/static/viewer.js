@@ -20,9 +20,12 @@
   var STILL_MIN = 200;
   var STILL_MAX = 3000;
 
-  function stillSize(length) {
+  /* One side of the box in device pixels, never more than the image has (``!w,h`` above the image's
+     size is a 400 under Image API 3.0: no upscaling without ``^``). */
+  function stillSize(length, imageLength) {
     var pixels = Math.round(length * (window.devicePixelRatio || 1));
-    return Math.max(STILL_MIN, Math.min(STILL_MAX, pixels || STILL_MIN));
+    var side = Math.max(STILL_MIN, Math.min(STILL_MAX, pixels || STILL_MIN));
+    return imageLength > 0 ? Math.min(side, imageLength) : side;
   }
 
   /* The page image as the Image API renders it for this box (data-still: the image service). */
@@ -33,8 +36,9 @@
     figure.className = "still";
     if (service) {
       var image = document.createElement("img");
-      image.src = service + "/full/!" + stillSize(holder.clientWidth) + "," + stillSize(holder.clientHeight) +
-        "/0/default.jpg";
+      var size = (holder.getAttribute("data-still-size") || "").split(",").map(Number);
+      image.src = service + "/full/!" + stillSize(holder.clientWidth, size[0]) + "," +
+        stillSize(holder.clientHeight, size[1]) + "/0/default.jpg";
       image.alt = holder.getAttribute("data-still-alt") || "";
       figure.appendChild(image);
     }
