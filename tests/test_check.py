@@ -106,6 +106,7 @@ def test_ingest_writes_an_italian_report_with_thumbnails_and_hints(holdings: Pat
     html = path.read_text(encoding="utf-8")
     assert '<html lang="it">' in html and "Rapporto di pubblicazione" in html and "Riepilogo" in html
     assert "Scrivete le date come 1878" in html  # the fix for the bad date, in Italian
+    assert "non è una data valida" in html  # and the problem itself, in Italian
     assert "items.csv:" in html and "riga " in html
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html  # hostile cell value, escaped
     # the refused OCR file shows its page

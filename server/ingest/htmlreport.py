@@ -121,14 +121,11 @@ class ReportData:
     created: float = field(default_factory=time.time)
 
 
-def ui_language(environ: Mapping[str, str] | None = None, available: tuple[str, ...] = ("it", "en")) -> str:
-    """``HERITAGE_UI_LANGUAGE``, else the language of ``LANG`` (it_IT.UTF-8 → it), else English."""
-    environ = os.environ if environ is None else environ
-    for raw in (environ.get("HERITAGE_UI_LANGUAGE", ""), environ.get("LANG", "")):
-        code = raw.split(".")[0].split("_")[0].split("-")[0].lower()
-        if code in available:
-            return code
-    return "en"
+def ui_language(environ: Mapping[str, str] | None = None) -> str:
+    """The operator's language, chosen as for the command line (``server/texts.py``): ``HERITAGE_UI_LANGUAGE``,
+    else ``LC_ALL``/``LC_MESSAGES``/``LANG``; a language without a catalog is English."""
+    from ..texts import cli_language
+    return cli_language(environ)
 
 
 def hint(message: str) -> str | None:
@@ -140,6 +137,7 @@ def hint(message: str) -> str | None:
 
 
 def render(data: ReportData, language: str) -> str:
+    from ..texts import render as render_text
     from ..web.i18n import load_catalogs
     catalogs = load_catalogs()
     translations = catalogs.get(language) or catalogs["en"]
@@ -153,7 +151,8 @@ def render(data: ReportData, language: str) -> str:
         warnings=sum(p.severity == "warning" for p in data.problems),
         pages=data.pages, elapsed=f"{data.elapsed:.1f}", generation=data.generation,
         created=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(data.created)),
-        hint=lambda m: translations.gettext(h) if (h := hint(m)) else "")
+        hint=lambda m: translations.gettext(h) if (h := hint(m)) else "",
+        message=lambda m: render_text(m, translations))
 
 
 def write_report(data: ReportData, data_dir: Path, language: str | None = None) -> Path:
