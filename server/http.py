@@ -90,7 +90,7 @@ class ForwardedHeaders:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if is_trusted(environ.get("REMOTE_ADDR"), self.networks):
-            return self.fix(environ, start_response)  # type: ignore[no-any-return]
+            return self.fix(environ, start_response)
         for key in [k for k in environ if k.startswith("HTTP_X_FORWARDED_") or k == "HTTP_FORWARDED"]:
             del environ[key]
         return self.app(environ, start_response)

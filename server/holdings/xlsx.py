@@ -88,7 +88,7 @@ def _declared_dtd(path: Path) -> str | None:
     return None
 
 
-def _rows(sheet) -> Iterator[tuple[int, list[str]]]:  # type: ignore[no-untyped-def]
+def _rows(sheet) -> Iterator[tuple[int, list[str]]]:
     for number, row in enumerate(sheet.iter_rows(min_row=1, values_only=True), 1):
         yield number, [cell_text(v) for v in row]
 

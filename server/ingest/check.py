@@ -50,7 +50,7 @@ class CheckReport(IngestReport):
 class QuickFingerprints(Fingerprints):
     """Ingest's fingerprints without hashing: an input that is not exactly as last ingested is 'changed'."""
 
-    def _digest(self, path: Path, compute) -> str:  # type: ignore[no-untyped-def]
+    def _digest(self, path: Path, compute) -> str:
         st = os.stat(path)
         old = self.previous.get(str(path))
         if old is not None and old[0] == st.st_size and old[1] == st.st_mtime_ns:

@@ -22,7 +22,7 @@ class Fingerprints:
     def file(self, path: Path) -> str:
         return self._digest(path, _sha256)
 
-    def _digest(self, path: Path, compute) -> str:  # type: ignore[no-untyped-def]
+    def _digest(self, path: Path, compute) -> str:
         st = os.stat(path)
         name = str(path)
         old = self.previous.get(name)

@@ -58,7 +58,7 @@ def bbox(el: etree._Element) -> tuple[float, float, float, float] | None:
     values = [number(v) for v in m.groups()]
     if any(v is None for v in values):
         return None
-    x0, y0, x1, y1 = values  # type: ignore[misc]
+    x0, y0, x1, y1 = values
     return (x0, y0, x1, y1)
 
 

@@ -31,9 +31,9 @@ class IndexedItem:
     @classmethod
     def from_json(cls, item_id: str, data: dict[str, object]) -> "IndexedItem":
         year = data.get("year")
-        return cls(item_id, dict(data.get("label") or {}), list(data.get("collection_path") or []),  # type: ignore[arg-type]
+        return cls(item_id, dict(data.get("label") or {}), list(data.get("collection_path") or []),
                    str(data.get("type") or ""), data.get("date") or None,  # type: ignore[arg-type]
-                   int(year) if isinstance(year, int) else None, list(data.get("languages") or []))  # type: ignore[arg-type]
+                   int(year) if isinstance(year, int) else None, list(data.get("languages") or []))
 
 
 @dataclass(frozen=True)

@@ -41,11 +41,11 @@ def load_catalogs(folder: Path = TRANSLATIONS) -> dict[str, _gettext_mod.NullTra
 
 
 def ui_languages(app: Flask) -> tuple[str, ...]:
-    return app.extensions["heritage.i18n"]["languages"]  # type: ignore[no-any-return]
+    return app.extensions["heritage.i18n"]["languages"]
 
 
 def default_language(app: Flask) -> str:
-    return app.extensions["heritage.i18n"]["default"]  # type: ignore[no-any-return]
+    return app.extensions["heritage.i18n"]["default"]
 
 
 def select_locale() -> str:
@@ -69,7 +69,7 @@ def select_locale() -> str:
 
 def _translations() -> _gettext_mod.NullTranslations:
     catalogs = current_app.extensions["heritage.i18n"]["catalogs"]
-    return catalogs.get(select_locale()) or catalogs[SOURCE_LANGUAGE]  # type: ignore[no-any-return]
+    return catalogs.get(select_locale()) or catalogs[SOURCE_LANGUAGE]
 
 
 def gettext(message: str, **variables: Any) -> str:
