@@ -210,6 +210,7 @@ def test_an_unknown_ocr_mode_is_a_clear_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("language", "code", "package"), [
     ("it", "ita", "tesseract-ocr-ita"), ("de-AT", "deu", "tesseract-ocr-deu"), ("la", "lat", "tesseract-ocr-lat"),
     ("ger", "deu", "tesseract-ocr-deu"), ("zh", "chi_sim", "tesseract-ocr-chi-sim"), ("grc", "grc", "tesseract-ocr-grc"),
+    ("frk", "frk", "tesseract-ocr-frk"), ("ita-old", "ita_old", "tesseract-ocr-ita-old"), ("deu", "deu", "tesseract-ocr-deu"),
 ])
 def test_item_languages_map_to_tesseract_models_and_debian_packages(language: str, code: str, package: str) -> None:
     assert tesseract_code(language) == code and package_name(code) == package

@@ -42,6 +42,9 @@ _TESSERACT: dict[str, str] = {
     "fa": "fas", "hy": "hye", "ka": "kat", "hi": "hin", "zh": "chi_sim", "ja": "jpn", "ko": "kor", "oc": "oci",
     "co": "cos",
 }
+# ISO 639-2/B codes whose Tesseract model has the 639-2/T name (ger → deu)
+_BIBLIOGRAPHIC = {"ger", "fre", "dut", "gre", "cze", "slo", "rum", "ice", "baq", "wel", "alb", "arm", "geo", "per",
+                  "chi", "mac"}
 _TIMEOUT = 600  # seconds for one page: a hung Tesseract must not hang the ingest
 
 
@@ -76,11 +79,16 @@ def find_tesseract(command: str = "tesseract") -> Tesseract | None:
 
 
 def tesseract_code(language: str) -> str:
-    """An item's ``language`` value (``it``, ``de-AT``, ``deu``) → a Tesseract model name (``ita``, ``deu``)."""
-    primary = to_iso639_1(language) or ""
-    if primary in _TESSERACT:
-        return _TESSERACT[primary]
-    return language.strip().lower().replace("-", "_")
+    """An item's ``language`` value → a Tesseract model name: ``it`` → ``ita``, ``de-AT``/``ger`` → ``deu``.
+
+    Other values are taken as Tesseract's own model names, so a cell may ask for one that no ISO
+    code names: ``de | frk`` reads German Fraktur with ``deu+frk``, ``ita-old`` is ``ita_old``.
+    """
+    code = language.strip().lower().replace("-", "_")
+    primary = code.split("_")[0]
+    if len(primary) == 2 or primary in _BIBLIOGRAPHIC:
+        return _TESSERACT.get(to_iso639_1(primary) or "", code)
+    return code
 
 
 def package_name(code: str) -> str:
