@@ -78,15 +78,16 @@ def align(ref: list[str], hyp: list[str]) -> tuple[int, list[tuple[int, int]]]:
             d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]))
     pairs = []
     i, j = n, m
-    while i > 0 and j > 0:
-        if d[i][j] == d[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]):
-            if ref[i - 1] == hyp[j - 1]:
-                pairs.append((i - 1, j - 1))
+    while i > 0 and j > 0:  # among equally cheap paths: a match, else a gap, a substitution last
+        if ref[i - 1] == hyp[j - 1] and d[i][j] == d[i - 1][j - 1]:
+            pairs.append((i - 1, j - 1))
             i, j = i - 1, j - 1
         elif d[i][j] == d[i - 1][j] + 1:
             i -= 1
-        else:
+        elif d[i][j] == d[i][j - 1] + 1:
             j -= 1
+        else:
+            i, j = i - 1, j - 1
     return d[n][m], pairs[::-1]
 
 
