@@ -176,6 +176,28 @@ def test_a_corrupt_image_is_reported_and_the_rest_ingested(setup: FirstRun) -> N
     assert c.get("/iiif/search/2/broken?q=spoliazione").get_json()["items"]
 
 
+def test_an_exif_rotated_jpeg_is_read_upright_and_its_boxes_fit_the_canvas(tmp_path: Path) -> None:
+    """The pyramid applies the EXIF orientation; Tesseract must read the same upright page."""
+    import pyvips
+    sideways = tmp_path / "sideways.jpg"
+    pyvips.Image.new_from_file(str(CROP)).rot270().copy().write_to_file(str(sideways) + "[Q=95]")
+    rotated = pyvips.Image.new_from_file(str(sideways)).copy()
+    rotated.set_type(pyvips.GValue.gint_type, "orientation", 6)  # "rotate 90° clockwise to display"
+    tagged = tmp_path / "tagged.jpg"
+    rotated.write_to_file(str(tagged) + "[Q=95]")
+    holdings = write_holdings(tmp_path / "holdings", [
+        {"id": "exif", "collection": "test", "type": "periodical", "title": "EXIF", "language": "it"}],
+        {"exif": [tagged]})
+    result = run_ingest(holdings, tmp_path / "data", os.environ.get("PATH", ""))
+    assert result.returncode == 0 and "1 page read by Tesseract" in result.stdout, result.stdout + result.stderr
+    c = client(tmp_path / "data")
+    canvas = c.get("/iiif/3/exif/manifest").get_json()["items"][0]
+    assert (canvas["width"], canvas["height"]) == (1080, 690)  # upright, as the crop
+    target = c.get("/iiif/search/2/exif?q=spoliazione").get_json()["items"][0]["target"]
+    x0, y0, w, h = (int(v) for v in target.rsplit("=", 1)[1].split(","))
+    assert iou((x0, y0, w, h), alto_box("spoliazione")) >= 0.5
+
+
 def test_ocr_off_runs_nothing_and_warns_nothing(setup: FirstRun, tmp_path: Path) -> None:
     before = runs(setup.bin)
     result = run_ingest(setup.holdings, tmp_path / "data", setup.path, HERITAGE_OCR="off")
@@ -194,8 +216,10 @@ def test_without_tesseract_auto_warns_naming_the_packages(tmp_path: Path) -> Non
     empty.mkdir()
     result = run_ingest(holdings, tmp_path / "data", str(empty))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert ("WARNING items: 1 pages have no OCR file and Tesseract is not installed: they are published without "
+    assert ("WARNING items: 1 page has no OCR file and Tesseract is not installed: it is published without "
             "text (install Debian's tesseract-ocr tesseract-ocr-ita") in result.stdout, result.stdout
+    it = run_ingest(holdings, tmp_path / "data", str(empty), HERITAGE_UI_LANGUAGE="it")
+    assert "1 pagina non ha un file OCR e Tesseract non è installato" in it.stdout, it.stdout
 
 
 def test_an_unknown_ocr_mode_is_a_clear_error(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from ..config import Settings
 from ..errors import HeritageError
 from ..holdings.model import Holdings, Item, Problem
 from ..ocr.lang import to_iso639_1
-from ..texts import N_, render
+from ..texts import N_, Nn_, render
 from .images import PageResult
 
 MODES = ("auto", "off")
@@ -124,9 +124,11 @@ def add_machine_ocr(holdings: Holdings, page_keys: dict[str, list[str]], results
         return 0
     engine = tesseract or find_tesseract()
     if engine is None:
-        problems.append(Problem("items", None, N_(
-            "%(n)s pages have no OCR file and Tesseract is not installed: they are published without text "
-            "(install Debian's %(packages)s, or set HERITAGE_OCR=off)", n=len(wanting), packages=PACKAGES),
+        problems.append(Problem("items", None, Nn_(
+            "%(num)s page has no OCR file and Tesseract is not installed: it is published without text "
+            "(install Debian's %(packages)s, or set HERITAGE_OCR=off)",
+            "%(num)s pages have no OCR file and Tesseract is not installed: they are published without text "
+            "(install Debian's %(packages)s, or set HERITAGE_OCR=off)", len(wanting), packages=PACKAGES),
             None, "warning"))
         return 0
     cache_dir = settings.image_cache_dir / "ocr"
