@@ -22,7 +22,7 @@ from lxml import etree
 
 from server.config import Settings
 from server.holdings.model import Page
-from server.ingest.ocr import find_tesseract, package_name, tesseract_code
+from server.ingest.ocr import _cache_key, find_tesseract, package_name, tesseract_code
 from tests.conftest import FIXTURES, ROOT, write_holdings
 
 REAL = shutil.which("tesseract")
@@ -243,3 +243,16 @@ def test_item_languages_map_to_tesseract_models_and_debian_packages(language: st
 def test_settings_default_to_auto() -> None:  # (the suite's conftest turns OCR off for other tests)
     assert Settings.load(environ={}).ocr == "auto" and Settings.load(environ={"HERITAGE_OCR": "off"}).ocr == "off"
     assert Page(Path("a.png")).ocr_engine is None  # supplied OCR unless ingest made it
+
+
+def test_the_cache_key_is_the_content_the_languages_and_the_version(tmp_path: Path) -> None:
+    """Not the pyramid's format or tile size: a new pyramid format must not re-OCR every page."""
+    content = "0123456789abcdef0123456789abcdef"
+    key = _cache_key(CROP, f"{content}-3", "ita", "5.3.0")
+    assert key == _cache_key(CROP, f"{content}-4-512", "ita", "5.3.0")
+    assert len({key, _cache_key(CROP, f"{content}-3", "ita+lat", "5.3.0"),
+                _cache_key(CROP, f"{content}-3", "ita", "5.4.0"),
+                _cache_key(CROP, f"{'f' * 32}-3", "ita", "5.3.0")}) == 4
+    copy = tmp_path / "copy.png"
+    shutil.copyfile(CROP, copy)  # no usable pyramid key: the file's own hash, the same for the same bytes
+    assert _cache_key(CROP, "odd", "ita", "5.3.0") == _cache_key(copy, "", "ita", "5.3.0") != key

@@ -45,6 +45,7 @@ _TESSERACT: dict[str, str] = {
 # ISO 639-2/B codes whose Tesseract model has the 639-2/T name (ger → deu)
 _BIBLIOGRAPHIC = {"ger", "fre", "dut", "gre", "cze", "slo", "rum", "ice", "baq", "wel", "alb", "arm", "geo", "per",
                   "chi", "mac"}
+_HEX32 = re.compile(r"[0-9a-f]{32}")
 _TIMEOUT = 600  # seconds for one page: a hung Tesseract must not hang the ingest
 
 
@@ -141,7 +142,7 @@ def add_machine_ocr(holdings: Holdings, page_keys: dict[str, list[str]], results
         for page_item, n in wanting:
             if page_item is item:
                 page = item.pages[n]
-                key = _cache_key(page.image, langs, engine.version)
+                key = _cache_key(page.image, page_keys[item.id][n], langs, engine.version)
                 jobs[(item.id, n)] = OcrJob(page.image, cache_dir / f"{key}.xml", langs)
     todo = {job.cache: job for job in jobs.values() if not job.cache.is_file()}  # same master twice: once
     failures = _run_all(engine, list(todo.values()), settings.workers or os.cpu_count() or 1, tty)
@@ -180,13 +181,17 @@ def _item_languages(item: Item, default: str, engine: Tesseract, root: Path, pro
     return "+".join(present)
 
 
-def _cache_key(image: Path, languages: str, version: str) -> str:
-    digest = hashlib.sha256()
-    with open(image, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    digest.update(f"\0{languages}\0{version}\0alto".encode())
-    return digest.hexdigest()[:32]
+def _cache_key(image: Path, pyramid_key: str, languages: str, version: str) -> str:
+    """Content hash of the master (the leading hex of its pyramid's key, hashed once by ingest with its
+    size-and-mtime shortcut; else read here), the languages and Tesseract's version."""
+    content = pyramid_key.split("-", 1)[0]
+    if not _HEX32.fullmatch(content):
+        digest = hashlib.sha256()
+        with open(image, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        content = digest.hexdigest()[:32]
+    return hashlib.sha256(f"{content}\0{languages}\0{version}\0alto".encode()).hexdigest()[:32]
 
 
 def _run_all(engine: Tesseract, jobs: list[OcrJob], workers: int, tty: bool) -> dict[Path, str]:
