@@ -134,6 +134,8 @@ def add_machine_ocr(holdings: Holdings, page_keys: dict[str, list[str]], results
         return 0
     cache_dir = settings.image_cache_dir / "ocr"
     cache_dir.mkdir(parents=True, exist_ok=True)
+    for stale in cache_dir.glob(".tmp-*"):  # left by a killed run (ingest holds its lock: none is ours)
+        shutil.rmtree(stale, ignore_errors=True)
     jobs: dict[tuple[str, int], OcrJob] = {}
     for item in {id(i): i for i, _ in wanting}.values():
         langs = _item_languages(item, settings.default_language, engine, holdings.root, problems)
