@@ -70,6 +70,8 @@ class Settings:
     provider_homepage: str = ""
     # ingest parallelism; 0 = one process per core
     workers: int = 0
+    # OCR at ingest of pages without an OCR file: "auto" (with Tesseract, when installed) or "off"
+    ocr: str = "auto"
     # collections list this many children per page before paging
     collection_page_size: int = 100
     # public pages (server/web): the site's name, and items per page on collection pages

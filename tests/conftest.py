@@ -20,6 +20,9 @@ FIXTURES = ROOT / "tests" / "fixtures"
 SAMPLE = FIXTURES / "holdings-sample"
 SCHEMA = FIXTURES / "schemas" / "iiif_3_0.json"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Test holdings are mostly synthetic images without OCR: Tesseract would read noise on them (and
+# slowly). Ingests spawned by the tests skip OCR unless a test asks for it (tests/test_ingest_ocr.py).
+os.environ.setdefault("HERITAGE_OCR", "off")
 
 
 def free_port() -> int:

@@ -79,6 +79,7 @@ class Page:
     ocr: Path | None = None
     ocr_format: OcrFormat | None = None
     label: str | None = None  # e.g. a printed page number from a MAG or METS file; None: "p. n"
+    ocr_engine: str | None = None  # machine OCR made at ingest ("Tesseract 5.3.0"); None: supplied OCR
 
     @property
     def name(self) -> str:

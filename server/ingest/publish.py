@@ -162,7 +162,7 @@ def _publish_item(item: Item, keys: list[str], results: dict[str, PageResult], r
         number = len(entry.pages) + 1
         entry.pages.append(PageInfo(image_id=f"{item.id}~{number}", width=result.pyramid.width,
                                     height=result.pyramid.height, ocr_format=ocr_format, page=n,
-                                    label=page.label))
+                                    label=page.label, ocr_engine=page.ocr_engine if ocr_format else None))
         entry.pyramids.append((key, result.pyramid))
         entry.texts.append(text)
         entry.page_numbers.append(n)
@@ -216,6 +216,7 @@ def _write_item(db: sqlite3.Connection, iiif: Path, entry: PublishedItem, urls: 
         (folder / "text.txt").write_text("\n\n".join(texts) + "\n", encoding="utf-8")
     data = {"label": item.title, "pages": len(entry.pages), "fingerprint": entry.fingerprint, "thumbnail": manifest.get("thumbnail"),
             "date": item.date.display if item.date else None,
+            "ocr_engine": next((p.ocr_engine for p in entry.pages if p.ocr_engine), None),  # machine OCR
             "nav_date": item.date.nav_date.strftime("%Y-%m-%dT%H:%M:%SZ") if item.date else None}
     db.execute("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)",
                (item.id, item.collection, item.type, data["date"], position, json.dumps(data, ensure_ascii=False)))

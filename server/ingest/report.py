@@ -30,6 +30,7 @@ class IngestReport:
     items: int = 0
     pages: int = 0
     pyramids_built: int = 0
+    pages_ocred: int = 0  # pages Tesseract read in this run (cache misses)
     items_skipped: int = 0
     problems: list[Problem] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
@@ -59,6 +60,9 @@ class IngestReport:
                     warnings=Nn_("%(num)s warning", "%(num)s warnings", len(self.warnings)),
                     errors=Nn_("%(num)s error", "%(num)s errors", len(self.errors)))
         line = render(counts, translations)
+        if self.pages_ocred:
+            line += render(Nn_("; %(num)s page read by Tesseract (OCR)", "; %(num)s pages read by Tesseract (OCR)",
+                               self.pages_ocred), translations)
         if self.generation:
             line += render(N_("; generation %(name)s", name=self.generation), translations)
         lines.append(line)

@@ -125,6 +125,8 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
             progress.page_done(res.master)
     progress.close()
     report.pyramids_built = sum(1 for r in results.values() if r.built)
+    from .ocr import add_machine_ocr  # pages without OCR get Tesseract's ALTO (cached in the data folder)
+    report.pages_ocred = add_machine_ocr(holdings, page_keys, results, settings, report.problems, tty)
 
     tmp = Path(manifests_dir / f".tmp-gen-{os.getpid()}-{int(time.time())}")
     tmp.mkdir(parents=True)

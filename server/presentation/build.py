@@ -65,6 +65,7 @@ class PageInfo:
     label: str | None = None  # e.g. a printed page number; default "p. n"
     ocr_url: str | None = None  # default: Urls.ocr(item, n) when ocr_format is set
     ocr_format: Literal["alto", "hocr"] | None = None
+    ocr_engine: str | None = None  # machine OCR made at ingest ("Tesseract 5.3.0"): said in the seeAlso label
     # the page's number in Item.pages (default: its position in ``pages``). Ranges use these
     # numbers, so when ingest leaves out an unreadable page the chapters stay on the right canvases.
     page: int | None = None
@@ -213,7 +214,8 @@ def _canvas(item: Item, n: int, page: PageInfo, urls: Urls, languages: tuple[str
     if page.ocr_format:
         media_type, profile = OCR_LINKS[page.ocr_format]
         extra["seeAlso"] = [LinkedResource(id=page.ocr_url or urls.ocr(item.id, n), type="Dataset", format=media_type,
-                                           profile=profile, label=labels.field_label(page.ocr_format, languages))]
+                                           profile=profile, label=labels.ocr_label(page.ocr_format, page.ocr_engine,
+                                                                                   languages))]
     canvas = Canvas(id=urls.canvas(item.id, n), label=label, width=page.width, height=page.height,
                     thumbnail=[_thumbnail(urls, page, service)], **extra)
     canvas.add_image(urls.image(page.image_id), anno_id=urls.annotation(item.id, n),

@@ -29,6 +29,8 @@ FIELDS: dict[str, dict[str, str]] = {
     "alto": {"it": "Testo OCR (ALTO XML)", "en": "OCR text (ALTO XML)", "de": "OCR-Text (ALTO XML)",
              "fr": "Texte OCR (ALTO XML)"},
     "hocr": {"it": "Testo OCR (hOCR)", "en": "OCR text (hOCR)", "de": "OCR-Text (hOCR)", "fr": "Texte OCR (hOCR)"},
+    "machine_ocr": {"it": "Testo OCR automatico ({engine}, ALTO XML)", "en": "Machine OCR text ({engine}, ALTO XML)",
+                    "de": "Maschinelle OCR ({engine}, ALTO XML)", "fr": "Texte OCR automatique ({engine}, ALTO XML)"},
     "top": {"it": "{name}: tutte le collezioni", "en": "{name}: all collections", "de": "{name}: alle Sammlungen",
             "fr": "{name} : toutes les collections"},
     "page": {"it": "p. {n}", "en": "p. {n}", "de": "S. {n}", "fr": "p. {n}"},
@@ -72,6 +74,11 @@ def words(table: Mapping[str, str], languages: Iterable[str], **fmt: object) -> 
 
 def field_label(name: str, languages: Iterable[str]) -> LangMap:
     return words(FIELDS[name], languages)
+
+
+def ocr_label(ocr_format: str, engine: str | None, languages: Iterable[str]) -> LangMap:
+    """A canvas's seeAlso label: the format, or that it is machine OCR by ``engine`` ("Tesseract 5.3.0")."""
+    return words(FIELDS["machine_ocr"], languages, engine=engine) if engine else field_label(ocr_format, languages)
 
 
 def top_label(name: str, languages: Iterable[str]) -> LangMap:

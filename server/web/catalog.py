@@ -255,6 +255,13 @@ def all_item_ids(pub: Publication) -> list[str]:
     return [r["id"] for r in pub.query("SELECT id FROM items ORDER BY collection, position, id")]
 
 
+def ocr_engine(pub: Publication, item_id: str) -> str | None:
+    """The OCR engine ingest ran on the item's pages ("Tesseract 5.3.0"); None when its OCR was supplied."""
+    rows = pub.query("SELECT data FROM items WHERE id = ?", item_id)
+    engine = _json(rows[0]["data"]).get("ocr_engine") if rows else None
+    return engine if isinstance(engine, str) else None
+
+
 def has_text(pub: Publication, item_id: str) -> bool:
     return pub.iiif_file(f"3/{item_id}/text.txt").is_file()
 

@@ -188,6 +188,7 @@ def item(item_id: str) -> Response:
         image_full=u.image(page.image_id),
         image_medium=f"{u.image_service(page.image_id)}/full/{describe.fit_size(page.width, page.height, 1600)}/0/default.jpg",
         text_url=u.text(it.id) if catalog.has_text(pub, it.id) else None,
+        ocr_engine=catalog.ocr_engine(pub, it.id),
         embed_code=embed_code, canonical=u.item_page(it.id),
         og_image=og.thumbnail(page.image_id, *og_size), og_size=og_size,
         type_names=describe.TYPE_NAMES, active_page="collections"))
