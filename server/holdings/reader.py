@@ -11,8 +11,23 @@ from pathlib import Path
 
 from ..texts import N_, Nn_, Text
 from .csvread import Columns, Row, Table, split_multi
-from .model import (IMAGE_EXTENSIONS, ITEM_TYPES, OCR_FORMATS, Collection, DateValue, ExtraField, Holdings, Item,
-                    LangMap, OcrFormat, Page, Problem, Range, is_safe_id, normalize_rights)
+from .model import (
+    IMAGE_EXTENSIONS,
+    ITEM_TYPES,
+    OCR_FORMATS,
+    Collection,
+    DateValue,
+    ExtraField,
+    Holdings,
+    Item,
+    LangMap,
+    OcrFormat,
+    Page,
+    Problem,
+    Range,
+    is_safe_id,
+    normalize_rights,
+)
 from .package import Package, merge_metadata
 from .sheets import find_sheet, read_sheet
 from .vendor import find_package

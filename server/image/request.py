@@ -16,10 +16,10 @@ that rounding is reproducible.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from math import isqrt
-from typing import Callable
 
 from server.errors import BadRequest
 

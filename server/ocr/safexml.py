@@ -27,13 +27,13 @@ from server.texts import N_, Text
 MAX_BYTES = 64 * 1024 * 1024  # a dense newspaper page in ALTO is ~2 MB; 64 MB is not OCR
 _PROLOG_SCAN = 256 * 1024
 
-_W3C_PUBLIC = re.compile(r"-//W3C//DTD (X?HTML) ", re.I)
-_W3C_SYSTEM = re.compile(r"https?://www\.w3\.org/", re.I)
+_W3C_PUBLIC = re.compile(r"-//W3C//DTD (X?HTML) ", re.IGNORECASE)
+_W3C_SYSTEM = re.compile(r"https?://www\.w3\.org/", re.IGNORECASE)
 _EXTERNAL_ID = re.compile(
     r"""\s*(?:SYSTEM\s*(?P<s1>"[^"]*"|'[^']*')|PUBLIC\s*(?P<p>"[^"]*"|'[^']*')\s*(?P<s2>"[^"]*"|'[^']*')?)""",
-    re.I,
+    re.IGNORECASE,
 )
-_HTMLISH = re.compile(rb"<html|ocr_page", re.I)
+_HTMLISH = re.compile(rb"<html|ocr_page", re.IGNORECASE)
 
 
 def _xml_parser() -> etree.XMLParser:
@@ -52,8 +52,7 @@ def _prolog(data: bytes) -> str:
                      (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if head.startswith(bom):
             return head[len(bom):].decode(enc, errors="replace")
-    if head.startswith(codecs.BOM_UTF8):
-        head = head[len(codecs.BOM_UTF8):]
+    head = head.removeprefix(codecs.BOM_UTF8)
     return head.decode("latin-1")  # ASCII-compatible encodings: markup bytes read the same
 
 

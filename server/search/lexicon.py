@@ -27,7 +27,7 @@ class Vocabulary:
         self.counts = counts
 
     @classmethod
-    def parse(cls, text: str) -> "Vocabulary":
+    def parse(cls, text: str) -> Vocabulary:
         """``folded\\tcount`` or ``folded\\tdisplay\\tcount`` lines, sorted by ``folded``."""
         keys: list[str] = []
         displays: list[str] = []
@@ -40,7 +40,7 @@ class Vocabulary:
         return cls(keys, displays, counts)
 
     @classmethod
-    def load(cls, path: Path) -> "Vocabulary":
+    def load(cls, path: Path) -> Vocabulary:
         try:
             return cls.parse(path.read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -29,7 +29,7 @@ class IndexedItem:
                 "date": self.date, "year": self.year, "languages": list(self.languages)}
 
     @classmethod
-    def from_json(cls, item_id: str, data: dict[str, object]) -> "IndexedItem":
+    def from_json(cls, item_id: str, data: dict[str, object]) -> IndexedItem:
         year = data.get("year")
         return cls(item_id, dict(data.get("label") or {}), list(data.get("collection_path") or []),
                    str(data.get("type") or ""), data.get("date") or None,  # type: ignore[arg-type]
