@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, redirect
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..config import Settings
 from ..errors import NotFound
@@ -57,7 +58,7 @@ def _service_id(version: int, identifier: str) -> str:
     return f"{base_url()}{PREFIX[version]}/{identifier}"
 
 
-def _base_redirect(version: int, identifier: str) -> Response:
+def _base_redirect(version: int, identifier: str) -> BaseResponse:
     _lookup(identifier)
     response = redirect(f"{_service_id(version, identifier)}/info.json", code=303)
     return response

@@ -115,9 +115,10 @@ def _scan_prolog(text: str) -> str | None:
 def _check_docinfo(tree: etree._ElementTree, path: Path) -> None:
     info = tree.docinfo
     dtd = info.internalDTD
-    entities = bool(dtd is not None and any(True for _ in dtd.iterentities()))
-    subset = bool(dtd is not None and any(True for _ in dtd.iterelements()))
-    problem = _doctype_problem(info.public_id, info.system_url, subset, entities)
+    # lxml has these three (DTD.iterentities/iterelements, DocInfo.system_url); lxml-stubs 0.5 lacks them
+    entities = bool(dtd is not None and any(True for _ in dtd.iterentities()))  # type: ignore[attr-defined]
+    subset = bool(dtd is not None and any(True for _ in dtd.iterelements()))  # type: ignore[attr-defined]
+    problem = _doctype_problem(info.public_id, info.system_url, subset, entities)  # type: ignore[attr-defined]
     if problem:
         raise OCRError(path, problem)
 

@@ -52,7 +52,7 @@ class Vocabulary:
     def with_prefix(self, prefix: str, scan: int = MAX_SCAN) -> list[tuple[str, str, int]]:
         """``(folded, display, count)`` of terms starting with ``prefix`` (at most ``scan`` of them)."""
         i = bisect.bisect_left(self.keys, prefix)
-        out = []
+        out: list[tuple[str, str, int]] = []
         while i < len(self.keys) and len(out) < scan and self.keys[i].startswith(prefix):
             out.append((self.keys[i], self.displays[i] if self.displays else self.keys[i], self.counts[i]))
             i += 1
