@@ -32,14 +32,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from imgbench import tiles as osd  # noqa: E402
+from imgbench import tiles as osd
 
-from server.image import tiles  # noqa: E402
-from server.image.grid import scale_factors  # noqa: E402
-from server.image.model import Pyramid  # noqa: E402
-from server.image.pyramid import build_pyramid  # noqa: E402
-from server.image.render import render  # noqa: E402
-from server.image.request import ImageRequest, Limits, parse, resolve  # noqa: E402
+from server.image import tiles
+from server.image.grid import scale_factors
+from server.image.model import Pyramid
+from server.image.pyramid import build_pyramid
+from server.image.render import render
+from server.image.request import ImageRequest, Limits, parse, resolve
 
 SAMPLE = HERE.parent / "tests/fixtures/holdings-sample/items/periodical-deu-berlinische-monatsschrift-1784-12/INPUT_0017.tif"
 LIMITS = Limits(10_000, 10_000, 40_000_000)

@@ -1,7 +1,8 @@
 """Heritage Lab: an IIIF publishing server for digitized heritage collections."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask
 

@@ -136,7 +136,8 @@ def cacheable(response: Response, etag: str, mtime: float | None, vary_accept: b
     response.headers["Cache-Control"] = f"public, max-age={settings.cache_max_age}"
     if vary_accept:
         response.vary.add("Accept")
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place (it returns self, typed as werkzeug's base class)
+    return response
 
 
 def json_response(doc: Any, profile: str, etag: str, mtime: float | None, status: int = 200) -> Response:

@@ -1,8 +1,8 @@
 """A generation folder holding only a search index, published as ingest publishes one (``current``)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from server.publication import create_catalog, switch_current
 from server.search import IndexedItem, IndexedPage, SearchIndexWriter

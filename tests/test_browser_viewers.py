@@ -65,7 +65,8 @@ def _open_manifest(
     page.goto(viewer_server.url(f"/harness/{VIEWERS[viewer]}?manifest=" + quote(manifest, safe="")))
     try:
         for what, ready in steps:
-            page.wait_until(lambda: ready() or bool(page.problems(ignore)), LOAD_TIMEOUT_MS, what)
+            # the lambda is called only within this iteration (wait_until returns before the next one)
+            page.wait_until(lambda: ready() or bool(page.problems(ignore)), LOAD_TIMEOUT_MS, what)  # noqa: B023
             if not ready():
                 page.wait_for_quiet()  # let the rest of the failure show
                 return [f"never got {what}", *page.problems(ignore)]

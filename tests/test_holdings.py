@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -114,10 +114,10 @@ def test_sample_metadata(sample: Holdings) -> None:
     assert doc.rights == "http://rightsstatements.org/vocab/NoC-NC/1.0/"
     assert doc.language == ("it",)
     assert doc.date is not None and doc.date.display == "1300–1399"
-    assert doc.date.nav_date == datetime(1300, 1, 1, tzinfo=timezone.utc)
+    assert doc.date.nav_date == datetime(1300, 1, 1, tzinfo=UTC)
     nord = sample.items[NORD]
     assert nord.creator == {} and nord.subject == {} and nord.description == {}  # empty cells are absent
-    assert nord.date is not None and nord.date.nav_date == datetime(1878, 1, 3, tzinfo=timezone.utc)
+    assert nord.date is not None and nord.date.nav_date == datetime(1878, 1, 3, tzinfo=UTC)
     assert nord.date.label("it") == "3 gennaio 1878" and nord.date.label("en") == "3 January 1878"
     assert nord.reference_code == {"it": ["LCCN sn83045350"]}
     # https pasted from a browser becomes the canonical http URI the IIIF schema expects
@@ -187,7 +187,7 @@ def test_default_language_names_plain_columns(copy: Path) -> None:
 
 
 def test_not_utf8(copy: Path) -> None:
-    data = (copy / "items.csv").read_bytes().replace("Firenze".encode(), "Citt\xe0".encode("latin-1"))
+    data = (copy / "items.csv").read_bytes().replace(b"Firenze", "Citt\xe0".encode("latin-1"))
     (copy / "items.csv").write_bytes(data)
     h = read_holdings(copy)
     p = one(h, "error", "not UTF-8")
@@ -475,7 +475,7 @@ def structure(copy: Path, text: str) -> tuple[Holdings, str]:
 
 
 def test_structure_problems(copy: Path) -> None:
-    h, file = structure(copy, "\n".join([
+    rows = [
         "id,parent,title,title_en,first_page,last_page",
         "all,,Tutto,All,1,6",          # 2 ok
         "a,all,Prima,First,1,3",       # 3 ok
@@ -492,7 +492,8 @@ def test_structure_problems(copy: Path) -> None:
         "j,a,Fuori dal padre,Outside parent,2,5",  # 14 warning only
         "k,all,\"Con a capo\nnel titolo\",Multi-line,5,6",  # 15-16 ok
         "l,all,Dopo,After,6,x",       # 17 bad last page
-    ]) + "\n")
+    ]
+    h, file = structure(copy, "\n".join(rows) + "\n")
     assert [r.id for r in h.items[DOC].ranges] == ["all", "a", "j", "k"]
     got = {(p.line, p.severity) for p in h.problems}
     assert got == {(4, "error"), (5, "error"), (6, "error"), (7, "error"), (8, "error"), (9, "error"), (10, "error"),

@@ -4,7 +4,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 IMG = "periodical-ita-rassegna-settimanale-1878-10-06~1"

@@ -16,7 +16,7 @@ BASE = "https://heritage.example.org/iiif/3/image/kant-0017"
 
 def test_v3_document() -> None:
     doc = info_json_v3(BASE, PYR, LIMITS, 256)
-    assert list(doc)[0] == "@context"  # "SHOULD appear as the very first key-value pair"
+    assert next(iter(doc)) == "@context"  # "SHOULD appear as the very first key-value pair"
     assert doc["@context"] == "http://iiif.io/api/image/3/context.json"
     assert doc["id"] == BASE and doc["type"] == "ImageService3"
     assert doc["protocol"] == "http://iiif.io/api/image" and doc["profile"] == "level2"
@@ -39,7 +39,7 @@ def test_v3_document() -> None:
 
 def test_v2_document() -> None:
     doc = info_json_v2(BASE.replace("/3/", "/2/"), PYR, LIMITS, 256)
-    assert list(doc)[0] == "@context"
+    assert next(iter(doc)) == "@context"
     assert doc["@context"] == "http://iiif.io/api/image/2/context.json"
     assert doc["@id"] == BASE.replace("/3/", "/2/") and "id" not in doc and "type" not in doc
     assert doc["protocol"] == "http://iiif.io/api/image"

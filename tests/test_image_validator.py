@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -44,7 +44,7 @@ def _validator() -> str:
 def test_official_validator_level2(validator_server: LiveServer, version: str, prefix: str) -> None:
     result = subprocess.run([_validator(), "-s", f"127.0.0.1:{validator_server.port}", "-p", prefix,
                              "-i", IDENTIFIER, f"--version={version}", "--level=2"],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, check=False, timeout=300)
     output = result.stdout + result.stderr
     assert "0 failures" in output and result.returncode == 0, output
     assert "FAIL" not in output, output

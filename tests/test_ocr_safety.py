@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 from server.errors import HeritageError
 from server.ocr import OCRError, PageText, parse_ocr
-from lxml import etree
-
 from server.ocr.safexml import _check_docinfo, _xml_parser, read_bytes
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "holdings-sample" / "items"
@@ -24,7 +23,7 @@ EIM = SAMPLE / "periodical-eng-english-illustrated-magazine-1884-12" / "sim_engl
 ALTO_HEAD = '<alto xmlns="http://www.loc.gov/standards/alto/ns-v2#"><Layout><Page WIDTH="100" HEIGHT="100"><PrintSpace><TextBlock><TextLine>'
 ALTO_TAIL = "</TextLine></TextBlock></PrintSpace></Page></Layout></alto>"
 
-LOL = "".join(f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10))
+LOL = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
 HOSTILE = {
     "xxe": '<?xml version="1.0"?>\n<!DOCTYPE alto [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
            + ALTO_HEAD + '<String CONTENT="&xxe;" HPOS="0" VPOS="0" WIDTH="9" HEIGHT="9"/>' + ALTO_TAIL,

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import jsonschema
 import pytest
@@ -301,7 +302,7 @@ def test_restricted_item_absent_from_collection(tmp_path: Path, urls: Urls) -> N
     text = (SAMPLE / "items.csv").read_text(encoding="utf-8-sig").splitlines()
     header = text[0] + ";access"
     nord = next(line for line in text if line.startswith(NORD)) + ";restricted"
-    (root / "items.csv").write_text("\n".join([header, nord]) + "\n", encoding="utf-8")
+    (root / "items.csv").write_text(f"{header}\n{nord}\n", encoding="utf-8")
     h = read_holdings(root)
     assert h.items == {} and h.restricted == {NORD}
     coll = h.collections["der-nordstern"]

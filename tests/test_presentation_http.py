@@ -3,8 +3,8 @@ Presentation 3.0 JSON Schema, ``id`` equal to its URL, CORS, JSON-LD negotiation
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -73,7 +73,7 @@ def test_manifest_content(sample_client) -> None:  # type: ignore[no-untyped-def
     assert m["rights"] == "http://creativecommons.org/publicdomain/mark/1.0/"
     assert m["partOf"][0]["id"] == f"{BASE}/iiif/3/collection/rassegna-settimanale"
     assert m["homepage"][0]["id"] == f"{BASE}/item/{item}"
-    assert [c["label"] for c in m["items"]][0] in ({"it": ["p. 1"], "en": ["p. 1"]}, {"none": ["p. 1"]})
+    assert m["items"][0]["label"] in ({"it": ["p. 1"], "en": ["p. 1"]}, {"none": ["p. 1"]})
     canvas = m["items"][0]
     body = canvas["items"][0]["items"][0]["body"]
     assert body["service"][0] == {"id": f"{BASE}/iiif/3/image/{item}~1", "type": "ImageService3",
@@ -99,6 +99,7 @@ def test_headers(sample_client) -> None:  # type: ignore[no-untyped-def]
 
 def test_ids_follow_the_request_base_without_configured_base(tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     from server import create_app
+
     from .conftest import DEMO
     data = tmp_path_factory.mktemp("proxy")
     assert ingest(DEMO, data).returncode == 0

@@ -18,7 +18,7 @@ ITEMS = Path(__file__).resolve().parent / "fixtures" / "holdings-sample" / "item
 KANT_TIF = ITEMS / "periodical-deu-berlinische-monatsschrift-1784-12/INPUT_0017.tif"
 NORDSTERN_JPG = ITEMS / "newspaper-deu-der-nordstern-1878-01-03/0011.jpg"
 RASSEGNA_PNG = ITEMS / "periodical-ita-rassegna-settimanale-1878-10-06/0001.png"
-JP2 = Path(sorted(glob.glob(str(ITEMS / "periodical-eng-english-illustrated-magazine-1884-12/*.jp2")))[0])
+JP2 = Path(min(glob.glob(str(ITEMS / "periodical-eng-english-illustrated-magazine-1884-12/*.jp2"))))
 BNF_JPG = ITEMS / "document-ita-bnf-it-912/btv1b52501692k_f9.jpg"
 
 # TIFF tags that carry metadata the pyramid must not keep

@@ -11,8 +11,23 @@ from pathlib import Path
 
 from ..texts import N_, Nn_, Text
 from .csvread import Columns, Row, Table, split_multi
-from .model import (IMAGE_EXTENSIONS, ITEM_TYPES, OCR_FORMATS, Collection, DateValue, ExtraField, Holdings, Item,
-                    LangMap, OcrFormat, Page, Problem, Range, is_safe_id, normalize_rights)
+from .model import (
+    IMAGE_EXTENSIONS,
+    ITEM_TYPES,
+    OCR_FORMATS,
+    Collection,
+    DateValue,
+    ExtraField,
+    Holdings,
+    Item,
+    LangMap,
+    OcrFormat,
+    Page,
+    Problem,
+    Range,
+    is_safe_id,
+    normalize_rights,
+)
 from .package import Package, merge_metadata
 from .sheets import find_sheet, read_sheet
 from .vendor import find_package
@@ -156,7 +171,7 @@ def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[
                 problems.append(Problem(table.file, row.line, N_("item %(id)r is restricted: not published", id=item_id),
                                         item_id, "info"))
                 continue
-            errors: list[Text] = []
+            errors: list[str] = []  # Text messages, and plain strings from the MAG/METS readers
             if access != "public":
                 errors.append(N_("access must be 'public' or 'restricted', not %(value)r", value=row.get("access")))
             item = _item(row, item_id, cols, folders.get(item_id), holdings, coll_lines, language, errors)
@@ -191,7 +206,7 @@ def _item_folders(root: Path, problems: list[Problem]) -> dict[str, Path]:
 
 
 def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: Holdings,
-          coll_lines: dict[str, str], language: str, errors: list[Text]) -> Item | None:
+          coll_lines: dict[str, str], language: str, errors: list[str]) -> Item | None:
     package = find_package(folder, item_id, holdings.problems, errors) if folder is not None else None
     if package is not None:  # a MAG or METS file fills the row's empty cells
         merge_metadata(row.cells, package, cols.file, row.line, item_id, holdings.problems)
@@ -287,7 +302,7 @@ def _package_ranges(package: Package, language: str) -> tuple[Range, ...]:
                  for n, r in enumerate(package.ranges, 1))
 
 
-def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: list[Text],
+def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: list[str],
                 ignore: str | None = None) -> list[Page]:
     """Page images in natural order, each with the OCR file that shares its stem."""
     rel = f"items/{item_id}"
@@ -315,15 +330,15 @@ def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: lis
         if len(files) > 1:
             errors.append(N_("page %(page)r has more than one image (%(files)s): keep one", page=stem,
                              files=", ".join(f.name for f in files)))
-    for stem, files in sorted(ocr.items()):
+    for stem, sidecars in sorted(ocr.items()):
         if stem not in images:
-            problems.append(Problem(f"{rel}/{files[0][0].name}", None, N_("OCR file without a page image of the "
+            problems.append(Problem(f"{rel}/{sidecars[0][0].name}", None, N_("OCR file without a page image of the "
                                     "same name: ignored"), item_id, "warning"))
-        elif len(files) > 1:
-            files.sort(key=lambda f: (f[1] != "alto", f[0].name))
-            problems.append(Problem(f"{rel}/{files[0][0].name}", None, N_(
+        elif len(sidecars) > 1:
+            sidecars.sort(key=lambda f: (f[1] != "alto", f[0].name))
+            problems.append(Problem(f"{rel}/{sidecars[0][0].name}", None, N_(
                 "more than one OCR file for this page (%(files)s): using %(used)s",
-                files=", ".join(f[0].name for f in files), used=files[0][0].name), item_id, "warning"))
+                files=", ".join(f[0].name for f in sidecars), used=sidecars[0][0].name), item_id, "warning"))
     pages = []
     for stem in sorted(images, key=lambda s: (natural_key(s), s)):
         sidecar = ocr.get(stem)

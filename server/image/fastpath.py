@@ -8,8 +8,9 @@ other versions, misses, errors, anything unusual — goes on to Flask unchanged.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from email.utils import formatdate, parsedate_to_datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..config import Settings
 from ..errors import HeritageError

@@ -5,8 +5,8 @@ replay it: one definition.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from math import ceil
-from typing import Iterator
 
 
 def scale_factors(width: int, height: int, tile: int) -> list[int]:

@@ -16,10 +16,10 @@ that rounding is reproducible.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from math import isqrt
-from typing import Callable
 
 from server.errors import BadRequest
 
@@ -179,10 +179,10 @@ def _parse_region(region: str) -> tuple[str, tuple]:
         return "px", (x, y, w, h)
     m = _REGION_PCT.fullmatch(region)
     if m:
-        x, y, w, h = (Fraction(g) for g in m.groups())
-        if w == 0 or h == 0:
+        px, py, pw, ph = (Fraction(g) for g in m.groups())
+        if pw == 0 or ph == 0:
             raise BadRequest("region width and height must be greater than zero", parameter="region")
-        return "pct", (x, y, w, h)
+        return "pct", (px, py, pw, ph)
     raise BadRequest("expected full, square, x,y,w,h (integers) or pct:x,y,w,h", parameter="region")
 
 

@@ -11,15 +11,16 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, redirect, request
+from flask import Blueprint, Response, current_app, redirect
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..config import Settings
 from ..errors import NotFound
 from ..http import IMAGE2_PROFILE, IMAGE3_PROFILE, base_url, cacheable, json_response
 from ..publication import ImageRecord, PublicationStore
 from . import info as info_mod
-from .request import MEDIA_TYPES, ImageRequest, Limits, parse, resolve
 from .render import render
+from .request import MEDIA_TYPES, ImageRequest, Limits, parse, resolve
 from .tilecache import DiskCache, cache_etag, cache_key
 from .tiles import stored_tile, tile_size
 
@@ -57,7 +58,7 @@ def _service_id(version: int, identifier: str) -> str:
     return f"{base_url()}{PREFIX[version]}/{identifier}"
 
 
-def _base_redirect(version: int, identifier: str) -> Response:
+def _base_redirect(version: int, identifier: str) -> BaseResponse:
     _lookup(identifier)
     response = redirect(f"{_service_id(version, identifier)}/info.json", code=303)
     return response

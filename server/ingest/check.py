@@ -8,6 +8,7 @@ so a file only touched, not edited, shows as changed here and unchanged after in
 """
 from __future__ import annotations
 
+import gettext
 import multiprocessing
 import os
 import time
@@ -39,7 +40,8 @@ class CheckReport(IngestReport):
     holdings: Holdings = field(default_factory=lambda: Holdings(root=Path()))
     elapsed: float = 0.0
 
-    def summary(self) -> str:
+    def summary(self, translations: gettext.NullTranslations | None = None) -> str:
+        """Ingest's signature, so both reports are used alike; ``translations`` is not used yet here."""
         lines = [str(p) for p in self.problems]
         counts = ", ".join(f"{len(self.outcomes.get(k, []))} {k}" for k in OUTCOMES)
         lines.append(f"check: {counts} ({self.pages} pages) in {self.elapsed:.1f}s; "

@@ -48,7 +48,7 @@ def process_page(task: PageTask) -> PageResult:
             pyramid = open_pyramid(out)
     except HeritageError as exc:
         return PageResult(task.master, task.key, None, built, str(exc))
-    except Exception as exc:  # a codec failure must not stop the batch; report it as this page's error
+    except Exception as exc:  # noqa: BLE001 - a codec failure must not stop the batch; report it as this page's error
         return PageResult(task.master, task.key, None, built, f"cannot process image: {exc.__class__.__name__}: "
                           f"{str(exc).splitlines()[0] if str(exc) else ''}")
     return PageResult(task.master, task.key, pyramid, built)

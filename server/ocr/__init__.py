@@ -48,4 +48,4 @@ def parse_ocr_bytes(data: bytes, path: Path, canvas_width: int, canvas_height: i
             etree.LxmlError) as exc:  # the contract: a bad file never escapes as anything else
         raise OCRError(path, N_("unreadable OCR (%(error)s)", error=" ".join(f"{type(exc).__name__}: {exc}".split()))) from exc
     raise OCRError(path, N_("neither ALTO nor hOCR (root element <%(tag)s>)", tag=local(root.tag) or root.tag),
-                   root.sourceline)
+                   root.sourceline)  # type: ignore[arg-type]  # an int (or None); lxml-stubs says "..."

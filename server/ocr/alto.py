@@ -68,7 +68,7 @@ def _scale(path: Path, root: etree._Element, page: etree._Element, canvas_w: int
     sy = canvas_h / page_h if page_h and page_h > 0 else unit_factor
     if sx is None or sy is None:
         raise OCRError(path, N_("Page has no WIDTH/HEIGHT and MeasurementUnit %(unit)r is unknown", unit=unit),
-                       page.sourceline)
+                       page.sourceline)  # type: ignore[arg-type]  # an int (or None); lxml-stubs says "..."
     return Scale(sx, sy, canvas_w, canvas_h)
 
 

@@ -55,10 +55,9 @@ def bbox(el: etree._Element) -> tuple[float, float, float, float] | None:
     m = _BBOX.search(_QUOTED.sub('""', title))
     if m is None:
         return None
-    values = [number(v) for v in m.groups()]
-    if any(v is None for v in values):
+    x0, y0, x1, y1 = (number(v) for v in m.groups())
+    if x0 is None or y0 is None or x1 is None or y1 is None:
         return None
-    x0, y0, x1, y1 = values
     return (x0, y0, x1, y1)
 
 
@@ -133,7 +132,7 @@ def parse_hocr(path: Path, root: etree._Element, canvas_width: int, canvas_heigh
         words = [el for el in elements if _LINE_CLASSES.intersection(classes(el))]
 
     lang_cache: dict[etree._Element, str | None] = {}
-    line_ids: dict[etree._Element, list[Piece]] = {}
+    line_ids: dict[etree._Element | None, list[Piece]] = {}
     block_ids: dict[etree._Element | None, int] = {}
     lines: list[list[Piece]] = []
     for word in words:

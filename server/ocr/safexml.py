@@ -27,13 +27,13 @@ from server.texts import N_, Text
 MAX_BYTES = 64 * 1024 * 1024  # a dense newspaper page in ALTO is ~2 MB; 64 MB is not OCR
 _PROLOG_SCAN = 256 * 1024
 
-_W3C_PUBLIC = re.compile(r"-//W3C//DTD (X?HTML) ", re.I)
-_W3C_SYSTEM = re.compile(r"https?://www\.w3\.org/", re.I)
+_W3C_PUBLIC = re.compile(r"-//W3C//DTD (X?HTML) ", re.IGNORECASE)
+_W3C_SYSTEM = re.compile(r"https?://www\.w3\.org/", re.IGNORECASE)
 _EXTERNAL_ID = re.compile(
     r"""\s*(?:SYSTEM\s*(?P<s1>"[^"]*"|'[^']*')|PUBLIC\s*(?P<p>"[^"]*"|'[^']*')\s*(?P<s2>"[^"]*"|'[^']*')?)""",
-    re.I,
+    re.IGNORECASE,
 )
-_HTMLISH = re.compile(rb"<html|ocr_page", re.I)
+_HTMLISH = re.compile(rb"<html|ocr_page", re.IGNORECASE)
 
 
 def _xml_parser() -> etree.XMLParser:
@@ -52,8 +52,7 @@ def _prolog(data: bytes) -> str:
                      (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if head.startswith(bom):
             return head[len(bom):].decode(enc, errors="replace")
-    if head.startswith(codecs.BOM_UTF8):
-        head = head[len(codecs.BOM_UTF8):]
+    head = head.removeprefix(codecs.BOM_UTF8)
     return head.decode("latin-1")  # ASCII-compatible encodings: markup bytes read the same
 
 
@@ -116,9 +115,10 @@ def _scan_prolog(text: str) -> str | None:
 def _check_docinfo(tree: etree._ElementTree, path: Path) -> None:
     info = tree.docinfo
     dtd = info.internalDTD
-    entities = bool(dtd is not None and any(True for _ in dtd.iterentities()))
-    subset = bool(dtd is not None and any(True for _ in dtd.iterelements()))
-    problem = _doctype_problem(info.public_id, info.system_url, subset, entities)
+    # lxml has these three (DTD.iterentities/iterelements, DocInfo.system_url); lxml-stubs 0.5 lacks them
+    entities = bool(dtd is not None and any(True for _ in dtd.iterentities()))  # type: ignore[attr-defined]
+    subset = bool(dtd is not None and any(True for _ in dtd.iterelements()))  # type: ignore[attr-defined]
+    problem = _doctype_problem(info.public_id, info.system_url, subset, entities)  # type: ignore[attr-defined]
     if problem:
         raise OCRError(path, problem)
 

@@ -15,5 +15,18 @@ from server.search.site import SiteQuery, SiteResults, site_search
 from server.search.urls import MANIFEST_CONTEXTS, search_services
 from server.search.writer import SearchIndexWriter
 
-__all__ = ["Hit", "HitPart", "IndexedItem", "IndexedPage", "ItemSearch", "MANIFEST_CONTEXTS", "SearchIndexWriter",
-           "SearchService", "SiteQuery", "SiteResults", "search_services", "service_for", "site_search"]
+__all__ = [
+    "MANIFEST_CONTEXTS",
+    "Hit",
+    "HitPart",
+    "IndexedItem",
+    "IndexedPage",
+    "ItemSearch",
+    "SearchIndexWriter",
+    "SearchService",
+    "SiteQuery",
+    "SiteResults",
+    "search_services",
+    "service_for",
+    "site_search",
+]

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 from whoosh.lang import NoStemmer, stemmer_for_language
 

@@ -1,8 +1,9 @@
 """Glue for ingest: holdings metadata and published pages → what the search index needs."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from server.ocr import OCRError, parse_ocr
 from server.search.model import IndexedItem, IndexedPage

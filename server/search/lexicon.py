@@ -27,7 +27,7 @@ class Vocabulary:
         self.counts = counts
 
     @classmethod
-    def parse(cls, text: str) -> "Vocabulary":
+    def parse(cls, text: str) -> Vocabulary:
         """``folded\\tcount`` or ``folded\\tdisplay\\tcount`` lines, sorted by ``folded``."""
         keys: list[str] = []
         displays: list[str] = []
@@ -40,7 +40,7 @@ class Vocabulary:
         return cls(keys, displays, counts)
 
     @classmethod
-    def load(cls, path: Path) -> "Vocabulary":
+    def load(cls, path: Path) -> Vocabulary:
         try:
             return cls.parse(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -52,7 +52,7 @@ class Vocabulary:
     def with_prefix(self, prefix: str, scan: int = MAX_SCAN) -> list[tuple[str, str, int]]:
         """``(folded, display, count)`` of terms starting with ``prefix`` (at most ``scan`` of them)."""
         i = bisect.bisect_left(self.keys, prefix)
-        out = []
+        out: list[tuple[str, str, int]] = []
         while i < len(self.keys) and len(out) < scan and self.keys[i].startswith(prefix):
             out.append((self.keys[i], self.displays[i] if self.displays else self.keys[i], self.counts[i]))
             i += 1

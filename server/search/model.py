@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from server.ocr.model import Box, PageText
 
@@ -29,10 +30,10 @@ class IndexedItem:
                 "date": self.date, "year": self.year, "languages": list(self.languages)}
 
     @classmethod
-    def from_json(cls, item_id: str, data: dict[str, object]) -> "IndexedItem":
+    def from_json(cls, item_id: str, data: dict[str, Any]) -> IndexedItem:
         year = data.get("year")
         return cls(item_id, dict(data.get("label") or {}), list(data.get("collection_path") or []),
-                   str(data.get("type") or ""), data.get("date") or None,  # type: ignore[arg-type]
+                   str(data.get("type") or ""), data.get("date") or None,
                    int(year) if isinstance(year, int) else None, list(data.get("languages") or []))
 
 

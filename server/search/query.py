@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Union
+from typing import TypeAlias
 
 from server.errors import BadRequest
 from server.search.analysis import normalize, tokens
@@ -57,16 +58,16 @@ class Fuzzy:
 
 @dataclass(frozen=True)
 class AnyOf:
-    clauses: tuple["Node", ...]
+    clauses: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class AllOf:
-    must: tuple["Node", ...]
-    must_not: tuple["Node", ...] = ()
+    must: tuple[Node, ...]
+    must_not: tuple[Node, ...] = ()
 
 
-Node = Union[Term, Phrase, Prefix, Fuzzy, AnyOf, AllOf]
+Node: TypeAlias = Term | Phrase | Prefix | Fuzzy | AnyOf | AllOf
 
 _LEX = re.compile(r'(?P<neg>[-+!]?)"(?P<phrase>[^"]*)"?|(?P<word>\S+)')
 

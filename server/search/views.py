@@ -140,7 +140,8 @@ def run_site_search(args: Any, language: str | None = None) -> tuple[Any, SiteQu
 @search.get("/search.json")
 def site_json() -> Response:
     results, _, urls = run_site_search(request.args)
-    response = current_app.json.response(results.to_json(urls))
+    # an app.response_class at run time; flask types its JSON provider's result as werkzeug's sansio base class
+    response: Response = current_app.json.response(results.to_json(urls))  # type: ignore[assignment]
     response.headers["Cache-Control"] = f"public, max-age={SEARCH_MAX_AGE}"
     return response
 

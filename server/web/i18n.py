@@ -9,10 +9,11 @@ compiled in memory when the app starts, so a clean clone needs no build step and
 from __future__ import annotations
 
 import gettext as _gettext_mod
+from collections.abc import Mapping, Sequence
 from datetime import date
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from babel.dates import format_date, format_skeleton
 from babel.messages.mofile import write_mo

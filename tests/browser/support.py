@@ -17,10 +17,11 @@ import posixpath
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -85,9 +86,9 @@ def _require_browser_environment() -> None:
 class _Handler(SimpleHTTPRequestHandler):
     """Serves the server's mounts only (never the whole tree), with CORS, quietly."""
 
-    server: "StaticServer"
+    server: StaticServer
     protocol_version = "HTTP/1.1"
-    extensions_map = {
+    extensions_map = {  # noqa: RUF012 - the stdlib API: a class attribute the handler reads
         **SimpleHTTPRequestHandler.extensions_map,
         ".js": "text/javascript",
         ".mjs": "text/javascript",
@@ -111,7 +112,6 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def list_directory(self, path: Any) -> None:  # type: ignore[override]
         self.send_error(404)
-        return None
 
     def end_headers(self) -> None:
         self.send_header("Access-Control-Allow-Origin", "*")
@@ -145,7 +145,7 @@ class StaticServer(ThreadingHTTPServer):
     def url(self, path: str) -> str:
         return self.base_url + "/" + path.lstrip("/")
 
-    def start(self) -> "StaticServer":
+    def start(self) -> StaticServer:
         self._thread.start()
         return self
 
@@ -229,7 +229,7 @@ class WatchedPage:
         return getattr(self.page, name)
 
     # recording ------------------------------------------------------------
-    def attach(self, context: Any) -> "WatchedPage":
+    def attach(self, context: Any) -> WatchedPage:
         self.page.on("console", self._on_console)
         self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
         context.on("request", self._on_request)
