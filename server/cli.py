@@ -72,18 +72,16 @@ def _check_port(host: str, port: int) -> None:
 @_serve_options
 def serve(host: str, port: int, server: str | None, workers: int | None, access_log: bool | None) -> None:
     """Serve the current publication (production server: granian, or gunicorn with --server)."""
-    from .serving import run_server
     settings = Settings.load()
     chosen = _server(server, settings)
     _check_port(host, port)
-    run_server(chosen, host, port, workers, _access_log(access_log, settings))
+    _run_server(chosen, host, port, workers, _access_log(access_log, settings))
 
 
 @main.command()
 @_serve_options
 def demo(host: str, port: int, server: str | None, workers: int | None, access_log: bool | None) -> None:
     """Ingest the bundled sample holdings (examples/holdings) and serve them."""
-    from .serving import run_server
     # the demo keeps to its own folder unless HERITAGE_DATA says where: never over your own data
     settings = Settings.load(None if os.environ.get("HERITAGE_DATA") else {"data": demo_data_dir()})
     chosen = _server(server, settings)
@@ -94,7 +92,18 @@ def demo(host: str, port: int, server: str | None, workers: int | None, access_l
     shown = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
     _check_port(host, port)  # ingest takes a while: the port may have been taken meanwhile
     click.echo(f"Heritage Lab demo: http://{shown}:{port}/  (top collection: http://{shown}:{port}/iiif/3/collection/top)")
-    run_server(chosen, host, port, workers, _access_log(access_log, settings), settings.data)
+    _run_server(chosen, host, port, workers, _access_log(access_log, settings), settings.data)
+
+
+def _run_server(server: str, host: str, port: int, workers: int | None, access_log: bool,
+                data: Path | None = None) -> None:
+    """run_server, with a wrong setting said in one line instead of a traceback."""
+    from .serving import run_server
+    try:
+        run_server(server, host, port, workers, access_log, data)
+    except ValueError as exc:
+        click.echo(f"heritage: {exc}", err=True)
+        sys.exit(2)
 
 
 def _server(flag: str | None, settings: Settings) -> str:

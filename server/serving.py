@@ -21,7 +21,7 @@ SERVERS = ("granian", "gthread", "gunicorn-sync")
 DEFAULT_SERVER = "granian"
 GTHREAD_THREADS = 4  # per gthread worker
 GRANIAN_THREADS = 4  # blocking (WSGI) threads per granian worker
-KEEPALIVE_S = 15  # idle keep-alive of viewers' connections (gthread; granian keeps them until closed)
+KEEPALIVE_S = 15  # idle keep-alive of viewers' connections under gthread (granian: its own default)
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,9 @@ def default_workers(server: str) -> int:
 
 def run_server(server: str, host: str, port: int, workers: int | None, access_log: bool,
                data: Path | None = None) -> None:
-    """Serve ``create_app()`` (``data`` as ``HERITAGE_DATA`` when given) with ``server`` until stopped."""
+    """Serve ``create_app()`` (``data`` as ``HERITAGE_DATA`` when given) with ``server`` until stopped.
+
+    Raises ValueError, before anything listens, when a setting is wrong."""
     if server not in SERVERS:
         raise ValueError(f"unknown server {server!r}: choose one of {', '.join(SERVERS)}")
     # the workers build the app from the environment (granian starts them itself): say it there
@@ -85,6 +87,7 @@ def run_server(server: str, host: str, port: int, workers: int | None, access_lo
         os.environ["HERITAGE_DATA"] = str(data)
     os.environ["HERITAGE_ACCESS_LOG"] = "1" if access_log else "0"
     count = workers or default_workers(server)
+    app_from_environment()  # a bad setting fails here, once (granian would respawn failing workers forever)
     if server == "granian":
         _run_granian(host, port, count)
     else:

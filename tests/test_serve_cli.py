@@ -235,3 +235,12 @@ def test_access_log_escapes_what_the_client_sent() -> None:
                                      time.perf_counter(), 0.0).rstrip("\n"))
     assert benign is not None
     assert (benign["target"], benign["status"], benign["bytes"], benign["host"]) == ("/a%20b?q=1", "404", "-", "10.0.0.1")
+
+
+def test_a_wrong_setting_is_said_in_one_line_before_serving(tmp_path: Path) -> None:
+    """Said once at start, not by workers that the server would restart over and over."""
+    result = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--port", str(free_port())],
+                            env=_env(HERITAGE_DATA=str(tmp_path), HERITAGE_TRUSTED_PROXIES="bogus"), cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "heritage: HERITAGE_TRUSTED_PROXIES: 'bogus' is not an IP address or network"
