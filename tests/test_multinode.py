@@ -33,7 +33,8 @@ pytestmark = pytest.mark.slow
 TEMPLATE = ROOT / "deploy" / "nginx" / "heritage.conf"
 ITEM = "periodical-ita-rassegna-settimanale-1878-10-06"
 # each ingest puts another of these into the item's titles: a response must never show two
-EDITIONS = ("EDIZIONE-ALFA", "EDIZIONE-BETA", "EDIZIONE-GAMMA")
+EDITIONS = ("EDIZIONE-ALFA", "EDIZIONE-BETA", "EDIZIONE-GAMMA", "EDIZIONE-DELTA", "EDIZIONE-EPSILON",
+            "EDIZIONE-ZETA")
 CONCURRENCY = 8
 LOAD_SECONDS = 30.0
 SAMPLE_FROM, KILL_AT, RESTART_AT, REINGEST_AT = 3.0, 8.0, 12.0, 15.0
@@ -302,8 +303,8 @@ def holdings_with(root: Path, marker: str) -> Path:
 
 def test_two_nodes_behind_the_cache_survive_a_kill_and_a_reingest(tmp_path: Path, record_property: Any) -> None:
     data, holdings = tmp_path / "data", tmp_path / "holdings"
-    alfa, beta, gamma = EDITIONS
-    first = ingest(holdings_with(holdings, alfa), data)
+    *earlier, beta, gamma = EDITIONS
+    first = ingest(holdings_with(holdings, earlier[0]), data)
     assert first.returncode == 0, first.stdout + first.stderr
     ports = (free_port(), free_port())
     nodes = [Node(data, port, tmp_path / f"node{i}.log") for i, port in enumerate(ports)]
@@ -314,10 +315,14 @@ def test_two_nodes_behind_the_cache_survive_a_kill_and_a_reingest(tmp_path: Path
     try:
         wait_for(f"http://127.0.0.1:{proxy.port}/iiif/3/collection/top", proxy.proc)  # type: ignore[arg-type]
         requests = viewer_requests(proxy.port)
-        # the steady state of a node: warm, and holding two generations (the one served and the one
-        # before, kept for requests in flight), so that neither counts as growth below
-        warm(nodes, requests)
-        assert (switch := ingest(holdings_with(holdings, beta), data)).returncode == 0, switch.stdout + switch.stderr
+        # a node's steady state: warm, after a few re-ingests. Each publication switch costs a worker
+        # some memory (per-generation caches, and what the allocator keeps of the ones released)
+        # for the first few switches, then the figure stays put (about 75 → 90 → 97 → 104 → 112 →
+        # 107 → 100 MB over seven switches here): that plateau is the baseline growth is measured from
+        for edition in [*earlier[1:], beta]:
+            warm(nodes, requests)
+            switch = ingest(holdings_with(holdings, edition), data)
+            assert switch.returncode == 0, switch.stdout + switch.stderr
         warm(nodes, requests)
         survivor = nodes[0]
         sampler = threading.Thread(target=sample_rss, args=(nodes, sampler_stop, samples), daemon=True)
