@@ -40,7 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=10.0, help="seconds per timed run (default 10)")
     p.add_argument("--warmup", type=float, default=5.0, help="seconds of warm-up per server and mix (default 5)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
-    p.add_argument("--concurrency", default="1,4", help="comma-separated connection counts (default 1,4)")
+    p.add_argument("--concurrency", default="4,16", help="comma-separated connection counts (default 4,16)")
     p.add_argument("--seed", type=int, default=20240601, help="seed of the request mixes")
     p.add_argument("--requests", type=int, default=20_000, help="length of the tile request list")
     p.add_argument("--tile-size", type=int, default=None, choices=[256, 512],
@@ -51,6 +51,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--mixes", default="tiles,thumbs", help="which mixes: tiles, thumbs (default both)")
     p.add_argument("--only", choices=["iipsrv", "heritage"], help="benchmark one server only")
     p.add_argument("--iipsrv-processes", type=int, default=2, help="iipsrv FastCGI processes (default 2)")
+    p.add_argument("--heritage-servers", default="granian",
+                   help="heritage serve --server for each Heritage Lab endpoint, comma-separated "
+                        "(granian, gthread, gunicorn-sync; default granian, the default of heritage serve)")
+    p.add_argument("--no-ceiling", action="store_true",
+                   help="leave out nginx serving the same tiles and thumbnails as static files (the ceiling)")
     p.add_argument("--heritage-workers", type=int, default=None,
                    help="pass --workers to heritage serve (default: not passed, the server's default)")
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="MINUTES",
@@ -237,14 +242,16 @@ def main(argv: list[str] | None = None) -> int:
             render_cache = data / "image_cache" / "render"
             if render_cache.is_dir():  # the on-demand render cache starts empty, as after ingest
                 shutil.rmtree(render_cache)
-            ep = servers.start_heritage(procs, data, IDENTIFIER, args.work / "logs" / "heritage-serve.log",
-                                        workers=args.heritage_workers, tile_size=args.tile_size)
-            hpid = next(p.pid for name, p in procs.popens if name == "heritage")
-            cpu_roots["heritage"] = lambda hpid=hpid: load.process_tree_cpu([hpid])
-            endpoints.append(ep)
-            print(f"heritage: {ep.base}{ep.image_prefix}")
+            for kind in [k for k in args.heritage_servers.split(",") if k]:
+                ep = servers.start_heritage(procs, data, IDENTIFIER, args.work / "logs" / f"heritage-{kind}.log",
+                                            workers=args.heritage_workers, server=kind,
+                                            tile_size=args.tile_size)
+                hpid = procs.popens[-1][1].pid
+                cpu_roots[ep.name] = lambda hpid=hpid: load.process_tree_cpu([hpid])
+                endpoints.append(ep)
+                print(f"{ep.name}: {ep.base}{ep.image_prefix}")
 
-        infos = {ep.name: fetch_json(ep.info_url) for ep in endpoints}
+        infos = {ep.name: fetch_json(ep.info_url) for ep in endpoints[:2]}  # iipsrv and the first heritage
         record["info_json"] = infos
         for name, info in infos.items():
             if (int(info["width"]), int(info["height"])) != (src.width, src.height):
@@ -272,6 +279,13 @@ def main(argv: list[str] | None = None) -> int:
             f.write_text("".join(f"/{p}\n" for p in paths))
             list_files[mix] = f
 
+        if not args.no_ceiling and len(endpoints) > 1:
+            ep = servers.start_ceiling(procs, args.work, endpoints[-1], [p for ps in mixes.values() for p in ps])
+            npid = procs.popens[-1][1].pid
+            cpu_roots[ep.name] = lambda npid=npid: load.process_tree_cpu([npid])
+            endpoints.append(ep)
+            print(f"ceiling: nginx serving {ep.base}{ep.image_prefix} (the same answers as static files)")
+
         passes = []
         if not args.no_check_pass:
             for mix, paths in mixes.items():
@@ -286,8 +300,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"first pass {mix:6s} {ep.name:8s}: {res.requests} URLs in {res.seconds:.1f} s "
                           f"({res.rps:.0f} req/s, p50 {res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms), "
                           f"{len(res.failures)} failures" + (f", e.g. {res.failures[0]}" if res.failures else ""))
-                if len(results) == 2:
-                    a, b = results.values()
+                if len(results) >= 2:
+                    a, b = list(results.values())[:2]
                     differ = [p for p in distinct if p in a.sizes and p in b.sizes
                               and load._off_by_more_than_one(a.sizes[p], b.sizes[p])]
                     if differ:
@@ -341,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         if noise:
             record["noise_warning"] = noise
             print(noise)
-        if len(endpoints) == 2:
+        if len(endpoints) >= 2:
             v = report.verdict(rows)
             record["verdict"] = v
             print()

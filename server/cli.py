@@ -13,10 +13,6 @@ from .config import PROJECT_ROOT, Settings, demo_data_dir
 DEMO_HOLDINGS = PROJECT_ROOT / "examples" / "holdings"
 
 
-def default_workers() -> int:
-    return 2 * (os.cpu_count() or 1) + 1
-
-
 @click.group(help="Heritage Lab: publish digitized holdings as IIIF (Image 3.0, Presentation 3.0, Content Search).")
 @click.version_option(package_name="heritage-lab")
 def main() -> None:
@@ -29,15 +25,8 @@ def main() -> None:
 @click.option("--workers", type=int, default=None, help="Parallel processes (default: one per core).")
 def ingest(holdings_dir: Path, force: bool, workers: int | None) -> None:
     """Ingest HOLDINGS_DIR into a new publication (pyramids, catalog, manifests, index), then switch to it."""
-    from .errors import HeritageError
-    from .ingest.run import run_ingest
-    from .texts import N_, render
     settings = Settings.load({"workers": workers} if workers is not None else None)
-    try:
-        report = run_ingest(holdings_dir, settings, force=force, progress=sys.stderr.isatty())
-    except HeritageError as exc:  # e.g. another ingest holds the lock: a sentence, not a traceback
-        click.echo(render(N_("ingest: %(reason)s", reason=exc.message)), err=True)
-        sys.exit(1)
+    report = _run_ingest(holdings_dir, settings, force)
     click.echo(report.summary())  # problems and counts, in Italian or English (server/texts.py)
     if report.html_report:
         click.echo(f"report: {report.html_report}")
@@ -64,12 +53,27 @@ def check(holdings_dir: Path) -> None:
         sys.exit(1)
 
 
+def _run_ingest(holdings_dir: Path, settings: Settings, force: bool) -> Any:
+    """run_ingest, with a run-stopping error (another ingest running, a full disk) said in one line."""
+    from .errors import HeritageError
+    from .ingest.run import run_ingest
+    from .texts import N_, render
+    try:
+        return run_ingest(holdings_dir, settings, force=force, progress=sys.stderr.isatty())
+    except HeritageError as exc:  # e.g. another ingest holds the lock: a sentence, not a traceback
+        click.echo(render(N_("heritage: %(reason)s", reason=exc.message)), err=True)
+        sys.exit(1)
+
+
 def _serve_options(command: Any) -> Any:
     """The options ``serve`` and ``demo`` share."""
     for option in reversed([
         click.option("--host", default="127.0.0.1", show_default=True),
         click.option("--port", default=8000, show_default=True, type=int),
-        click.option("--workers", default=None, type=int, help="gunicorn worker processes (default: 2 × cores + 1)."),
+        click.option("--server", "server", type=click.Choice(["granian", "gthread", "gunicorn-sync"]), default=None,
+                     help="The HTTP server (default: HERITAGE_SERVER, granian); see bench/README.md."),
+        click.option("--workers", default=None, type=int,
+                     help="Worker processes (default: granian cores, gthread cores + 1, gunicorn-sync 2 × cores + 1)."),
         click.option("--access-log/--no-access-log", default=None,
                      help="Log each request to stdout (default: HERITAGE_ACCESS_LOG, on)."),
     ]):
@@ -88,30 +92,50 @@ def _check_port(host: str, port: int) -> None:
 
 @main.command()
 @_serve_options
-def serve(host: str, port: int, workers: int | None, access_log: bool | None) -> None:
-    """Serve the current publication with gunicorn (production server)."""
-    from .serving import run_gunicorn
+def serve(host: str, port: int, server: str | None, workers: int | None, access_log: bool | None) -> None:
+    """Serve the current publication (production server: granian, or gunicorn with --server)."""
     settings = Settings.load()
+    chosen = _server(server, settings)
     _check_port(host, port)
-    run_gunicorn(host, port, workers or default_workers(), _access_log(access_log, settings))
+    _run_server(chosen, host, port, workers, _access_log(access_log, settings))
 
 
 @main.command()
 @_serve_options
-def demo(host: str, port: int, workers: int | None, access_log: bool | None) -> None:
+def demo(host: str, port: int, server: str | None, workers: int | None, access_log: bool | None) -> None:
     """Ingest the bundled sample holdings (examples/holdings) and serve them."""
-    from .ingest.run import run_ingest
-    from .serving import run_gunicorn
     # the demo keeps to its own folder unless HERITAGE_DATA says where: never over your own data
     settings = Settings.load(None if os.environ.get("HERITAGE_DATA") else {"data": demo_data_dir()})
+    chosen = _server(server, settings)
     _check_port(host, port)
     click.echo(f"Demo data: {settings.data}")
-    report = run_ingest(DEMO_HOLDINGS, settings, force=False, progress=sys.stderr.isatty())
+    report = _run_ingest(DEMO_HOLDINGS, settings, False)
     click.echo(report.summary())
     shown = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
     _check_port(host, port)  # ingest takes a while: the port may have been taken meanwhile
     click.echo(f"Heritage Lab demo: http://{shown}:{port}/  (top collection: http://{shown}:{port}/iiif/3/collection/top)")
-    run_gunicorn(host, port, workers or default_workers(), _access_log(access_log, settings), settings.data)
+    _run_server(chosen, host, port, workers, _access_log(access_log, settings), settings.data)
+
+
+def _run_server(server: str, host: str, port: int, workers: int | None, access_log: bool,
+                data: Path | None = None) -> None:
+    """run_server, with a wrong setting said in one line instead of a traceback."""
+    from .serving import run_server
+    try:
+        run_server(server, host, port, workers, access_log, data)
+    except ValueError as exc:
+        click.echo(f"heritage: {exc}", err=True)
+        sys.exit(2)
+
+
+def _server(flag: str | None, settings: Settings) -> str:
+    """--server, else HERITAGE_SERVER; an unknown name exits with the choices before anything starts."""
+    from .serving import SERVERS
+    chosen = flag or settings.server
+    if chosen not in SERVERS:
+        click.echo(f"heritage: HERITAGE_SERVER={chosen!r} is not a server; choose one of {', '.join(SERVERS)}.", err=True)
+        sys.exit(2)
+    return chosen
 
 
 def _access_log(flag: bool | None, settings: Settings) -> bool:

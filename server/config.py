@@ -86,6 +86,8 @@ class Settings:
     viewer_dir: str = ""
     # heritage serve/demo: log every request to stdout (Apache combined format + duration in µs)
     access_log: bool = True
+    # heritage serve/demo: the HTTP server, "granian", "gthread" or "gunicorn-sync" (bench/README.md)
+    server: str = "granian"
 
     @property
     def manifests_dir(self) -> Path:

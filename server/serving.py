@@ -1,20 +1,27 @@
-"""Running the app under gunicorn for ``heritage serve`` and ``heritage demo``.
+"""Running the app for ``heritage serve`` and ``heritage demo``: granian (the default) or gunicorn.
 
-Two things a bare gunicorn start lacks: a clear word when the port is taken (gunicorn retries,
-then exits 1 with no hint), and an access log. The port is checked before anything is started;
-requests are logged to stdout in Apache's combined format plus the duration in microseconds
-(Apache's ``%D``), which log analysers read as they are.
+The HTTP server was chosen by measurement (``bench/README.md``): viewers keep connections open,
+and granian (Rust, keep-alive, threads per worker) serves them with the least CPU per request;
+gunicorn's gthread workers (keep-alive) and sync workers (one connection per request) stay
+selectable with ``--server`` / ``HERITAGE_SERVER``. Whatever the server, two things a bare start
+lacks are added here: a clear word when the port is taken (checked before anything starts), and
+one access log (``server/accesslog.py``: Apache's combined format plus the duration in µs).
 """
 from __future__ import annotations
 
 import errno
+import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Apache "combined" + %D (request duration, microseconds); gunicorn's atoms have the same letters
-ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)s'
+SERVERS = ("granian", "gthread", "gunicorn-sync")
+DEFAULT_SERVER = "granian"
+GTHREAD_THREADS = 4  # per gthread worker
+GRANIAN_THREADS = 4  # blocking (WSGI) threads per granian worker
+KEEPALIVE_S = 15  # idle keep-alive of viewers' connections under gthread (granian: its own default)
 
 
 @dataclass(frozen=True)
@@ -60,29 +67,83 @@ def port_problem(host: str, port: int) -> PortProblem | None:
     return PortProblem(f"Cannot listen on {host}:{port}: {error.strerror or error}. Check --host and --port.")
 
 
-def run_gunicorn(host: str, port: int, workers: int, access_log: bool, data: Path | None = None) -> None:
-    """Serve ``create_app()`` (with ``data`` as ``HERITAGE_DATA`` when given) until stopped."""
-    from gunicorn.app.base import BaseApplication
+def default_workers(server: str) -> int:
+    """Worker processes when ``--workers`` is not given: what each server's documentation advises."""
+    cores = os.cpu_count() or 1
+    if server == "gunicorn-sync":
+        return 2 * cores + 1
+    return cores if server == "granian" else cores + 1
 
-    config: dict[str, Any] = {"data": data} if data is not None else {}
+
+def run_server(server: str, host: str, port: int, workers: int | None, access_log: bool,
+               data: Path | None = None) -> None:
+    """Serve ``create_app()`` (``data`` as ``HERITAGE_DATA`` when given) with ``server`` until stopped.
+
+    Raises ValueError, before anything listens, when a setting is wrong."""
+    if server not in SERVERS:
+        raise ValueError(f"unknown server {server!r}: choose one of {', '.join(SERVERS)}")
+    # the workers build the app from the environment (granian starts them itself): say it there
+    if data is not None:
+        os.environ["HERITAGE_DATA"] = str(data)
+    os.environ["HERITAGE_ACCESS_LOG"] = "1" if access_log else "0"
+    count = workers or default_workers(server)
+    app_from_environment()  # a bad setting fails here, once (granian would respawn failing workers forever)
+    if server == "granian":
+        _run_granian(host, port, count)
+    else:
+        _run_gunicorn(host, port, count, server)
+
+
+def app_from_environment() -> Callable[..., Any]:
+    """The WSGI callable every worker serves: the app, inside the access log when it is on."""
+    from . import create_app
+    from .accesslog import AccessLog
+    app = create_app()
+    settings = app.config["SETTINGS"]
+    return AccessLog(app.wsgi_app) if settings.access_log else app.wsgi_app  # type: ignore[no-any-return]
+
+
+# granian's own messages go to stderr, as gunicorn's do: stdout is the access log's alone
+GRANIAN_LOGGING: dict[str, Any] = {
+    "handlers": {"console": {"formatter": "generic", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
+                 "access": {"formatter": "access", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}},
+}
+
+
+def _run_granian(host: str, port: int, workers: int) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+
+    Granian(
+        "server.serving:app_from_environment", factory=True, interface=Interfaces.WSGI,
+        address=host, port=port, workers=workers, blocking_threads=GRANIAN_THREADS,
+        respawn_failed_workers=True, respawn_interval=0.5,  # a crashed worker comes back, as with gunicorn
+        log_level=LogLevels.warning, log_access=False, websockets=False, log_dictconfig=GRANIAN_LOGGING,
+    ).serve()
+
+
+def _run_gunicorn(host: str, port: int, workers: int, server: str) -> None:
+    from gunicorn.app.base import BaseApplication
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             options: dict[str, Any] = {
                 "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-                "workers": workers, "worker_class": "sync",
-                "accesslog": "-" if access_log else None, "access_log_format": ACCESS_LOG_FORMAT,
-                "errorlog": "-", "loglevel": "warning", "timeout": 120,
-                "keepalive": 2, "preload_app": True,
+                "workers": workers, "accesslog": None, "errorlog": "-", "loglevel": "warning",
+                "timeout": 120, "preload_app": True,
                 # X-Forwarded-Proto/-Ssl are the app's to judge (HERITAGE_TRUSTED_PROXIES, server/http.py):
                 # gunicorn would otherwise believe them from its own allow-list (loopback)
                 "secure_scheme_headers": {},
             }
+            if server == "gthread":
+                options.update(worker_class="gthread", threads=GTHREAD_THREADS, keepalive=KEEPALIVE_S)
+            else:
+                options.update(worker_class="sync", keepalive=2)
             for key, value in options.items():
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            from . import create_app
-            return create_app(config)
+            return app_from_environment()
 
     _App().run()

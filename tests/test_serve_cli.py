@@ -186,3 +186,61 @@ def test_gunicorn_leaves_forwarded_headers_to_the_app(demo_data: Path) -> None:
     assert status == 200
     assert b'"id": "http://127.0.0.1:' in body and b"https://" not in body.split(b'"items"')[0]
     assert b"evil.example" not in body
+
+
+# --------------------------------------------------------------------------- the HTTP server choice
+
+@pytest.mark.parametrize("server, keeps_alive", [("granian", True), ("gthread", True), ("gunicorn-sync", False)])
+def test_each_server_choice_serves_and_logs_alike(demo_data: Path, server: str, keeps_alive: bool) -> None:
+    """--server picks the HTTP server (bench/README.md measures them); the access log is the same."""
+    import http.client
+    live = LiveServer(demo_data, workers=1, args=("--server", server), stdout=subprocess.PIPE)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", live.port, timeout=30)
+        conn.request("GET", TILE)
+        first = conn.getresponse()
+        tile = first.read()
+        assert first.status == 200 and tile[:2] == b"\xff\xd8"
+        assert first.will_close != keeps_alive  # viewers' connections stay open, except with sync workers
+        conn.request("GET", "/iiif/3/collection/top")  # http.client reconnects if the server closed
+        second = conn.getresponse()
+        assert second.status == 200 and second.will_close != keeps_alive
+        conn.close()
+    finally:
+        out = _stopped_output(live)
+    lines = [COMBINED.match(line) for line in out.splitlines() if line.strip()]
+    assert all(lines), out  # the start-up probe, then our two requests
+    tile_line = lines[-2]
+    assert tile_line is not None and (tile_line["target"], tile_line["status"], int(tile_line["bytes"])) == \
+        (TILE, "200", len(tile))
+
+
+def test_server_can_be_chosen_by_environment_and_a_wrong_name_is_refused(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--port", str(free_port())],
+                            env=_env(HERITAGE_DATA=str(tmp_path), HERITAGE_SERVER="apache"), cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("heritage: HERITAGE_SERVER='apache' is not a server; "
+                                     "choose one of granian, gthread, gunicorn-sync.")
+
+
+def test_access_log_escapes_what_the_client_sent() -> None:
+    from server.accesslog import log_line, request_line
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/a b", "QUERY_STRING": "q=1", "SERVER_PROTOCOL": "HTTP/1.1",
+               "REMOTE_ADDR": "10.0.0.1", "HTTP_USER_AGENT": 'evil"\n10.0.0.2 - - [x] "GET / HTTP/1.1" 200 1 "-" "-" 1'}
+    line = log_line(environ, request_line(environ), "404 NOT FOUND", 0, time.perf_counter(), 0.0)
+    assert line.count("\n") == 1 and line.endswith("\n")  # one request, one line: no forged second line
+    assert ' "evil\\"\\x0a10.0.0.2 - - [x] \\"GET / HTTP/1.1\\" 200 1 \\"-\\" \\"-\\" 1" ' in line
+    benign = COMBINED.match(log_line({**environ, "HTTP_USER_AGENT": "ok"}, request_line(environ), "404 NOT FOUND", 0,
+                                     time.perf_counter(), 0.0).rstrip("\n"))
+    assert benign is not None
+    assert (benign["target"], benign["status"], benign["bytes"], benign["host"]) == ("/a%20b?q=1", "404", "-", "10.0.0.1")
+
+
+def test_a_wrong_setting_is_said_in_one_line_before_serving(tmp_path: Path) -> None:
+    """Said once at start, not by workers that the server would restart over and over."""
+    result = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--port", str(free_port())],
+                            env=_env(HERITAGE_DATA=str(tmp_path), HERITAGE_TRUSTED_PROXIES="bogus"), cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "heritage: HERITAGE_TRUSTED_PROXIES: 'bogus' is not an IP address or network"

@@ -63,16 +63,35 @@ def pass_table(passes: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def verdict(rows: list[dict], server: str = "heritage", target: float = 2.0) -> str:
-    """The brief's target: ≥ 2× iipsrv's req/s on the tile mix at c=4, p99 no worse."""
-    row = next((r for r in rows if r["mix"] == "tiles" and r["concurrency"] == 4 and r["server"] == server), None)
-    if row is None or row["rps_ratio"] is None:
-        return f"target: not measured ({server} at c=4 on the tile mix missing)"
-    ok_rate = row["rps_ratio"] >= target
-    ok_p99 = row["p99_ratio"] is not None and row["p99_ratio"] <= 1.0
-    word = "MET" if ok_rate and ok_p99 else "NOT MET"
-    return (f"target {word}: tiles c=4 {server} {row['rps']:.0f} req/s = {row['rps_ratio']:.2f}× iipsrv "
-            f"(need ≥ {target:.1f}×), p99 {row['p99_ms']:.1f} ms = {row['p99_ratio']:.2f}× iipsrv's (need ≤ 1.00×)")
+CEILING = "nginx-static"
+# issue 9: (mix, concurrency, ≥ this × iipsrv's req/s, p99 ≤ this × iipsrv's or None)
+TARGETS = (("tiles", 4, 4.0, 0.5), ("thumbs", 4, 3.0, None))
+
+
+def verdict(rows: list[dict], targets: tuple[tuple[str, int, float, float | None], ...] = TARGETS) -> str:
+    """The targets, per Heritage Lab server measured, and each one's share of the static ceiling."""
+    heritage = sorted({r["server"] for r in rows if r["server"].startswith("heritage")})
+    by_key = {(r["mix"], r["concurrency"], r["server"]): r for r in rows}
+    lines = []
+    for server in heritage:
+        for mix, conc, min_ratio, max_p99 in targets:
+            row = by_key.get((mix, conc, server))
+            if row is None or row["rps_ratio"] is None:
+                lines.append(f"target: not measured ({server} at c={conc} on the {mix} mix missing)")
+                continue
+            ok = row["rps_ratio"] >= min_ratio and (
+                max_p99 is None or (row["p99_ratio"] is not None and row["p99_ratio"] <= max_p99))
+            need = f"need ≥ {min_ratio:.1f}×" + (f", p99 ≤ {max_p99:.2f}×" if max_p99 is not None else "")
+            lines.append(f"target {'MET' if ok else 'NOT MET'}: {mix} c={conc} {server} {row['rps']:.0f} req/s = "
+                         f"{row['rps_ratio']:.2f}× iipsrv, p99 {row['p99_ms']:.1f} ms = {row['p99_ratio']:.2f}× "
+                         f"iipsrv's ({need})")
+    for (mix, conc, server), row in sorted(by_key.items()):
+        ceiling = by_key.get((mix, conc, CEILING))
+        if server.startswith("heritage") and ceiling and ceiling["rps"]:
+            lines.append(f"ceiling: {mix} c={conc} {server} {row['rps']:.0f} req/s = "
+                         f"{100 * row['rps'] / ceiling['rps']:.0f} % of nginx serving the same files "
+                         f"({ceiling['rps']:.0f} req/s)")
+    return "\n".join(lines)
 
 
 def noise_warning(rows: list[dict], limit: float = 20.0) -> str | None:

@@ -227,14 +227,18 @@ def ingest_heritage(data: Path, holdings: Path, log: Path, tile_size: int | None
 
 
 def start_heritage(procs: Processes, data: Path, identifier: str, log: Path,
-                   workers: int | None = None, tile_size: int | None = None) -> Endpoint:
-    """``heritage serve --host 127.0.0.1 --port P`` with default settings (``--workers`` if given)."""
+                   workers: int | None = None, tile_size: int | None = None, server: str | None = None) -> Endpoint:
+    """``heritage serve --host 127.0.0.1 --port P`` with default settings (``--workers``, the pyramids' tile
+    size, ``--server`` if given); the endpoint is named ``heritage-<server>`` when a server is given."""
     port = free_port()
     args = [*HERITAGE, "serve", "--host", "127.0.0.1", "--port", str(port)]
     if workers:
         args += ["--workers", str(workers)]
-    proc = procs.start("heritage", args, log, env=heritage_env(data, tile_size), cwd=REPO)
-    endpoint = Endpoint("heritage", f"http://127.0.0.1:{port}", f"/iiif/3/image/{identifier}")
+    if server:
+        args += ["--server", server]
+    name = f"heritage-{server}" if server else "heritage"
+    proc = procs.start(name, args, log, env=heritage_env(data, tile_size), cwd=REPO)
+    endpoint = Endpoint(name, f"http://127.0.0.1:{port}", f"/iiif/3/image/{identifier}")
     wait_http(endpoint.info_url, timeout=120, proc=proc)
     return endpoint
 
@@ -251,3 +255,27 @@ def start_static(procs: Processes, work: Path) -> Endpoint:
     procs.start("nginx-static", ["nginx", "-p", str(nwork), "-e", str(nwork / "error.log"), "-c", str(conf)],
                 nwork / "logs" / "nginx.out")
     return Endpoint("static", f"http://127.0.0.1:{http_port}", "/static")
+
+
+def start_ceiling(procs: Processes, work: Path, source: Endpoint, paths: list[str]) -> Endpoint:
+    """nginx serving, as static files, the very answers ``source`` gave for ``paths``: the ceiling
+    of what any server can do here (no image work, no Python, C all the way)."""
+    nwork = (work / "nginx-ceiling").resolve()
+    if nwork.exists():
+        shutil.rmtree(nwork)
+    for sub in ("tmp/body", "tmp/fastcgi", "tmp/proxy", "tmp/uwsgi", "tmp/scgi", "static/image", "logs"):
+        (nwork / sub).mkdir(parents=True, exist_ok=True)
+    for path in dict.fromkeys(paths):
+        target = nwork / "static" / "image" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with urllib.request.urlopen(f"{source.base}{source.image_prefix}/{path}", timeout=60) as resp:
+            target.write_bytes(resp.read())
+    http_port = free_port()
+    conf = nwork / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(work=nwork, http_port=http_port, fcgi_port=free_port(),
+                                      fastcgi_params=NGINX_FASTCGI_PARAMS))
+    proc = procs.start("nginx-static", ["nginx", "-p", str(nwork), "-e", str(nwork / "error.log"), "-c", str(conf)],
+                       nwork / "logs" / "nginx.out")
+    endpoint = Endpoint("nginx-static", f"http://127.0.0.1:{http_port}", "/static/image")
+    wait_http(f"{endpoint.base}{endpoint.image_prefix}/{paths[0]}", timeout=30, proc=proc)
+    return endpoint

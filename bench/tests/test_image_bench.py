@@ -111,8 +111,18 @@ def test_summary_takes_medians_and_ratios_to_iipsrv():
     her = next(r for r in rows if r["server"] == "heritage")
     assert her["rps"] == 1100 and her["rps_ratio"] == pytest.approx(1100 / 520, abs=0.01)
     assert her["p99_ratio"] == 0.8
-    assert "target MET" in report.verdict(rows)
-    assert "NOT MET" in report.verdict(report.summarize([_run("iipsrv", 500, 50), _run("heritage", 900, 40)]))
+    assert "NOT MET" in report.verdict(rows)  # 2.1× is short of the 4× target
+
+
+def test_verdict_applies_the_targets_and_the_ceiling_share():
+    runs = [_run("iipsrv", 500, 50), _run("heritage-granian", 2500, 20), _run("heritage-gunicorn-sync", 1500, 10),
+            _run("nginx-static", 5000, 5), _run("iipsrv", 100, 50, mix="thumbs"),
+            _run("heritage-granian", 400, 20, mix="thumbs")]
+    lines = report.verdict(report.summarize(runs)).splitlines()
+    assert any(line.startswith("target MET: tiles c=4 heritage-granian 2500 req/s = 5.00×") for line in lines)
+    assert any(line.startswith("target NOT MET: tiles c=4 heritage-gunicorn-sync") for line in lines)  # 3×
+    assert any(line.startswith("target MET: thumbs c=4 heritage-granian 400 req/s = 4.00×") for line in lines)
+    assert "ceiling: tiles c=4 heritage-granian 2500 req/s = 50 % of nginx serving the same files (5000 req/s)" in lines
 
 
 @pytest.mark.parametrize("tile", [256, 512])

@@ -7,6 +7,7 @@ next run picks up where this one stopped. The holdings folder is only read.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import multiprocessing
@@ -35,21 +36,38 @@ KEEP_GENERATIONS = 3
 
 
 @contextmanager
-def ingest_lock(manifests_dir: Path) -> Iterator[None]:
+def ingest_lock(data: Path, manifests_dir: Path) -> Iterator[None]:
+    """One writer per data folder: an flock held for the whole run (the kernel drops it if we die)."""
     manifests_dir.mkdir(parents=True, exist_ok=True)
-    with open(manifests_dir / ".ingest.lock", "w") as f:
+    lock = manifests_dir / ".ingest.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)  # not truncated: it names the holder
+    try:
         try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise HeritageError(N_("another ingest is running on this data directory")) from None
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            raise HeritageError(N_("another heritage ingest%(pid)s is writing to the data folder %(data)s; wait for "
+                                   "it to finish, then run again (lock: %(lock)s)",
+                                   pid=" (pid " + holder + ")" if holder.isdigit() else "", data=str(data),
+                                   lock=str(lock))) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
+    finally:
+        os.close(fd)
 
 
 def run_ingest(holdings_dir: Path, settings: Settings, force: bool = False, progress: bool = False) -> IngestReport:
     report = IngestReport()
-    with ingest_lock(settings.manifests_dir):
-        holdings = _ingest(Path(holdings_dir).resolve(), settings, force, progress, report)
-        report.html_report = str(write_html_report(holdings, report, settings) or "")
+    try:
+        with ingest_lock(settings.data, settings.manifests_dir):
+            holdings = _ingest(Path(holdings_dir).resolve(), settings, force, progress, report)
+            report.html_report = str(write_html_report(holdings, report, settings) or "")
+    except (OSError, sqlite3.OperationalError) as exc:
+        if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or \
+                getattr(exc, "sqlite_errorcode", None) == SQLITE_FULL:
+            raise cannot_write(settings.data, "no space left on the device") from exc
+        raise
     return report
 
 
@@ -63,6 +81,26 @@ def write_html_report(holdings: Holdings, report: IngestReport, settings: Settin
     except OSError as exc:
         print(f"cannot write the HTML report: {exc}", file=sys.stderr)
         return None
+
+
+SQLITE_FULL = 13
+
+
+def cannot_write(data: Path, reason: str) -> HeritageError:
+    """The data folder refused a write (full disk, quota, permissions): nothing was switched."""
+    return HeritageError(N_("cannot write to the data folder %(data)s: %(reason)s; ingest stopped and nothing was "
+                            "published (the previous publication is still served). Free some space, then run again",
+                            data=str(data), reason=reason))
+
+
+def _check_cache_writes(results: dict[str, PageResult], settings: Settings) -> None:
+    """A page that failed while writing into our own image cache is not a bad page but a data folder
+    that cannot be written (a full disk, mostly): stop rather than publish without those pages."""
+    cache = str(settings.image_cache_dir)
+    failed = next((r.error for r in results.values() if r.error and cache in r.error), None)
+    if failed is not None:
+        free = shutil.disk_usage(settings.data).free / 2**20
+        raise cannot_write(settings.data, f"{failed} ({free:.1f} MiB free)")
 
 
 def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, report: IngestReport) -> Holdings:
@@ -124,6 +162,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
             results[res.key] = res
             progress.page_done(res.master)
     progress.close()
+    _check_cache_writes(results, settings)
     report.pyramids_built = sum(1 for r in results.values() if r.built)
     from .ocr import add_machine_ocr  # pages without OCR get Tesseract's ALTO (cached in the data folder)
     report.pages_ocred = add_machine_ocr(holdings, page_keys, results, settings, report.problems, tty)
