@@ -23,13 +23,13 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from imgbench import load, report, servers, source, tiles  # noqa: E402
+from imgbench import load, report, servers, source, tiles
 
 IDENTIFIER_ITEM = "bench-large"
 IDENTIFIER = f"{IDENTIFIER_ITEM}~1"  # Heritage Lab's image id: item id, "~", page number
@@ -78,7 +78,7 @@ def parse_shares(text: str) -> tuple[tuple[int, float], ...]:
     return shares
 
 
-def _terminate(signum, frame):  # noqa: ARG001 - signal handler signature
+def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
 
@@ -99,7 +99,7 @@ def machine_facts() -> dict[str, object]:
 
     def cmd(*args: str) -> str:
         try:
-            r = subprocess.run(args, capture_output=True, text=True, timeout=20)
+            r = subprocess.run(args, capture_output=True, text=True, timeout=20, check=False)
             return (r.stdout + r.stderr).strip().splitlines()[0]
         except (OSError, IndexError, subprocess.SubprocessError):
             return ""
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     concurrencies = [int(c) for c in args.concurrency.split(",") if c]
     mixes_wanted = [m for m in args.mixes.split(",") if m]
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     command = "python bench/image_bench.py" + ("" if not (argv or sys.argv[1:]) else " " + " ".join(argv or sys.argv[1:]))
 
     t0 = time.monotonic()
@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             record["verdict"] = v
             print()
             print(v)
-        record["finished_at"] = datetime.now(timezone.utc).isoformat()
+        record["finished_at"] = datetime.now(UTC).isoformat()
         out = report.write_json(args.results / f"image-{started_at:%Y%m%dT%H%M%SZ}.json", record)
         print("\nrecord:", out)
         return 0

@@ -7,9 +7,10 @@ mapping passed to ``create_app(config)``. Every setting is documented in ``docs/
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP_DIR_NAME = "heritage-lab"
@@ -98,7 +99,7 @@ class Settings:
         return self.data / "image_cache"
 
     @classmethod
-    def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> "Settings":
+    def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
         """Defaults, then ``HERITAGE_*`` environment variables, then ``overrides``."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}

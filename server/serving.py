@@ -100,7 +100,7 @@ def app_from_environment() -> Callable[..., Any]:
     from .accesslog import AccessLog
     app = create_app()
     settings = app.config["SETTINGS"]
-    return AccessLog(app.wsgi_app) if settings.access_log else app.wsgi_app  # type: ignore[no-any-return]
+    return AccessLog(app.wsgi_app) if settings.access_log else app.wsgi_app
 
 
 # granian's own messages go to stderr, as gunicorn's do: stdout is the access log's alone
@@ -126,7 +126,7 @@ def _run_granian(host: str, port: int, workers: int) -> None:
 def _run_gunicorn(host: str, port: int, workers: int, server: str) -> None:
     from gunicorn.app.base import BaseApplication
 
-    class _App(BaseApplication):  # type: ignore[misc]
+    class _App(BaseApplication):
         def load_config(self) -> None:
             options: dict[str, Any] = {
                 "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",

@@ -181,7 +181,7 @@ def start_iipsrv(procs: Processes, work: Path, image_dir: Path, image_file: str,
     spawn = subprocess.run(
         ["spawn-fcgi", "-a", "127.0.0.1", "-p", str(fcgi_port), "-F", str(processes),
          "-P", str(pidfile), "--", str(IIPSRV)],
-        env=env, capture_output=True, text=True, timeout=30)
+        env=env, capture_output=True, text=True, timeout=30, check=False)
     if spawn.returncode != 0:
         raise RuntimeError(f"spawn-fcgi failed: {spawn.stdout}{spawn.stderr}")
     for line in pidfile.read_text().split():

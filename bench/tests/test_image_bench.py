@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imgbench import load, report, tiles  # noqa: E402
+from imgbench import load, report, tiles
 
 W, H = 11007, 9060
 FACTORS = [1, 2, 4, 8, 16, 32, 64]

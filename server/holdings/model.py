@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -121,7 +121,7 @@ class DatePart:
     day: int | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "DatePart":
+    def parse(cls, text: str) -> DatePart:
         m = _PART.match(text)
         if not m:
             raise ValueError(N_("%(text)r is not a year, year-month or date (YYYY, YYYY-MM, YYYY-MM-DD)", text=text))
@@ -161,7 +161,7 @@ class DateValue:
     end: DatePart | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "DateValue":
+    def parse(cls, text: str) -> DateValue:
         text = text.strip()
         if "/" in text:
             left, _, right = text.partition("/")
@@ -175,7 +175,7 @@ class DateValue:
     def nav_date(self) -> datetime:
         """Midnight UTC of the first day: IIIF navDate wants an xsd:dateTime with a time zone."""
         d = self.start.first_day
-        return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+        return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
     @property
     def display(self) -> str:

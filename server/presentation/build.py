@@ -27,13 +27,28 @@ language is never used.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
 
-from iiif_prezi3 import (AnnotationBody, Canvas, CanvasRef, Class, Collection, CollectionRef, Homepage,
-                         KeyValueString, LinkedResource, Manifest, ManifestRef, Provider, Range, ServiceV2,
-                         ServiceV3)
+from iiif_prezi3 import (
+    AnnotationBody,
+    Canvas,
+    CanvasRef,
+    Class,
+    Collection,
+    CollectionRef,
+    Homepage,
+    KeyValueString,
+    LinkedResource,
+    Manifest,
+    ManifestRef,
+    Provider,
+    Range,
+    ServiceV2,
+    ServiceV3,
+)
 
 from ..errors import NotFound
 from ..holdings.model import Item, LangMap, normalize_rights
@@ -82,7 +97,7 @@ class ChildRef:
     nav_date: datetime | None = None
 
 
-def build_manifest(item: Item, pages: Sequence[PageInfo], urls: Urls, settings: "Settings",
+def build_manifest(item: Item, pages: Sequence[PageInfo], urls: Urls, settings: Settings,
                    services: Iterable[Mapping[str, Any]] = (), contexts: Sequence[str] = ()) -> dict[str, Any]:
     """The item's Presentation 3.0 manifest.
 
@@ -189,7 +204,7 @@ def _add_metadata(manifest: Manifest, item: Item, languages: tuple[str, ...]) ->
         manifest.add_metadata({languages[0]: [extra.name]}, extra.value)
 
 
-def _provider(urls: Urls, settings: "Settings") -> Provider:
+def _provider(urls: Urls, settings: Settings) -> Provider:
     home = settings.provider_homepage or urls.site()
     name = {settings.default_language: [settings.provider_label]}
     return Provider(id=home, type="Agent", label=name,
@@ -284,8 +299,8 @@ def _service(description: Mapping[str, Any]) -> ServiceV3 | ServiceV2:
 
 def _iso(value: datetime) -> str:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _dump(resource: Manifest | Collection) -> dict[str, Any]:

@@ -6,7 +6,7 @@ is language, not a language-neutral code.
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from ..holdings.model import DateValue, LangMap
 
