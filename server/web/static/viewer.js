@@ -94,6 +94,146 @@
     step();
   }
 
+  /* IIIF Content State (server/web/contentstate.py reads it; Mirador 4 and UV 4 do not, see
+     ProjectMirador/mirador#4386, #4507). config.region is the region to show, in canvas pixels.
+     Mirador resets a window's initialViewerConfig when it sets the canvas, so we wait until its
+     OpenSeadragon viewport reports its first bounds (world coordinates are canvas pixels in the
+     single-page view), then centre the region and zoom so that it fits with a margin. */
+  var REGION_MARGIN = 1.25;
+
+  function zoomToRegion(M, store, region) {
+    var unsubscribe = null;
+    var finished = false;
+    function step() {
+      if (finished) return;
+      var state = store.getState();
+      var windowId = M.getWindowIds(state)[0];
+      var viewport = windowId && state.viewers && state.viewers[windowId];
+      if (!viewport || !viewport.bounds || viewport.zoom == null) return;
+      finished = true;
+      if (unsubscribe) unsubscribe();
+      var aspect = viewport.bounds.width / viewport.bounds.height;
+      var width = Math.max(region[2], region[3] * aspect) * REGION_MARGIN;
+      store.dispatch(M.updateViewport(windowId, {
+        x: region[0] + region[2] / 2, y: region[1] + region[3] / 2, zoom: 1 / width
+      }));
+    }
+    unsubscribe = store.subscribe(step);
+    step();
+  }
+
+  /* "Share this view" (the item page's #page-config): keep the share field and the IIIF
+     drag-and-drop link on a content state of what the viewer shows, i.e. the current canvas and
+     the visible part of it (no region when the whole canvas is in view). Encoding as the spec's
+     §6: base64url(encodeURIComponent(JSON)), without padding. */
+  var page = null;
+  var pageSource = document.getElementById("page-config");
+  if (pageSource) {
+    try { page = JSON.parse(pageSource.textContent); } catch (e) { page = null; }
+  }
+
+  function encodeState(doc) {
+    return btoa(encodeURIComponent(JSON.stringify(doc))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function canvasNumber(canvasId) {
+    var m = /\/canvas\/(\d+)(?:#.*)?$/.exec(canvasId || "");
+    return m ? parseInt(m[1], 10) : null;
+  }
+
+  var lastShared = null;
+  function shareView(canvasId, bounds) {
+    if (!page || !page.share) return;
+    var n = canvasNumber(canvasId);
+    var size = n !== null && page.sizes[String(n)];
+    if (!size) return;
+    var target = canvasId.split("#")[0];
+    if (bounds) {
+      var x0 = Math.max(0, Math.round(bounds[0])), y0 = Math.max(0, Math.round(bounds[1]));
+      var x1 = Math.min(size[0], Math.round(bounds[0] + bounds[2])), y1 = Math.min(size[1], Math.round(bounds[1] + bounds[3]));
+      var whole = x0 === 0 && y0 === 0 && x1 === size[0] && y1 === size[1];
+      if (x1 > x0 && y1 > y0 && !whole) target += "#xywh=" + [x0, y0, x1 - x0, y1 - y0].join(",");
+    }
+    if (target === lastShared) return;
+    lastShared = target;
+    var state = encodeState({
+      "@context": "http://iiif.io/api/presentation/3/context.json", type: "Annotation",
+      motivation: ["contentState"],
+      target: { id: target, type: "Canvas", partOf: [{ id: page.share.manifest, type: "Manifest" }] }
+    });
+    var field = document.getElementById("share-url");
+    var url = page.share.page + "?iiif-content=" + state;
+    if (field) field.value = url;
+    var link = document.getElementById("share-link");
+    if (link) link.href = url;
+    var drag = document.getElementById("iiif-drag");
+    if (drag) drag.href = page.share.manifest + "?manifest=" + page.share.manifest + "&iiif-content=" + state;
+    showText(n);
+  }
+
+  /* The text panel (#text-panel): the OCR text of the page the viewer shows, asked from
+     /item/<id>/text/<n>.json when the page changes; the toggle button shows or hides it. */
+  var textShown = null;
+  function showText(n) {
+    var panel = document.getElementById("text-panel");
+    if (!panel || !page || !page.text || n === null || n === textShown) return;
+    textShown = n;
+    var body = panel.querySelector(".text-panel__body");
+    var heading = panel.querySelector(".text-panel__page");
+    var link = panel.querySelector(".text-panel__link");
+    var label = (page.labels && page.labels[String(n)]) || String(n);
+    if (heading) heading.textContent = label;
+    if (link) link.href = page.text + n;
+    fetch(page.text + n + ".json").then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (doc) {
+      if (textShown !== n || !body) return;
+      var lines = doc && doc.lines || [];
+      body.textContent = lines.length ? lines.join("\n") : "";
+      if (doc && doc.language) body.setAttribute("lang", doc.language); else body.removeAttribute("lang");
+      panel.classList.toggle("text-panel--empty", !lines.length);
+    }, function () {});
+  }
+
+  function setUpTextToggle() {
+    var button = document.getElementById("text-toggle");
+    var panel = document.getElementById("text-panel");
+    if (!button || !panel) return;
+    var area = button.closest(".viewer-area");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      panel.hidden = !open;
+      if (area) area.classList.toggle("viewer-area--with-text", open);
+      window.dispatchEvent(new Event("resize"));
+    });
+  }
+
+  function followMirador(M, store) {
+    store.subscribe(function () {
+      var state = store.getState();
+      var windowId = M.getWindowIds(state)[0];
+      var win = windowId && M.getWindow(state, { windowId: windowId });
+      if (!win || !win.canvasId) return;
+      var viewport = state.viewers && state.viewers[windowId];
+      var b = viewport && viewport.bounds;
+      shareView(win.canvasId, b ? [b.x, b.y, b.width, b.height] : null);
+    });
+  }
+
+  function followUV(uv) {
+    if (!uv || typeof uv.on !== "function") return;
+    uv.on("targetChange", function (target) {
+      var m = /^(.*?)(?:#xywh=(-?[\d.]+),(-?[\d.]+),([\d.]+),([\d.]+))?$/.exec(String(target || ""));
+      if (!m) return;
+      shareView(m[1], m[2] === undefined ? null : [+m[2], +m[3], +m[4], +m[5]]);
+    });
+    uv.on("canvasIndexChange", function (index) {
+      if (page && page.numbers && page.numbers[index] !== undefined) showText(page.numbers[index]);
+    });
+  }
+
   var config;
   try {
     config = JSON.parse(source.textContent);
@@ -101,13 +241,17 @@
     fail();
     return;
   }
+  setUpTextToggle();
   if (config.kind === "mirador" && window.Mirador) {
     var M = window.Mirador;
     window.heritageViewer = M.viewer(config.options, { plugins: [repeatedSearchGuard(M)] });
+    if (config.region) zoomToRegion(M, window.heritageViewer.store, config.region);
     if (config.search) runSearch(M, window.heritageViewer.store, config.search);
+    followMirador(M, window.heritageViewer.store);
   } else if (config.kind === "uv" && window.UV) {
     holder.classList.add("uv");
     window.heritageViewer = window.UV.init(holder.id, config.options);
+    followUV(window.heritageViewer);
   } else {
     fail();
   }
