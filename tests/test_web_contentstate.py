@@ -115,7 +115,8 @@ def test_search_hits_link_with_the_content_state_of_their_words(client: Any) -> 
     snippets = [(p, s) for item in doc["items"] for p in item["pages"] for s in p["snippets"]]
     assert snippets
     for page, snippet in snippets:
-        view = cs.read(snippet["content_state"], cs.Site(BASE, lambda _i: {page["n"]: (10**5, 10**5)}))
+        sizes = {page["n"]: (10**5, 10**5)}
+        view = cs.read(snippet["content_state"], cs.Site(BASE, lambda _i, s=sizes: s))
         assert view.canvas == page["n"] and view.region is not None
         assert snippet["words"] == ",".join(map(str, view.region))
         x, y, w, h = view.region

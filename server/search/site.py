@@ -383,11 +383,11 @@ def snippets(urls: SearchUrls, item_id: str, page: StoredPage, tree: Node,
             html, text = html + Markup(" …"), text + " …"
         lines = {page.line(w) + i for w in range(first, last + 1) for i in range(page.pieces(w))}
         region = _pad(union(list(page.line_boxes(lines).values())), page.width, page.height)
-        words = union([b for w in range(first, last + 1) for b in page.boxes(w) if b[2] > 0 and b[3] > 0])
-        words = _pad(words, page.width, page.height, 0) if words else None
-        state = hit_state(urls, item_id, page.n, words)
+        hit_box = _pad(union([b for w in range(first, last + 1) for b in page.boxes(w) if b[2] > 0 and b[3] > 0]),
+                       page.width, page.height, 0)
+        state = hit_state(urls, item_id, page.n, hit_box)
         out.append(Snippet(html, text, region, urls.crop(item_id, page.n, region) if region else None,
-                           words, state, urls.item_state(item_id, state, q)))
+                           hit_box, state, urls.item_state(item_id, state, q)))
         if len(out) >= limit:
             break
     return out
