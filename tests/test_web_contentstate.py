@@ -28,6 +28,12 @@ def site() -> cs.Site:
     return cs.Site(BASE, lambda item: {n: (10**5, 10**5) for n in (1, 2, 3)} if item == ITEM else None)
 
 
+def big_canvas(n: int) -> cs.Site:
+    """A site whose canvas ``n`` of any item is large (to read back a hit's state without the catalog)."""
+    sizes = {n: (10**5, 10**5)}
+    return cs.Site(BASE, lambda _item: sizes)
+
+
 FORMS = {
     "annotation": cs.encode({"type": "Annotation", "motivation": ["contentState"],
                              "target": {"id": CANVAS + "#xywh=100,200,300,40", "type": "Canvas",
@@ -115,8 +121,7 @@ def test_search_hits_link_with_the_content_state_of_their_words(client: Any) -> 
     snippets = [(p, s) for item in doc["items"] for p in item["pages"] for s in p["snippets"]]
     assert snippets
     for page, snippet in snippets:
-        sizes = {page["n"]: (10**5, 10**5)}
-        view = cs.read(snippet["content_state"], cs.Site(BASE, lambda _i, s=sizes: s))
+        view = cs.read(snippet["content_state"], big_canvas(page["n"]))
         assert view.canvas == page["n"] and view.region is not None
         assert snippet["words"] == ",".join(map(str, view.region))
         x, y, w, h = view.region
