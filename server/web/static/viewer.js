@@ -43,7 +43,7 @@
      and ask the manifest's search service for `query`, under the id the search panel would use for
      it; once the answer is in: select the first hit on the visible canvas (the window keeps its
      canvas: viewer.py turns switchCanvasOnSearch off when there is a query). */
-  function runSearch(M, store, query) {
+  function runSearch(M, store, query, canvasId, region) {
     var windowId = null;
     var panelId = null;
     var searchId = null;
@@ -77,6 +77,16 @@
       var visible = M.getVisibleCanvasIds(state, { windowId: windowId });
       if (!visible.length && win.canvasId) visible = [win.canvasId];
       var hits = M.getSortedSearchAnnotationsForCompanionWindow(state, { companionWindowId: panelId, windowId: windowId });
+      if (region) {  // a content state's region: the hit in it, if there is one
+        for (var k = 0; k < hits.length; k++) {
+          var box = hits[k].fragmentSelector;
+          if (hits[k].targetId === canvasId && box && box[0] < region[0] + region[2] && region[0] < box[0] + box[2]
+              && box[1] < region[1] + region[3] && region[1] < box[1] + box[3]) {
+            store.dispatch(M.selectAnnotation(windowId, hits[k].id));
+            return;
+          }
+        }
+      }
       for (var i = 0; i < hits.length; i++) {
         if (visible.indexOf(hits[i].targetId) !== -1) {
           store.dispatch(M.selectAnnotation(windowId, hits[i].id));
@@ -96,29 +106,105 @@
 
   /* IIIF Content State (server/web/contentstate.py reads it; Mirador 4 and UV 4 do not, see
      ProjectMirador/mirador#4386, #4507). config.region is the region to show, in canvas pixels.
-     Mirador resets a window's initialViewerConfig when it sets the canvas, so we wait until its
-     OpenSeadragon viewport reports its first bounds (world coordinates are canvas pixels in the
-     single-page view), then centre the region and zoom so that it fits with a margin. */
-  var REGION_MARGIN = 1.25;
+     Mirador resets a window's initialViewerConfig when it sets the canvas, and applies a viewport
+     change in its state as an animated pan followed by a zoom about a point still on its way to
+     the centre (the region ends up elsewhere), so we fit the region on OpenSeadragon itself, once
+     it shows the canvas; Mirador's state follows OpenSeadragon's events. */
+  var REGION_MARGIN = 1.1;
+  var MIN_FIT = 0.25;  // a single word opens with some of its page around it: at least a quarter of the page wide
 
-  function zoomToRegion(M, store, region) {
-    var unsubscribe = null;
-    var finished = false;
+  /* Mirador keeps each window's OpenSeadragon viewer in its exported OSDReferences registry. */
+  function osdViewer(M, windowId) {
+    var ref = M.OSDReferences && M.OSDReferences.get(windowId);
+    return ref && ref.current && ref.current.viewport ? ref.current : null;
+  }
+
+  function miradorBounds(M, windowId) {
+    var viewer = osdViewer(M, windowId);
+    var b = viewer && viewer.viewport.getBounds(true);
+    return b ? [b.x, b.y, b.width, b.height] : null;
+  }
+
+  /* Where a canvas sits in Mirador's world (OpenSeadragon's coordinates): the book view puts two
+     pages side by side, each scaled to a common height. */
+  function canvasWorld(M, state, windowId, canvasId) {
+    var world = M.getCurrentCanvasWorld && M.getCurrentCanvasWorld(state, { windowId: windowId });
+    var dims = world && world.canvasDimensions;
+    for (var i = 0; dims && i < dims.length; i++) {
+      if (dims[i].canvas.id === canvasId && dims[i].canvas.getWidth()) {
+        return { x: dims[i].x, y: dims[i].y, scale: dims[i].width / dims[i].canvas.getWidth(),
+                 width: dims[i].canvas.getWidth(), height: dims[i].canvas.getHeight(), id: canvasId };
+      }
+    }
+    return null;
+  }
+
+  /* The canvas most of the viewport shows, and the visible part of it in canvas pixels. */
+  function visibleRegion(M, state, windowId, bounds) {
+    var ids = M.getVisibleCanvasIds(state, { windowId: windowId }) || [];
+    var best = null;
+    for (var i = 0; i < ids.length; i++) {
+      var w = canvasWorld(M, state, windowId, ids[i]);
+      if (!w) continue;
+      var x0 = Math.max(bounds[0], w.x), y0 = Math.max(bounds[1], w.y);
+      var x1 = Math.min(bounds[0] + bounds[2], w.x + w.width * w.scale);
+      var y1 = Math.min(bounds[1] + bounds[3], w.y + w.height * w.scale);
+      var area = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
+      if (area > 0 && (!best || area > best.area)) {
+        best = { area: area, canvas: ids[i],
+                 region: [(x0 - w.x) / w.scale, (y0 - w.y) / w.scale, (x1 - x0) / w.scale, (y1 - y0) / w.scale] };
+      }
+    }
+    return best;
+  }
+
+  /* Mirador 4.0.0 puts the viewport back on the whole spread when OpenSeadragon loads its first
+     tile, and resets it when it sets the window's canvas again (once the manifest is in): fit after
+     the first tile, and again after such a reset, as long as the window stays on that canvas. */
+  function zoomToRegion(M, store, canvasId, region) {
+    var pending = true;
+    var unsubscribe = store.subscribe(step);
     function step() {
-      if (finished) return;
       var state = store.getState();
       var windowId = M.getWindowIds(state)[0];
-      var viewport = windowId && state.viewers && state.viewers[windowId];
-      if (!viewport || !viewport.bounds || viewport.zoom == null) return;
-      finished = true;
-      if (unsubscribe) unsubscribe();
-      var aspect = viewport.bounds.width / viewport.bounds.height;
-      var width = Math.max(region[2], region[3] * aspect) * REGION_MARGIN;
-      store.dispatch(M.updateViewport(windowId, {
-        x: region[0] + region[2] / 2, y: region[1] + region[3] / 2, zoom: 1 / width
-      }));
+      var win = windowId && M.getWindow(state, { windowId: windowId });
+      if (!win) return;
+      if (win.canvasId && win.canvasId !== canvasId) { unsubscribe(); return; }  // the visitor moved on
+      var current = state.viewers && state.viewers[windowId];
+      if (!pending) {
+        if (!current) pending = true;  // reset
+        return;
+      }
+      var viewer = osdViewer(M, windowId);
+      if (!viewer) return;
+      if (!viewer.heritageTileLoaded) {
+        if (!viewer.heritageWaits) {
+          viewer.heritageWaits = true;
+          viewer.addOnceHandler("tile-loaded", function () {
+            viewer.heritageTileLoaded = true;
+            setTimeout(step, 0);  // after Mirador's own handler
+          });
+        }
+        return;
+      }
+      var world = canvasWorld(M, state, windowId, canvasId);
+      if (!world) return;
+      var viewport = viewer.viewport;
+      var width = Math.max(region[2] * REGION_MARGIN, world.width * MIN_FIT);
+      var height = region[3] * REGION_MARGIN;
+      var rect = viewport.getBounds().clone();  // an OpenSeadragon.Rect (the class is not exported)
+      rect.x = world.x + (region[0] + region[2] / 2 - width / 2) * world.scale;
+      rect.y = world.y + (region[1] + region[3] / 2 - height / 2) * world.scale;
+      rect.width = width * world.scale;
+      rect.height = height * world.scale;
+      rect.degrees = 0;
+      pending = false;
+      viewport.fitBounds(rect, true);
+      // Mirador records the viewport on OpenSeadragon's animation-finish only, and an immediate fit
+      // has no animation: record it, or Mirador puts its older viewport back on its next update
+      var centre = viewport.getCenter();
+      store.dispatch(M.updateViewport(windowId, { x: Math.round(centre.x), y: Math.round(centre.y), zoom: viewport.getZoom() }));
     }
-    unsubscribe = store.subscribe(step);
     step();
   }
 
@@ -216,9 +302,9 @@
       var windowId = M.getWindowIds(state)[0];
       var win = windowId && M.getWindow(state, { windowId: windowId });
       if (!win || !win.canvasId) return;
-      var viewport = state.viewers && state.viewers[windowId];
-      var b = viewport && viewport.bounds;
-      shareView(win.canvasId, b ? [b.x, b.y, b.width, b.height] : null);
+      var bounds = miradorBounds(M, windowId);
+      var seen = bounds && visibleRegion(M, state, windowId, bounds);
+      if (seen) shareView(seen.canvas, seen.region);
     });
   }
 
@@ -245,8 +331,8 @@
   if (config.kind === "mirador" && window.Mirador) {
     var M = window.Mirador;
     window.heritageViewer = M.viewer(config.options, { plugins: [repeatedSearchGuard(M)] });
-    if (config.region) zoomToRegion(M, window.heritageViewer.store, config.region);
-    if (config.search) runSearch(M, window.heritageViewer.store, config.search);
+    if (config.region) zoomToRegion(M, window.heritageViewer.store, config.options.windows[0].canvasId, config.region);
+    if (config.search) runSearch(M, window.heritageViewer.store, config.search, config.options.windows[0].canvasId, config.region);
     followMirador(M, window.heritageViewer.store);
   } else if (config.kind === "uv" && window.UV) {
     holder.classList.add("uv");
