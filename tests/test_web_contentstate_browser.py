@@ -230,6 +230,12 @@ def test_text_panel_follows_the_viewer(page: Any, site: str, viewer_server: Any)
     assert serious(axe(page)) == []
     assert page.problems(known_defects(viewer_server.base_url, site)) == []
     screenshot(page, "item-text-panel-1280")
+    # the page the panel links to (the text with the page image) passes axe-core too
+    page.reset()
+    open_page(page, f"{site}/item/{ITEM}/text/2?lang=it")
+    page.wait_for_quiet()
+    assert serious(axe(page)) == []
+    assert page.problems() == []
 
 
 def test_text_page_without_javascript(chromium_browser: Any, site: str) -> None:
@@ -243,6 +249,7 @@ def test_text_page_without_javascript(chromium_browser: Any, site: str) -> None:
         assert tab.evaluate("() => [...document.images].some(i => i.complete && i.naturalWidth > 0 && i.src.includes('~2/full/'))")
         tab.click("a[rel=next]")
         assert tab.url.endswith(f"/item/{ITEM}/text/3")
+        tab.wait_for_function("() => [...document.images].some(i => i.complete && i.naturalWidth > 0 && i.src.includes('~3/full/'))")
         screenshot(tab, "text-page-nojs-390")
     finally:
         context.close()

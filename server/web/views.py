@@ -275,9 +275,16 @@ def page_text(item_id: str, n: int) -> Response:
     return _html(render_template(
         "text.html", item=item, title=title, page=by_n[n], lines=pagetext.lines(pub.root, item_id, n),
         language=pagetext.language(pub.root, item_id, n), u=urls(),
+        size=_fit(by_n[n].width, by_n[n].height, 1000),
         previous=numbers[index - 1] if index > 0 else None,
         next=numbers[index + 1] if index + 1 < len(numbers) else None,
         canonical=urls().base + url_for("web.page_text", item_id=item_id, n=n), active_page="collections"))
+
+
+def _fit(width: int, height: int, box: int) -> tuple[int, int]:
+    """The size of a ``!box,box`` Image API request of a width × height image (never upscaled)."""
+    scale = min(1.0, box / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 @web.get("/item/<item_id>/text/<int:n>.json")
