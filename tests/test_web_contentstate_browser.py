@@ -183,24 +183,37 @@ def test_share_this_view_round_trips_in_mirador(page: Any, site: str, viewer_ser
     assert page.problems(known_defects(viewer_server.base_url, site)) == []
 
 
-def test_a_region_opens_in_universal_viewer(page: Any, uv_site: str, viewer_server: Any) -> None:
-    canvas = f"{uv_site}/iiif/3/{ITEM}/canvas/2"
-    open_page(page, f"{uv_site}/item/{ITEM}?iiif-content={quote(canvas + '#xywh=' + ','.join(map(str, REGION)), safe='')}")
-    page.wait_until(lambda: bool(page.info_hits(f"{uv_site}/iiif/3/image/{ITEM}~2/")), LOAD_TIMEOUT_MS, "info.json")
-    wait_for_tiles(page, uv_site, f"{ITEM}~2")  # zoomed in: region tiles, not the level image
+def test_a_search_hit_opens_its_region_in_universal_viewer(page: Any, uv_site: str, viewer_server: Any) -> None:
+    doc = get_json(f"{uv_site}/search.json?q=Firenze")
+    snippet = doc["items"][0]["pages"][-1]["snippets"][0]
+    hit = cs.read(snippet["content_state"], sizes(uv_site))
+    assert hit.region
+    open_page(page, snippet["url"])
+    prefix = f"{uv_site}/iiif/3/image/{hit.item_id}~{hit.canvas}/"
+    page.wait_until(lambda: bool(page.info_hits(prefix)), LOAD_TIMEOUT_MS, "info.json")
+    wait_for_tiles(page, uv_site, f"{hit.item_id}~{hit.canvas}")  # zoomed in: region tiles, not the level image
 
     def uv_view() -> cs.View | None:
+        """What UV shows, as viewer.js shares it (from UV's targetChange: canvas#xywh=…)."""
         shared = page.locator("#share-url").input_value()
         value = parse_qs(urlsplit(shared).query)["iiif-content"][0]
         return cs.read(value, sizes(uv_site))
 
-    size = sizes(uv_site).pages(ITEM)[2]  # type: ignore[index]
-    page.wait_until(lambda: (v := uv_view()) is not None and v.canvas == 2 and v.region is not None
-                    and inside(REGION, list(v.region)) and v.region[2] < size[0] * 0.9,
-                    LOAD_TIMEOUT_MS, "UV zoomed on the region")
+    size = sizes(uv_site).pages(hit.item_id)[hit.canvas]  # type: ignore[index]
+    page.wait_until(lambda: (v := uv_view()) is not None and v.canvas == hit.canvas and v.region is not None
+                    and inside(hit.region, list(v.region)) and v.region[2] < size[0] * 0.9,  # type: ignore[arg-type]
+                    LOAD_TIMEOUT_MS, f"UV zoomed on {hit.region} of canvas {hit.canvas}")
     page.wait_for_quiet()
-    assert not page.tile_hits(f"{uv_site}/iiif/3/image/{ITEM}~1/", None), "UV opened page 1"
     assert page.problems(known_defects(viewer_server.base_url, uv_site)) == []
+    screenshot(page, "contentstate-hit-uv")
+
+
+def test_embed_opens_the_region(page: Any, site: str) -> None:
+    canvas = f"{site}/iiif/3/{ITEM}/canvas/2"
+    open_page(page, f"{site}/embed/{ITEM}?iiif-content={quote(canvas + '#xywh=' + ','.join(map(str, REGION)), safe='')}")
+    wait_for_tiles(page, site, f"{ITEM}~2")
+    size = sizes(site).pages(ITEM)[2]  # type: ignore[index]
+    page.wait_until(lambda: zoomed_on(page, canvas, REGION, size), LOAD_TIMEOUT_MS, "embed zoomed on the region")
 
 
 def test_text_panel_follows_the_viewer(page: Any, site: str, viewer_server: Any) -> None:
