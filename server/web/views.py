@@ -244,6 +244,7 @@ def _page_config(ctx: dict[str, Any]) -> dict[str, Any]:
         "sizes": {str(p.n): [p.width, p.height] for p in pages},
         "labels": {str(p.n): p.label or gettext("page %(n)s", n=p.n) for p in pages},
         "numbers": [p.n for p in pages],
+        "current": ctx["page"].n,
         "text": url_for("web.page_text", item_id=item_id, n=0)[:-1],
     }
 

@@ -259,7 +259,7 @@
 
   /* The text panel (#text-panel): the OCR text of the page the viewer shows, asked from
      /item/<id>/text/<n>.json when the page changes; the toggle button shows or hides it. */
-  var textShown = null;
+  var textShown = page && page.current !== undefined ? page.current : null;  // the server wrote that one
   function showText(n) {
     var panel = document.getElementById("text-panel");
     if (!panel || !page || !page.text || n === null || n === textShown) return;
