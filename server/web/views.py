@@ -16,6 +16,7 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -187,10 +188,12 @@ def _content_state() -> contentstate.View | None:
     value = request.args.get("iiif-content")
     if value is None:
         return None
-    try:
-        return contentstate.read(value, _site())
-    except contentstate.ContentStateError as e:
-        raise BadRequest(str(e), parameter="iiif-content") from None
+    if "heritage_content_state" not in g:  # read once per request (the view and the page context ask)
+        try:
+            g.heritage_content_state = contentstate.read(value, _site())
+        except contentstate.ContentStateError as e:
+            raise BadRequest(str(e), parameter="iiif-content") from None
+    return g.heritage_content_state  # type: ignore[no-any-return]
 
 
 def _elsewhere(item_id: str, endpoint: str) -> Response | None:
