@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -23,7 +24,7 @@ def spec_encode(doc: object) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-FULL = {"@context": cs.CONTEXT, "id": "https://elsewhere.test/state/1", "type": "Annotation",
+FULL: dict[str, Any] = {"@context": cs.CONTEXT, "id": "https://elsewhere.test/state/1", "type": "Annotation",
         "motivation": ["contentState"],
         "target": {"id": CANVAS + "#xywh=100,200,300,40", "type": "Canvas",
                    "partOf": [{"id": MANIFEST, "type": "Manifest"}]}}
