@@ -308,12 +308,12 @@
     });
   }
 
+  /* UV 4's targetChange says "canvas#xywh=…", but in its two-page view the rectangle is measured
+     on the spread's first image whichever page is current, so only the canvas is shared from UV. */
   function followUV(uv) {
     if (!uv || typeof uv.on !== "function") return;
     uv.on("targetChange", function (target) {
-      var m = /^(.*?)(?:#xywh=(-?[\d.]+),(-?[\d.]+),([\d.]+),([\d.]+))?$/.exec(String(target || ""));
-      if (!m) return;
-      shareView(m[1], m[2] === undefined ? null : [+m[2], +m[3], +m[4], +m[5]]);
+      shareView(String(target || "").split("#")[0], null);
     });
     uv.on("canvasIndexChange", function (index) {
       if (page && page.numbers && page.numbers[index] !== undefined) showText(page.numbers[index]);
