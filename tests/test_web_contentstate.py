@@ -60,6 +60,10 @@ def test_uv_gets_the_region_as_xywh(demo_data: Any) -> None:
     html = app.test_client().get(f"/item/{ITEM}", query_string={"iiif-content": FORMS["target URI"]}).get_data(as_text=True)
     options = config(html)["options"]
     assert options["canvasIndex"] == 1 and options["xywh"] == "100,200,300,40"
+    # page 3 is the right-hand page of the spread 2|3, where UV would measure xywh on page 2: no zoom
+    right = app.test_client().get(f"/item/{ITEM}", query_string={"iiif-content": f"{BASE}/iiif/3/{ITEM}/canvas/3#xywh=1,2,3,4"})
+    options = config(right.get_data(as_text=True))["options"]
+    assert options["canvasIndex"] == 2 and "xywh" not in options
 
 
 @pytest.mark.parametrize("value, reason", [

@@ -66,13 +66,14 @@ def assets(kind: str, url: str, css_url: str, script_root: str = "") -> ViewerAs
 
 def options(kind: str, manifest_url: str, canvas_url: str | None, canvas_index: int, query: str,
             language: str, embedded: bool = False,
-            region: tuple[int, int, int, int] | None = None) -> dict[str, Any]:
+            region: tuple[int, int, int, int] | None = None, paged: bool = False) -> dict[str, Any]:
     """The viewer's start-up options, as JSON-able data."""
     if kind == "uv":
         uv: dict[str, Any] = {"manifest": manifest_url, "canvasIndex": max(0, canvas_index), "embedded": True}
         if query:
             uv["highlight"] = query
-        if region:
+        # UV measures xywh on the spread it shows: exact only on a spread's left (or only) page
+        if region and (not paged or canvas_index == 0 or canvas_index % 2 == 1):
             uv["xywh"] = ",".join(map(str, region))
         return {"kind": "uv", "options": uv}
     window: dict[str, Any] = {"manifestId": manifest_url}

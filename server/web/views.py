@@ -160,7 +160,7 @@ def _item_context(item_id: str, embedded: bool = False) -> dict[str, Any]:
     index = [p.n for p in pages].index(canvas)
     assets = viewer.assets(settings.viewer, settings.viewer_url, settings.viewer_css_url, request.script_root)
     options = viewer.options(assets.kind, u.manifest(item_id), u.canvas(item_id, canvas), index, query,
-                             select_locale(), embedded, region)
+                             select_locale(), embedded, region, "paged" in (manifest.get("behavior") or []))
     site = _site()
     view = contentstate.View(item_id, canvas, region)
     return {
