@@ -157,9 +157,11 @@ def test_share_this_view_round_trips_in_mirador(page: Any, site: str, viewer_ser
     page.wait_for_function("() => (document.getElementById('share-url').value.match(/iiif-content=/) || false)"
                            " && document.getElementById('share-url').value !== document.getElementById('share-url').defaultValue",
                            timeout=LOAD_TIMEOUT_MS)
-    shared = page.locator("#share-url").input_value()
-    assert page.locator("#share-link").get_attribute("href") == shared
-    drag = page.locator("#iiif-drag").get_attribute("href") or ""
+    page.wait_for_quiet()
+    shared, link, drag = page.evaluate(  # read together: they follow the viewer
+        "() => [document.getElementById('share-url').value, document.getElementById('share-link').href,"
+        " document.getElementById('iiif-drag').href]")
+    assert link == shared
     value = parse_qs(urlsplit(shared).query)["iiif-content"][0]
     assert parse_qs(urlsplit(drag).query)["iiif-content"] == [value]
     view = cs.read(value, sizes(site))
@@ -263,12 +265,14 @@ def test_text_page_without_javascript(chromium_browser: Any, site: str) -> None:
         tab = context.new_page()
         tab.goto(f"{site}/item/{ITEM}?canvas=2")
         tab.click(f"nav.page-nav a[href='/item/{ITEM}/text/2']")  # the visible one (not the hidden panel's)
+        tab.wait_for_url(f"**/item/{ITEM}/text/2")
         tab.wait_for_load_state("load")
         assert tab.locator("h1").count() == 1 and tab.locator("main h2").count() >= 1
         assert tab.evaluate("() => [...document.images].some(i => i.complete && i.naturalWidth > 0 && i.src.includes('~2/full/'))")
         tab.click("a[rel=next]")
-        assert tab.url.endswith(f"/item/{ITEM}/text/3")
-        tab.wait_for_function("() => [...document.images].some(i => i.complete && i.naturalWidth > 0 && i.src.includes('~3/full/'))")
+        tab.wait_for_url(f"**/item/{ITEM}/text/3")
+        tab.wait_for_load_state("load")  # images included (no page script runs here to poll with)
+        assert tab.evaluate("() => [...document.images].some(i => i.complete && i.naturalWidth > 0 && i.src.includes('~3/full/'))")
         screenshot(tab, "text-page-nojs-390")
     finally:
         context.close()

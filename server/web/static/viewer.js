@@ -254,7 +254,6 @@
     if (link) link.href = url;
     var drag = document.getElementById("iiif-drag");
     if (drag) drag.href = page.share.manifest + "?manifest=" + page.share.manifest + "&iiif-content=" + state;
-    showText(n);
   }
 
   /* The text panel (#text-panel): the OCR text of the page the viewer shows, asked from
@@ -302,6 +301,7 @@
       var windowId = M.getWindowIds(state)[0];
       var win = windowId && M.getWindow(state, { windowId: windowId });
       if (!win || !win.canvasId) return;
+      showText(canvasNumber(win.canvasId));  // the page the visitor turned to (the left one of a spread)
       var bounds = miradorBounds(M, windowId);
       var seen = bounds && visibleRegion(M, state, windowId, bounds);
       if (seen) shareView(seen.canvas, seen.region);
