@@ -380,7 +380,7 @@ def test_search_page_escapes_the_query(client: FlaskClient) -> None:
 
 def test_search_page_shows_hits(client: FlaskClient) -> None:
     html = client.get("/search?q=firenze").get_data(as_text=True)
-    assert "<mark>" in html and f"/item/{RASSEGNA}?canvas=" in html and "/iiif/3/image/" in html
+    assert "<mark>" in html and f"/item/{RASSEGNA}?iiif-content=" in html and "/iiif/3/image/" in html
 
 
 # --------------------------------------------------------------------------- researchers' search
@@ -390,7 +390,7 @@ def test_site_search_groups_pages_by_item(service: SearchService, urls: SearchUr
     item = results.items[0]
     assert item.item.item_id == RASSEGNA and item.matching_pages == 3 and len(item.pages) == 3
     page = item.pages[0]
-    assert page.url.startswith(f"{BASE}/item/{RASSEGNA}?canvas=") and page.url.endswith("&q=comune")
+    assert page.url.startswith(f"{BASE}/item/{RASSEGNA}?iiif-content=") and page.url.endswith("&q=comune")
     snippet = page.snippets[0]
     assert "<mark>" in snippet.html and snippet.image and snippet.region
     x, y, w, h = snippet.region

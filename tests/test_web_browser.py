@@ -190,6 +190,16 @@ def test_mirador_runs_the_search_from_the_hit_link(page: Any, site: str, viewer_
     assert page.problems(known_defects(viewer_server.base_url, site)) == []
 
 
+def content_state_canvas(href: str) -> int:
+    """The canvas number in a hit link's IIIF Content State (tests/test_web_contentstate_browser.py
+    checks the region too)."""
+    from urllib.parse import parse_qs
+
+    from server.web import contentstate
+    value = parse_qs(urlsplit(href).query)["iiif-content"][0]
+    return int(re.search(r"/canvas/(\d+)", json.dumps(contentstate.decode(value)))[1])  # type: ignore[index]
+
+
 def test_a_search_from_the_home_page_opens_the_hit_in_the_viewer(page: Any, site: str, viewer_server: Any) -> None:
     open_page(page, site + "/")
     box = page.locator("form[role=search] input[name=q]")
@@ -197,9 +207,9 @@ def test_a_search_from_the_home_page_opens_the_hit_in_the_viewer(page: Any, site
     box.fill("Firenze")
     box.press("Enter")
     page.wait_for_url(re.compile(r"/search\?"))
-    hit = page.locator(f"main a[href*='/item/{ITEM}'][href*='canvas=']").first
+    hit = page.locator(f"main a[href*='/item/{ITEM}'][href*='iiif-content=']").first
     href = hit.get_attribute("href") or ""
-    canvas = int(re.search(r"canvas=(\d+)", href)[1])  # type: ignore[index]
+    canvas = content_state_canvas(href)
     assert "q=Firenze" in href
     page.wait_for_quiet()  # the results' line images: leaving earlier would abort them (not a problem)
     page.reset()

@@ -113,28 +113,9 @@ def test_dates_per_locale(demo_data: Path, lang: str, iso: str, words: str) -> N
         assert format_iso_date(iso) == words
 
 
-def test_content_state_forms() -> None:
-    import base64
-    import json
-    from urllib.parse import quote
-    canvas_id = "http://x/iiif/3/item/canvas/3#xywh=0,0,10,10"
-    doc = {"@context": "http://iiif.io/api/presentation/3/context.json", "id": "http://x/state/1",
-           "type": "Annotation", "motivation": ["contentState"],
-           "target": {"id": canvas_id, "type": "Canvas", "partOf": [{"id": "http://x/iiif/3/item/manifest", "type": "Manifest"}]}}
-    text = json.dumps(doc)
-    plain = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-    uri_first = base64.urlsafe_b64encode(quote(text, safe="").encode()).decode().rstrip("=")
-    for value in (plain, uri_first, text, canvas_id):
-        assert describe.content_state_target(value) == canvas_id
-    bare = {"id": "http://x/iiif/3/item/canvas/2", "type": "Canvas"}
-    assert describe.content_state_target(json.dumps(bare)) == "http://x/iiif/3/item/canvas/2"
-    for bad in ("", "!!!", base64.urlsafe_b64encode(b"[1,2]").decode(), "x" * 9000, '{"type": "Manifest", "id": "http://x/m"}'):
-        assert describe.content_state_target(bad) is None
-
-
 def test_still_sizes_never_ask_for_more_than_the_image() -> None:
-    from server.errors import HeritageError
     """``!1200,1200`` on a 1000 px scan is a 400 under Image API 3.0 (no upscaling without ``^``)."""
+    from server.errors import HeritageError
     from server.image.request import Limits, parse, resolve
     from server.web.describe import fit_size
     limits = Limits(10000, 10000, 40_000_000)

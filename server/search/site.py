@@ -28,6 +28,7 @@ from server.search.query import Node, parse
 from server.search.service import ItemDocs, SearchService, union
 from server.search.store import StoredPage
 from server.search.urls import SearchUrls, query_string
+from server.web.contentstate import Site, View, encoded
 
 BROWSE_ALL = "*"
 """``q=*``: every indexed page, to browse by facets (so does an empty ``q`` with a filter)."""
@@ -126,6 +127,12 @@ class Snippet:
     """The hit's line(s) on the page, in canvas pixels (None when the OCR had no boxes)."""
     image: str | None
     """An Image API URL of ``region``: the printed original, to judge the OCR by."""
+    words: Box | None = None
+    """The hit's words on the page: the union of their boxes (None without boxes)."""
+    content_state: str | None = None
+    """A IIIF Content State (encoded, for ``iiif-content``) of the canvas at ``words``."""
+    url: str | None = None
+    """The item page opened with that content state and the query highlighted."""
 
 
 @dataclass(frozen=True)
@@ -194,7 +201,9 @@ class SiteResults:
             "pages": [{
                 "n": p.n, "label": p.label, "canvas": p.canvas, "url": p.url, "thumbnail": p.thumbnail,
                 "snippets": [{"html": str(s.html), "text": s.text,
-                              "xywh": ",".join(map(str, s.region)) if s.region else None, "image": s.image}
+                              "xywh": ",".join(map(str, s.region)) if s.region else None, "image": s.image,
+                              "words": ",".join(map(str, s.words)) if s.words else None,
+                              "content_state": s.content_state, "url": s.url}
                              for s in p.snippets],
             } for p in r.pages],
         } for r in self.items]
@@ -362,11 +371,12 @@ def _item_result(service: SearchService, urls: SearchUrls, query: SiteQuery, tre
         page = service.page(item_id, n)
         if page is None:
             continue
+        found = snippets(urls, item_id, page, tree, q=query.q) if tree is not None else []
         page_results.append(PageResult(
             n=n, label=page.label or page_label(n, language), canvas=urls.canvas(item_id, n),
-            url=urls.item_hit(item_id, n, "" if tree is None else query.q),
+            url=found[0].url if found and found[0].url else urls.item_hit(item_id, n, "" if tree is None else query.q),
             thumbnail=urls.page_thumbnail(item_id, n, page.width, page.height), score=score,
-            snippets=snippets(urls, item_id, page, tree) if tree is not None else []))
+            snippets=found))
     return ItemResult(item=item, manifest=urls.manifest(item_id), url=urls.item_page(item_id),
                       thumbnail=page_results[0].thumbnail if page_results else None,
                       score=max((s for s, _ in pages), default=0.0), matching_pages=matching, pages=page_results)
@@ -378,9 +388,10 @@ def page_label(n: int, language: str) -> str:
 
 
 def snippets(urls: SearchUrls, item_id: str, page: StoredPage, tree: Node,
-             limit: int = SNIPPETS_PER_PAGE, width: int = SNIPPET_WORDS) -> list[Snippet]:
-    """Up to ``limit`` snippets of a page: text around a hit (every hit in it marked) and a crop of
-    the hit's line(s), padded a little and clamped to the canvas."""
+             limit: int = SNIPPETS_PER_PAGE, width: int = SNIPPET_WORDS, q: str = "") -> list[Snippet]:
+    """Up to ``limit`` snippets of a page: text around a hit (every hit in it marked), a crop of
+    the hit's line(s), padded a little and clamped to the canvas, and a link that opens the viewer
+    on the hit's words (a IIIF Content State)."""
     ranges = [(a, b) for a, b, _ in hit_ranges(page, tree)]
     marked = {w for a, b in ranges for w in range(a, b + 1)}
     words = page.texts
@@ -400,7 +411,11 @@ def snippets(urls: SearchUrls, item_id: str, page: StoredPage, tree: Node,
             html, text = html + Markup(" …"), text + " …"
         lines = {page.line(w) + i for w in range(first, last + 1) for i in range(page.pieces(w))}
         region = _pad(union(list(page.line_boxes(lines).values())), page.width, page.height)
-        out.append(Snippet(html, text, region, urls.crop(item_id, page.n, region) if region else None))
+        hit_box = _pad(union([b for w in range(first, last + 1) for b in page.boxes(w) if b[2] > 0 and b[3] > 0]),
+                       page.width, page.height, 0)
+        state = hit_state(urls, item_id, page.n, hit_box)
+        out.append(Snippet(html, text, region, urls.crop(item_id, page.n, region) if region else None,
+                           hit_box, state, urls.item_state(item_id, state, q)))
         if len(out) >= limit:
             break
     return out
@@ -423,11 +438,17 @@ def _marked(words: list[str], lo: int, hi: int, marked: set[int]) -> Markup:
     return Markup(" ").join(out)
 
 
-def _pad(box: Box | None, width: int, height: int) -> Box | None:
+def hit_state(urls: SearchUrls, item_id: str, n: int, words: Box | None) -> str:
+    """The ``iiif-content`` value of a hit: its canvas, at the words' box when there is one."""
+    site = Site(urls.base, lambda _item: None)  # writing only: nothing is looked up
+    return encoded(site, View(item_id, n, words))
+
+
+def _pad(box: Box | None, width: int, height: int, pad: int | None = None) -> Box | None:
     if box is None:
         return None
     x, y, w, h = box
-    pad = max(4, min(h // 3, 40))
+    pad = max(4, min(h // 3, 40)) if pad is None else pad
     x0, y0 = max(0, x - pad), max(0, y - pad)
     x1, y1 = min(width, x + w + pad), min(height, y + h + pad)
     if x1 <= x0 or y1 <= y0:

@@ -68,6 +68,10 @@ class SearchUrls(Urls):
         """The public item page opened at a canvas, with the query to highlight."""
         return f"{self.item_page(item_id)}?{query_string({'canvas': n, 'q': q})}"
 
+    def item_state(self, item_id: str, state: str, q: str = "") -> str:
+        """The public item page opened at a IIIF Content State (``iiif-content``), the query highlighted."""
+        return f"{self.item_page(item_id)}?{query_string({'iiif-content': state, 'q': q})}"
+
     def page_thumbnail(self, item_id: str, n: int, width: int, height: int) -> str:
         tw, th = self.thumbnail_size(width, height)
         return self.thumbnail(image_id(item_id, n), tw, th)

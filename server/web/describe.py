@@ -125,63 +125,6 @@ TYPE_NAMES = {
 }
 
 
-# --------------------------------------------------------------------------- content state
-
-MAX_CONTENT_STATE = 8192
-
-
-def content_state_target(value: str) -> str | None:
-    """The canvas id a IIIF Content State (``?iiif-content=``) points at, or None.
-
-    Accepts the forms a link can carry: base64url (padding optional) of the JSON, URI-encoded
-    first as the Content State API 1.0 asks, or not; plain JSON; or a plain canvas URI. Nothing is
-    ever fetched: a content state that is only a URL of a remote document is not followed.
-    """
-    import base64
-    import binascii
-    import json
-    from urllib.parse import unquote
-
-    value = (value or "").strip()
-    if not value or len(value) > MAX_CONTENT_STATE:
-        return None
-    if value.startswith(("http://", "https://")):
-        return value
-    text = value
-    if not value.startswith("{"):
-        try:
-            text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("utf-8")
-        except (binascii.Error, ValueError):
-            return None
-        if not text.lstrip().startswith("{"):
-            text = unquote(text)
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return None
-    return _canvas_of(doc, 4)
-
-
-def _canvas_of(node: Any, depth: int) -> str | None:
-    """Annotation → target, SpecificResource → source, Canvas → its id (lists: the first that works)."""
-    if depth <= 0:
-        return None
-    if isinstance(node, str):
-        return node if "/canvas/" in node else None
-    if isinstance(node, list):
-        return next((c for c in (_canvas_of(n, depth - 1) for n in node) if c), None)
-    if not isinstance(node, dict):
-        return None
-    kind = node.get("type")
-    if kind == "Canvas" and isinstance(node.get("id"), str):
-        return str(node["id"])
-    if kind == "Annotation":
-        return _canvas_of(node.get("target"), depth - 1)
-    if kind == "SpecificResource":
-        return _canvas_of(node.get("source"), depth - 1)
-    return None
-
-
 def fit_size(width: int, height: int, box: int) -> str:
     """The Image API size ``!w,h`` that fits ``box`` without asking for more than the image has.
 

@@ -15,6 +15,11 @@ The options go to the page as JSON and ``static/viewer.js`` hands them to the vi
   panel throws when the search panel repeats the search (see ``viewer.js``). The window keeps the
   requested canvas (``switchCanvasOnSearch`` off) instead of jumping to the item's first hit.
 - UV: ``canvasIndex`` (0-based) and ``highlight`` (UV searches the term and marks the hits).
+
+A region (from a IIIF Content State, ``contentstate.py``) zooms the viewer there: UV reads it as
+its ``xywh`` option; Mirador 4 has no such option (its window's ``initialViewerConfig`` is reset
+when the canvas is set), so it goes beside the options as ``region`` and ``viewer.js`` moves
+Mirador's viewport there once the canvas is on screen.
 """
 from __future__ import annotations
 
@@ -89,12 +94,16 @@ def _dist_folder(script: str) -> str:
 
 
 def options(kind: str, manifest_url: str, canvas_url: str | None, canvas_index: int, query: str,
-            language: str, embedded: bool = False) -> dict[str, Any]:
+            language: str, embedded: bool = False,
+            region: tuple[int, int, int, int] | None = None, paged: bool = False) -> dict[str, Any]:
     """The viewer's start-up options, as JSON-able data."""
     if kind == "uv":
         uv: dict[str, Any] = {"manifest": manifest_url, "canvasIndex": max(0, canvas_index), "embedded": True}
         if query:
             uv["highlight"] = query
+        # UV measures xywh on the spread it shows: exact only on a spread's left (or only) page
+        if region and (not paged or canvas_index == 0 or canvas_index % 2 == 1):
+            uv["xywh"] = ",".join(map(str, region))
         return {"kind": "uv", "options": uv}
     window: dict[str, Any] = {"manifestId": manifest_url}
     if canvas_url:
@@ -121,4 +130,6 @@ def options(kind: str, manifest_url: str, canvas_url: str | None, canvas_index: 
     result: dict[str, Any] = {"kind": "mirador", "options": config}
     if query:
         result["search"] = query
+    if region:
+        result["region"] = list(region)
     return result

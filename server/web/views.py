@@ -7,18 +7,30 @@ same public base URL as every IIIF id.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
-from flask import Blueprint, Response, current_app, render_template, request, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from markupsafe import escape
 
 from ..errors import BadRequest, NotFound
-from ..http import base_url
+from ..http import PRESENTATION3_PROFILE, add_cors, base_url, json_response
 from ..presentation.urls import Urls
 from ..publication import Publication
-from . import catalog, describe, issue_calendar, viewer
-from .i18n import pick_one, select_locale
+from . import catalog, contentstate, describe, issue_calendar, pagetext, viewer
+from .i18n import gettext, pick_one, select_locale
 
 web = Blueprint("web", __name__, static_folder="static", static_url_path="/static")
 
@@ -137,10 +149,12 @@ def _item_context(item_id: str, embedded: bool = False) -> dict[str, Any]:
     pages = catalog.pages(pub, item_id)
     if not pages:
         raise NotFound(f"item {item_id!r} has no pages")
-    canvas = _int_arg("canvas", None, 1) or _content_state_canvas(item_id) or pages[0].n
+    state = _content_state()
+    canvas = _int_arg("canvas", None, 1) or (state.canvas if state else None) or pages[0].n
     by_n = {p.n: p for p in pages}
     if canvas not in by_n:
         raise NotFound(f"item {item_id!r} has no page {canvas}")
+    region = state.region if state and state.canvas == canvas else None
     query = request.args.get("q", "").strip()[:MAX_QUERY]
     manifest = catalog.manifest(pub, item_id)
     settings = current_app.config["SETTINGS"]
@@ -148,25 +162,56 @@ def _item_context(item_id: str, embedded: bool = False) -> dict[str, Any]:
     index = [p.n for p in pages].index(canvas)
     assets = viewer.assets(settings.viewer, settings.viewer_url, settings.viewer_css_url, request.script_root)
     options = viewer.options(assets.kind, u.manifest(item_id), u.canvas(item_id, canvas), index, query,
-                             select_locale(), embedded)
+                             select_locale(), embedded, region, "paged" in (manifest.get("behavior") or []))
+    site = _site()
+    view = contentstate.View(item_id, canvas, region)
     return {
         "pub": pub, "item": item, "pages": pages, "page": by_n[canvas], "index": index,
         "previous": pages[index - 1] if index > 0 else None,
         "next": pages[index + 1] if index + 1 < len(pages) else None,
         "query": query, "manifest": manifest, "viewer": assets, "viewer_options": options, "u": u,
+        "region": region, "view_state": contentstate.encoded(site, view),
     }
 
 
-def _content_state_canvas(item_id: str) -> int | None:
-    """``?iiif-content=`` (IIIF Content State) naming a canvas of this item: its number."""
-    target = describe.content_state_target(request.args.get("iiif-content", ""))
-    if not target or f"/iiif/3/{item_id}/canvas/" not in target:
+def _site() -> contentstate.Site:
+    """What a content state may open: the canvases of the published items, at this base URL."""
+    pub = _required_publication()
+
+    def sizes(item_id: str) -> dict[int, tuple[int, int]] | None:
+        if not catalog.SAFE_ID.match(item_id) or catalog.item(pub, item_id) is None:
+            return None
+        return {p.n: (p.width, p.height) for p in catalog.pages(pub, item_id)}
+    return contentstate.Site(urls().base, sizes)
+
+
+def _content_state() -> contentstate.View | None:
+    """``?iiif-content=`` (IIIF Content State): the view it opens, or a 400 saying why not."""
+    value = request.args.get("iiif-content")
+    if value is None:
         return None
-    return describe.canvas_number(target)
+    if "heritage_content_state" not in g:  # read once per request (the view and the page context ask)
+        try:
+            g.heritage_content_state = contentstate.read(value, _site())
+        except contentstate.ContentStateError as e:
+            raise BadRequest(str(e), parameter="iiif-content") from None
+    return g.heritage_content_state  # type: ignore[no-any-return]
+
+
+def _elsewhere(item_id: str, endpoint: str) -> Response | None:
+    """A content state naming another item of this site: go to that item's page (same arguments)."""
+    state = _content_state()
+    if state is None or state.item_id == item_id:
+        return None
+    args: dict[str, Any] = request.args.to_dict(flat=False)
+    return redirect(url_for(endpoint, item_id=state.item_id, **args))  # type: ignore[return-value]
 
 
 @web.get("/item/<item_id>")
 def item(item_id: str) -> Response:
+    moved = _elsewhere(item_id, "web.item")
+    if moved is not None:
+        return moved
     ctx = _item_context(item_id)
     pub, it, u, page = ctx["pub"], ctx["item"], ctx["u"], ctx["page"]
     manifest = ctx["manifest"]
@@ -189,18 +234,94 @@ def item(item_id: str) -> Response:
         image_medium=f"{u.image_service(page.image_id)}/full/{describe.fit_size(page.width, page.height, 1600)}/0/default.jpg",
         text_url=u.text(it.id) if catalog.has_text(pub, it.id) else None,
         ocr_engine=catalog.ocr_engine(pub, it.id),
+        share_url=f"{u.item_page(it.id)}?iiif-content={ctx['view_state']}",
+        page_lines=pagetext.lines(pub.root, it.id, page.n), page_language=pagetext.language(pub.root, it.id, page.n),
+        page_config=_page_config(ctx),
         embed_code=embed_code, canonical=u.item_page(it.id),
         og_image=og.thumbnail(page.image_id, *og_size), og_size=og_size,
         type_names=describe.TYPE_NAMES, active_page="collections"))
 
 
+def _page_config(ctx: dict[str, Any]) -> dict[str, Any]:
+    """What ``viewer.js`` needs beside the viewer: where to share, canvas sizes, the text panel's URLs."""
+    item_id, pages, u = ctx["item"].id, ctx["pages"], ctx["u"]
+    return {
+        "share": {"page": u.item_page(item_id), "manifest": u.manifest(item_id)},
+        "sizes": {str(p.n): [p.width, p.height] for p in pages},
+        "labels": {str(p.n): p.label or gettext("page %(n)s", n=p.n) for p in pages},
+        "numbers": [p.n for p in pages],
+        "current": ctx["page"].n,
+        "text": url_for("web.page_text", item_id=item_id, n=0)[:-1],
+    }
+
+
 @web.get("/embed/<item_id>")
 def embed(item_id: str) -> Response:
+    moved = _elsewhere(item_id, "web.embed")
+    if moved is not None:
+        return moved
     ctx = _item_context(item_id, embedded=True)
     title = pick_one(ctx["manifest"].get("label") or ctx["item"].label, item_id)
     response = _html(render_template("embed.html", **ctx, title=title,
                                      item_url=ctx["u"].item_page(item_id)))
     return response
+
+
+@web.get("/item/<item_id>/text/<int:n>")
+def page_text(item_id: str, n: int) -> Response:
+    """The OCR text of one page in reading order, beside its image: the text panel without JavaScript."""
+    pub = _required_publication()
+    item = catalog.item(pub, item_id)
+    by_n = {p.n: p for p in catalog.pages(pub, item_id)} if item else {}
+    if item is None or n not in by_n:
+        raise NotFound(f"no page {n} in item {item_id!r}")
+    manifest = catalog.manifest(pub, item_id)
+    title = pick_one(manifest.get("label") or item.label, item_id)
+    numbers = sorted(by_n)
+    index = numbers.index(n)
+    return _html(render_template(
+        "text.html", item=item, title=title, page=by_n[n], lines=pagetext.lines(pub.root, item_id, n),
+        language=pagetext.language(pub.root, item_id, n), u=urls(),
+        size=_fit(by_n[n].width, by_n[n].height, 1000),
+        previous=numbers[index - 1] if index > 0 else None,
+        next=numbers[index + 1] if index + 1 < len(numbers) else None,
+        canonical=urls().base + url_for("web.page_text", item_id=item_id, n=n), active_page="collections"))
+
+
+def _fit(width: int, height: int, box: int) -> tuple[int, int]:
+    """The size of a ``!box,box`` Image API request of a width × height image (never upscaled)."""
+    scale = min(1.0, box / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+@web.get("/item/<item_id>/text/<int:n>.json")
+def page_text_json(item_id: str, n: int) -> Response:
+    """The same text for the item page's text panel (``viewer.js`` asks as the viewer turns pages)."""
+    pub = _required_publication()
+    if catalog.item(pub, item_id) is None or n not in {p.n for p in catalog.pages(pub, item_id)}:
+        raise NotFound(f"no page {n} in item {item_id!r}")
+    lines = pagetext.lines(pub.root, item_id, n)
+    doc = {"item": item_id, "n": n, "language": pagetext.language(pub.root, item_id, n), "lines": lines}
+    response = Response(json.dumps(doc, ensure_ascii=False), content_type="application/json")
+    response.headers["Cache-Control"] = f"public, max-age={HTML_MAX_AGE}"
+    return response
+
+
+@web.get("/iiif/content-state/<item_id>/<int:n>")
+@web.get("/iiif/content-state/<item_id>/<int:n>/<int:x>,<int:y>,<int:w>,<int:h>")
+def content_state_annotation(item_id: str, n: int, x: int | None = None, y: int | None = None,
+                             w: int | None = None, h: int | None = None) -> Response:
+    """A content-state Annotation (Content State API 1.0 §2.2, the "Annotation URI" form) of a canvas
+    or a region of it: what a ``iiif-content`` value that is a URI of this site resolves to."""
+    site = _site()
+    uri = site.annotation_uri(item_id, n, (x, y, w, h) if x is not None else None)  # type: ignore[arg-type]
+    try:
+        view = contentstate.read(uri, site)
+    except contentstate.ContentStateError as e:
+        raise NotFound(str(e)) from None
+    doc = contentstate.annotation(site, view)
+    etag = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:20]
+    return add_cors(json_response(doc, PRESENTATION3_PROFILE, etag, None))
 
 
 # --------------------------------------------------------------------------- for machines
