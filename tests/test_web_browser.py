@@ -14,9 +14,10 @@ import json
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import pytest
@@ -250,7 +251,7 @@ def test_browsing_without_javascript(chromium_browser: Any, site: str) -> None:
     try:
         tab = context.new_page()
         tab.goto(site + "/")
-        tab.click(f"a[href='/collection/rassegna-settimanale']")
+        tab.click("a[href='/collection/rassegna-settimanale']")
         tab.click(f"a[href='/item/{ITEM}']")
         assert tab.url.endswith(f"/item/{ITEM}")
         tab.click("a[rel=next]")
@@ -342,7 +343,7 @@ def test_crawl_the_demo_site(live_server: str) -> None:
         if url in seen:
             continue
         seen.add(url)
-        status, kind, body = fetch(url)
+        status, _kind, body = fetch(url)
         if status >= 400:
             broken.append(f"{status} {url}")
             continue

@@ -409,7 +409,7 @@ def test_og_image_is_served(client: Any) -> None:
 
 
 def viewer_config(html: str) -> dict[str, Any]:
-    m = re.search(r'<script type="application/json" id="viewer-config">(.*?)</script>', html, re.S)
+    m = re.search(r'<script type="application/json" id="viewer-config">(.*?)</script>', html, re.DOTALL)
     assert m, "no viewer configuration"
     return json.loads(m[1])  # type: ignore[no-any-return]
 
@@ -567,7 +567,7 @@ def template_literals(source: str) -> list[str]:
             parts.append(value)
         elif token in ("variable_begin", "block_begin"):
             parts.append("§")  # an expression or a statement: translated, or not text at all
-    markup = re.sub(r"<!--.*?-->", " ", "".join(parts), flags=re.S)
+    markup = re.sub(r"<!--.*?-->", " ", "".join(parts), flags=re.DOTALL)
     found = []
     for attr, text in re.findall(r"\b(" + "|".join(TEXT_ATTRS) + r')="([^"]*)"', markup):
         if attr != "content" and re.search(r"[A-Za-zÀ-ÿ]{3,}", text.replace("§", "")):

@@ -18,7 +18,7 @@ def N_(message: str) -> str:
 _CANVAS_N = re.compile(r"/canvas/(\d+)(?:[#?].*)?$")
 
 
-def canvas_number(canvas_id: str) -> int | None:
+def canvas_number(canvas_id: str | None) -> int | None:
     """``…/canvas/7`` (optionally with a fragment) → 7: canvases are numbered from 1 by ingest."""
     m = _CANVAS_N.search(canvas_id or "")
     return int(m[1]) if m else None
@@ -29,7 +29,7 @@ class TocEntry:
     label: dict[str, list[str]]
     first: int | None
     last: int | None
-    children: list["TocEntry"] = field(default_factory=list)
+    children: list[TocEntry] = field(default_factory=list)
 
 
 def table_of_contents(manifest: dict[str, Any], max_depth: int = 8) -> list[TocEntry]:
@@ -54,7 +54,8 @@ def _entry(rng: dict[str, Any], depth: int) -> TocEntry | None:
             if child is not None:
                 children.append(child)
                 numbers += [x for x in (child.first, child.last) if x is not None]
-    label = rng.get("label") if isinstance(rng.get("label"), dict) else {}
+    raw_label = rng.get("label")
+    label: dict[str, list[str]] = raw_label if isinstance(raw_label, dict) else {}
     return TocEntry(label, min(numbers) if numbers else None, max(numbers) if numbers else None, children)
 
 

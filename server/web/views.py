@@ -44,7 +44,7 @@ OG_BOX = 800
 
 
 def publication() -> Publication | None:
-    return current_app.extensions["heritage.store"].current()  # type: ignore[no-any-return]
+    return current_app.extensions["heritage.store"].current()
 
 
 def urls(box: int = 400) -> Urls:
@@ -195,7 +195,7 @@ def _content_state() -> contentstate.View | None:
             g.heritage_content_state = contentstate.read(value, _site())
         except contentstate.ContentStateError as e:
             raise BadRequest(str(e), parameter="iiif-content") from None
-    return g.heritage_content_state  # type: ignore[no-any-return]
+    return g.heritage_content_state
 
 
 def _elsewhere(item_id: str, endpoint: str) -> Response | None:
