@@ -20,12 +20,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from ..catalog import collect as collect_catalog
 from ..config import Settings
 from ..errors import HeritageError
 from ..holdings.model import Holdings
 from ..image.request import Limits
 from ..publication import Publication, PublicationStore, create_catalog, generations, switch_current
 from ..texts import N_
+from .artefacts import collect_objects
 from .fingerprint import Fingerprints
 from .images import PageResult, PageTask, cached_result, process_page
 from .report import IngestReport, Problem, Progress
@@ -158,3 +160,5 @@ def _collect_old_generations(manifests_dir: Path) -> None:
     old = [g for g in generations(manifests_dir) if g.name != current]
     for g in old[:-KEEP_GENERATIONS + 1] if len(old) >= KEEP_GENERATIONS else []:
         shutil.rmtree(g, ignore_errors=True)
+    collect_objects(manifests_dir, generations(manifests_dir))  # items' files no kept generation links to
+    collect_catalog(manifests_dir, [g / "catalog.sqlite" for g in generations(manifests_dir)])
