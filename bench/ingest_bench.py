@@ -150,13 +150,15 @@ def one_item_change(pages: int, workers: int) -> dict[str, float]:
     with open(holdings / "items.csv", "w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows(rows)
     took, wchar = ingest(holdings, data, workers)
-    changed_bytes, paths = written(before, snapshot(data))
+    new_bytes, changed_bytes, paths = written(before, snapshot(data))
     gen = data / "manifests" / "current"
-    own_object = (gen / "iiif" / "3" / ids[len(ids) // 2]).resolve()
-    own, _ = folder_bytes(own_object)
+    item = ids[len(ids) // 2]
+    own = sum(folder_bytes((gen / folder / item).resolve())[0] for folder in ("iiif/3", "words"))
     return {"pages": pages, "items": len(ids), "first_ingest_seconds": round(first, 1),
-            "change_seconds": round(took, 1), "change_bytes": changed_bytes, "change_write_calls_bytes": wchar, "change_entries": len(paths),
-            "item_object_bytes": own, "beyond_item_bytes": changed_bytes - own,
+            "change_seconds": round(took, 1), "change_write_calls_bytes": wchar,
+            "change_new_inode_bytes": new_bytes, "change_modified_files_bytes": changed_bytes,
+            "change_entries": len(paths), "item_own_bytes": own, "beyond_item_bytes": wchar - own,
+            "new_inodes_beyond_item_bytes": new_bytes - own,
             "publication_bytes_per_page": round(total / pages), "publication_entries_per_page": round(entries / pages, 2)}
 
 
@@ -173,25 +175,30 @@ def main() -> None:
         print(f"first ingest: {t['pages']} pages of {t['master_mp']:.0f} MP in {t['seconds']} s with "
               f"{args.workers} workers: {t['pages_per_min_per_core']} pages/min/core; derived bytes "
               f"{t['derived_over_pyramids']}x the pyramids", flush=True)
-    changes = [one_item_change(p, args.workers) for p in args.sizes]
+    changes: list[dict[str, float]] = []
     record["changes"] = changes
-    for c in changes:
+    for size in args.sizes:
+        changes.append(c := one_item_change(size, args.workers))
         print(f"{c['pages']} pages: first ingest {c['first_ingest_seconds']} s; one-item change "
-              f"{c['change_seconds']} s, wrote {c['change_bytes']} B in {c['change_entries']} entries "
-              f"(write(2): {c['change_write_calls_bytes']} B) "
-              f"({c['beyond_item_bytes']} B beyond the item's {c['item_object_bytes']} B object); "
+              f"{c['change_seconds']} s, write(2) {c['change_write_calls_bytes']} B, "
+              f"{c['beyond_item_bytes']} B beyond the item's own {c['item_own_bytes']} B; new inodes "
+              f"{c['change_new_inode_bytes']} B ({c['new_inodes_beyond_item_bytes']} B beyond the item's), "
+              f"modified files {c['change_modified_files_bytes']} B (whole), {c['change_entries']} entries; "
               f"publication {c['publication_bytes_per_page']} B and {c['publication_entries_per_page']} entries a page",
               flush=True)
     if len(changes) >= 2:
         a, b = changes[0], changes[-1]
-        slope = (b["beyond_item_bytes"] - a["beyond_item_bytes"]) / (b["pages"] - a["pages"])
-        at_10m = a["beyond_item_bytes"] + slope * (TEN_MILLION - a["pages"])
+        beyond = b["beyond_item_bytes"] + b["new_inodes_beyond_item_bytes"], a["beyond_item_bytes"] + \
+            a["new_inodes_beyond_item_bytes"]  # writes, and new entries (folders, links), beyond the item's
+        slope = (beyond[0] - beyond[1]) / (b["pages"] - a["pages"])
+        at_10m = beyond[1] + slope * (TEN_MILLION - a["pages"])
+        ratio = round(b["change_seconds"] / a["change_seconds"], 2)
         record["extrapolation"] = {"change_bytes_beyond_item_at_10M": round(at_10m),
                                    "publication_bytes_at_10M": b["publication_bytes_per_page"] * TEN_MILLION,
-                                   "time_ratio": round(b["change_seconds"] / a["change_seconds"], 2)}
+                                   "time_ratio": ratio}
         print(f"extrapolated to 10 million pages: a one-item change writes ~{at_10m / 1e6:.1f} MB beyond the item; "
               f"the publication (without pyramids) ~{b['publication_bytes_per_page'] * TEN_MILLION / 1e9:.1f} GB; "
-              f"change time {b['pages']} vs {a['pages']} pages: {record['extrapolation']['time_ratio']}x", flush=True)
+              f"change time {b['pages']} vs {a['pages']} pages: {ratio}x", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"ingest-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}.json"
     out.write_text(json.dumps(record, indent=1))

@@ -20,6 +20,7 @@ file system shared by several web nodes; readers wait (busy timeout) during an i
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -28,7 +29,8 @@ SHARED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS generations (g INTEGER PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS versions (
     vid INTEGER PRIMARY KEY, id TEXT NOT NULL, collection TEXT NOT NULL, type TEXT NOT NULL, date TEXT,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    files TEXT, words TEXT        -- its objects (paths relative to manifests/): removed with the last version using them
 );
 CREATE INDEX IF NOT EXISTS versions_by_id ON versions (id);
 CREATE INDEX IF NOT EXISTS versions_by_collection ON versions (collection);
@@ -113,6 +115,7 @@ class SharedCatalog:
         self.db.executescript(SHARED_SCHEMA)
         self.g = 0
         self.previous: int | None = None
+        self.abandoned: set[str] = set()
 
     def begin(self, current: int | None, gen_catalog: Path, name: str) -> int:
         """Start generation ``name``'s transaction after ``current`` (the served one); returns its number.
@@ -127,7 +130,7 @@ class SharedCatalog:
         floor = current if current is not None else 0
         self.db.execute("DELETE FROM main.members WHERE first > ?", (floor,))
         self.db.execute("UPDATE main.members SET until = NULL WHERE until > ?", (floor,))
-        self._drop_orphans()
+        self.abandoned = self._unused(self._drop_orphans())  # the objects of a run that never switched
         top = self.db.execute("SELECT MAX(g) FROM main.generations").fetchone()[0] or 0
         self.g = max(top, floor) + 1
         self.db.execute("INSERT INTO main.generations VALUES (?, ?)", (self.g, name))
@@ -144,9 +147,9 @@ class SharedCatalog:
             f"SELECT v.id, m.rowid, m.vid, m.position FROM main.members m JOIN main.versions v ON v.vid = m.vid WHERE {live}")}
 
     def add_version(self, item_id: str, collection: str, type_: str, date: str | None, data: str,
-                    position: int) -> int:
-        vid = self.db.execute("INSERT INTO main.versions (id, collection, type, date, data) VALUES (?, ?, ?, ?, ?)",
-                              (item_id, collection, type_, date, data)).lastrowid
+                    position: int, files: str | None = None) -> int:
+        vid = self.db.execute("INSERT INTO main.versions (id, collection, type, date, data, files) "
+                              "VALUES (?, ?, ?, ?, ?, ?)", (item_id, collection, type_, date, data, files)).lastrowid
         assert vid is not None
         self.show(vid, position)
         return vid
@@ -159,6 +162,9 @@ class SharedCatalog:
     def add_image(self, vid: int, image_id: str, key: str, pyramid: str, width: int, height: int, levels: str) -> None:
         self.db.execute("INSERT INTO main.images VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (vid, image_id, key, pyramid, width, height, levels))
+
+    def set_words(self, vid: int, words: str) -> None:
+        self.db.execute("UPDATE main.versions SET words = ? WHERE vid = ?", (words, vid))
 
     def show(self, vid: int, position: int) -> None:
         self.db.execute("INSERT INTO main.members (vid, position, first) VALUES (?, ?, ?)", (vid, position, self.g))
@@ -180,23 +186,37 @@ class SharedCatalog:
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
 
-    def collect(self, oldest_kept: int) -> None:
-        """Forget the rows only generations older than ``oldest_kept`` (removed) could see."""
+    def collect(self, oldest_kept: int) -> set[str]:
+        """Forget the rows only generations older than ``oldest_kept`` (removed) could see; returns the
+        objects (paths relative to manifests/) no remaining version uses."""
         self.db.execute("BEGIN IMMEDIATE")
         self.db.execute("DELETE FROM main.members WHERE until IS NOT NULL AND until <= ?", (oldest_kept,))
-        self._drop_orphans()
+        gone = self._unused(self._drop_orphans())
         self.db.execute("DELETE FROM main.generations WHERE g < ?", (oldest_kept,))
         self.db.execute("COMMIT")
+        return gone
+
+    def _unused(self, objects: set[str]) -> set[str]:
+        """Those of ``objects`` no remaining version uses (a version may reuse another's object)."""
+        listed = json.dumps(sorted(objects))
+        used = {r[0] for r in self.db.execute(
+            "SELECT files FROM main.versions WHERE files IN (SELECT value FROM json_each(?)) UNION "
+            "SELECT words FROM main.versions WHERE words IN (SELECT value FROM json_each(?))", (listed, listed))}
+        return objects - used
 
     def close(self) -> None:
         self.rollback()
         self.db.close()
 
-    def _drop_orphans(self) -> None:
+    def _drop_orphans(self) -> set[str]:
+        """Delete versions no generation shows; returns their objects."""
         orphans = "SELECT vid FROM main.versions WHERE vid NOT IN (SELECT vid FROM main.members)"
+        gone = {path for row in self.db.execute(f"SELECT files, words FROM main.versions WHERE vid IN ({orphans})")
+                for path in row if path}
         for table in ("pages", "images"):
             self.db.execute(f"DELETE FROM main.{table} WHERE vid IN ({orphans})")
         self.db.execute(f"DELETE FROM main.versions WHERE vid IN ({orphans})")
+        return gone
 
 
 def _script(db: sqlite3.Connection, sql: str) -> None:
@@ -206,8 +226,9 @@ def _script(db: sqlite3.Connection, sql: str) -> None:
             db.execute(statement)
 
 
-def collect(manifests_dir: Path, generation_catalogs: list[Path]) -> None:
-    """After old generations were removed: forget the shared rows none of the kept ones can see."""
+def collect(manifests_dir: Path, generation_catalogs: list[Path]) -> set[str]:
+    """After old generations were removed: forget the shared rows none of the kept ones can see;
+    returns the objects (paths relative to ``manifests_dir``) that no remaining version uses."""
     numbers = []
     for path in generation_catalogs:
         try:
@@ -219,9 +240,9 @@ def collect(manifests_dir: Path, generation_catalogs: list[Path]) -> None:
         finally:
             db.close()
     if None in numbers or not numbers or not shared_path(manifests_dir).is_file():
-        return  # a self-contained generation is still kept, or there is nothing shared yet
+        return set()  # a self-contained generation is still kept, or there is nothing shared yet
     catalog = SharedCatalog(manifests_dir)
     try:
-        catalog.collect(min(n for n in numbers if n is not None))
+        return catalog.collect(min(n for n in numbers if n is not None))
     finally:
         catalog.close()

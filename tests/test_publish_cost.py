@@ -56,7 +56,7 @@ def test_a_one_item_change_writes_that_item_and_links_the_rest(holdings: Path, t
     assert result.returncode == 0, result.stdout + result.stderr
     gen = current(data)
     assert gen != first
-    _, paths = written(before, snapshot(data))
+    _, _, paths = written(before, snapshot(data))
     changed = os.readlink(gen / "iiif" / "3" / RASSEGNA)
     new_object = os.path.normpath(os.path.join("manifests", gen.name, "iiif", "3", changed))
     new_words = os.path.normpath(os.path.join("manifests", gen.name, "words", os.readlink(gen / "words" / RASSEGNA)))

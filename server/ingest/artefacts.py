@@ -82,8 +82,17 @@ def adopt_folder(manifests_dir: Path, folder: Path, key: str) -> Path:
     return final
 
 
+def remove_objects(manifests_dir: Path, objects: Iterable[str]) -> None:
+    """Remove objects the catalog says no version uses any more (paths relative to ``manifests_dir``)."""
+    for rel in objects:
+        path = (manifests_dir / rel).resolve()
+        if path.parent.parent == (manifests_dir / OBJECTS).resolve():  # never anything but an object
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def collect_objects(manifests_dir: Path, generations: Iterable[Path]) -> int:
-    """Remove objects no generation links to (and hidden folders of killed runs); returns how many."""
+    """Remove objects no generation links to (and hidden folders of killed runs); returns how many.
+    A walk of every kept generation's links: run after a killed ingest, whose objects no catalog row names."""
     live: set[Path] = set()
     for gen in generations:
         for folder in (gen / "iiif" / "3", gen / "words"):  # items' files; their word stores

@@ -25,13 +25,18 @@ def snapshot(root: Path) -> Snapshot:
     return out
 
 
-def written(before: Snapshot, after: Snapshot) -> tuple[int, list[str]]:
-    """Bytes and paths of the inodes that are new or changed (size or time) between two snapshots."""
-    total = 0
+def written(before: Snapshot, after: Snapshot) -> tuple[int, int, list[str]]:
+    """Between two snapshots: the bytes of new inodes, the whole size of the files that changed (an
+    upper bound: a database may have rewritten a few pages only), and the paths of both."""
+    new = changed = 0
     paths = []
     for key, (size, mtime, path) in after.items():
         old = before.get(key)
-        if old is None or old[:2] != (size, mtime):
-            total += size
-            paths.append(path)
-    return total, sorted(paths)
+        if old is None:
+            new += size
+        elif old[:2] != (size, mtime):
+            changed += size
+        else:
+            continue
+        paths.append(path)
+    return new, changed, sorted(paths)

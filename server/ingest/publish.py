@@ -29,8 +29,9 @@ from ..presentation.urls import Urls
 from ..publication import CURRENT, Publication
 from ..search import MANIFEST_CONTEXTS, IndexedPage, SearchIndexWriter, search_services
 from ..search.ingest import collection_labels, indexed_item, pages_from_publication
+from ..search.store import WORDS_DIR
 from ..texts import N_
-from .artefacts import ObjectWriter, adopt_folder, link_item, linked_object, object_dir, object_key
+from .artefacts import ObjectWriter, adopt_folder, link_item, linked_object, object_dir, object_key, remove_objects
 from .fingerprint import Fingerprints
 from .images import PageResult
 from .ocrparse import OCRResult, OCRTask, parse_all
@@ -58,6 +59,7 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
     catalog = SharedCatalog(gen.parent)
     try:
         catalog.begin(previous.number if previous else None, gen / "catalog.sqlite", gen.name)
+        remove_objects(gen.parent, catalog.abandoned)
         counts = _write_generation(catalog, gen, holdings, page_keys, results, previous, fps, settings, report,
                                    progress, force, urls)
         catalog.commit()
@@ -113,12 +115,15 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
     search_index = SearchIndexWriter(gen, previous.root if previous else None)
     try:
         for item_id, entry in published.items():
-            _write_item(catalog, live, iiif, entry, urls, settings, order[item_id], force)
+            vid = _write_item(catalog, live, iiif, entry, urls, settings, order[item_id], force)
             search_index.add_item(indexed_item(entry.item, holdings.collections),
                                   [IndexedPage(n, own_label(entry, info, settings) or "", info.width, info.height,
                                                text)
                                    for n, (info, text) in enumerate(zip(entry.pages, entry.texts), 1)
                                    if text is not None])
+            words = linked_object(gen / WORDS_DIR, item_id)
+            if words is not None:
+                catalog.set_words(vid, os.path.relpath(words, gen.parent))
         report.items_skipped = len(unchanged)
         for item_id in carried + unchanged:
             assert previous is not None
@@ -219,8 +224,8 @@ def own_label(entry: PublishedItem, info: PageInfo, settings: Settings) -> str |
 
 
 def _write_item(catalog: SharedCatalog, live: dict[str, tuple[int, int, int]], iiif: Path, entry: PublishedItem,
-                urls: Urls, settings: Settings, position: int, force: bool) -> None:
-    """The item's catalog rows, and its link to its (content-addressed) published files."""
+                urls: Urls, settings: Settings, position: int, force: bool) -> int:
+    """The item's catalog rows, and its link to its (content-addressed) published files; returns its version."""
     item = entry.item
     manifests_dir = iiif.parent.parent.parent
     key = object_key(entry.fingerprint, repr(entry.page_numbers), repr([p.ocr_format for p in entry.pages]),
@@ -243,14 +248,15 @@ def _write_item(catalog: SharedCatalog, live: dict[str, tuple[int, int, int]], i
             "nav_date": item.date.nav_date.strftime("%Y-%m-%dT%H:%M:%SZ") if item.date else None}
     if item.id in live:
         catalog.hide(live[item.id][0])  # its previous version
-    vid = catalog.add_version(item.id, item.collection, item.type, item.date.display if item.date else None, json.dumps(data, ensure_ascii=False),
-                              position)
+    vid = catalog.add_version(item.id, item.collection, item.type, item.date.display if item.date else None,
+                              json.dumps(data, ensure_ascii=False), position, os.path.relpath(folder, manifests_dir))
     for n, (info, (key, pyramid), original) in enumerate(zip(entry.pages, entry.pyramids, entry.page_numbers), 1):
         catalog.add_image(vid, info.image_id, key, str(Path(pyramid.path).relative_to(settings.image_cache_dir)),
                           pyramid.width, pyramid.height, json.dumps(pyramid.levels))
         page = item.pages[original - 1]
         catalog.add_page(vid, item.id, n, info.image_id, info.width, info.height, own_label(entry, info, settings),
                          page.name if page.ocr else None, info.ocr_format)
+    return vid
 
 
 def _write_files(folder: Path, entry: PublishedItem, urls: Urls, settings: Settings) -> dict[str, Any]:
@@ -297,7 +303,8 @@ def _carry_over(catalog: SharedCatalog, live: dict[str, tuple[int, int, int]], i
             catalog.show(vid, position)
         return
     for row in previous.query("SELECT * FROM items WHERE id = ?", item_id):  # from a self-contained catalog
-        vid = catalog.add_version(row["id"], row["collection"], row["type"], row["date"], row["data"], position)
+        vid = catalog.add_version(row["id"], row["collection"], row["type"], row["date"], row["data"], position,
+                                  os.path.relpath(target, iiif.parent.parent.parent))
     for row in previous.query("SELECT * FROM pages WHERE item_id = ?", item_id):
         catalog.add_page(vid, *tuple(row))
         for img in previous.query("SELECT * FROM images WHERE id = ?", row["image_id"]):

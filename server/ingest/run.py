@@ -27,7 +27,7 @@ from ..holdings.model import Holdings
 from ..image.request import Limits
 from ..publication import Publication, PublicationStore, create_catalog, generations, switch_current
 from ..texts import N_
-from .artefacts import collect_objects
+from .artefacts import collect_objects, remove_objects
 from .fingerprint import Fingerprints
 from .images import PageResult, PageTask, cached_result, process_page
 from .report import IngestReport, Problem, Progress
@@ -73,8 +73,10 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
 
     manifests_dir = settings.manifests_dir
     settings.image_cache_dir.mkdir(parents=True, exist_ok=True)
+    interrupted = False
     for stale in manifests_dir.glob(".tmp-gen-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
+        interrupted = True
     changes = ChangeLog(log_path(settings.data))
     changes.sync(manifests_dir)  # a run killed between its switch and its append: log that switch first
 
@@ -141,7 +143,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     if settings.pretile:  # pre-render the items' PDFs too, as the tiles (the generation is live already)
         from ..presentation.item_pdf import prebuild
         prebuild(Publication(final, settings.image_cache_dir), settings)
-    _collect_old_generations(manifests_dir)
+    _collect_old_generations(manifests_dir, interrupted)
     return holdings
 
 
@@ -155,10 +157,12 @@ def _previous_inputs(previous: Publication | None) -> dict[str, tuple[int, int, 
         return {}
 
 
-def _collect_old_generations(manifests_dir: Path) -> None:
+def _collect_old_generations(manifests_dir: Path, interrupted: bool = False) -> None:
     current = os.readlink(manifests_dir / "current")
     old = [g for g in generations(manifests_dir) if g.name != current]
     for g in old[:-KEEP_GENERATIONS + 1] if len(old) >= KEEP_GENERATIONS else []:
         shutil.rmtree(g, ignore_errors=True)
-    collect_objects(manifests_dir, generations(manifests_dir))  # items' files no kept generation links to
-    collect_catalog(manifests_dir, [g / "catalog.sqlite" for g in generations(manifests_dir)])
+    # the objects of versions no kept generation shows; after an interrupted run, all unlinked ones
+    remove_objects(manifests_dir, collect_catalog(manifests_dir, [g / "catalog.sqlite" for g in generations(manifests_dir)]))
+    if interrupted:
+        collect_objects(manifests_dir, generations(manifests_dir))
