@@ -16,7 +16,8 @@ switched to (a killed run) are removed by the next run. Rows only generations al
 see are removed by :meth:`SharedCatalog.collect`.
 
 The journal is SQLite's default rollback journal (not WAL), so that the file can live on a network
-file system shared by several web nodes; readers wait (busy timeout) during an ingest's commit.
+file system shared by several web nodes; readers wait (busy timeout) during an ingest's commit, and
+open it read-write but query-only, so that they can roll back the hot journal a killed ingest leaves.
 """
 from __future__ import annotations
 
@@ -101,8 +102,11 @@ def open_generation(path: Path) -> sqlite3.Connection:
     g = generation_number(db)
     if g is not None:
         db.execute("PRAGMA busy_timeout = 30000")
-        db.execute("ATTACH DATABASE ? AS shared", (f"file:{shared_path(path.parent.parent)}?mode=ro",))
+        # read-write but query-only: a reader must be able to roll back the hot journal a killed ingest
+        # may leave, which a read-only connection cannot (it would fail until the next ingest)
+        db.execute("ATTACH DATABASE ? AS shared", (f"file:{shared_path(path.parent.parent)}?mode=rw",))
         db.executescript(_VIEWS.format(live=_LIVE.format(g=int(g)), s="shared."))
+        db.execute("PRAGMA query_only = ON")
     return db
 
 

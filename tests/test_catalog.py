@@ -73,3 +73,18 @@ def test_collect_forgets_what_only_removed_generations_showed(tmp_path: Path) ->
     finally:
         catalog.close()
     assert shown(tmp_path, "gen-2") == {"a": "A2", "b": "B1"}
+
+
+def test_readers_survive_an_ingest_killed_mid_transaction(tmp_path: Path) -> None:
+    """A writer killed with its changes spilled to the file leaves a hot journal; readers roll it back."""
+    import subprocess
+    import sys
+    generation(tmp_path, "gen-1", None, {"a": "A1"})
+    code = (f"import os, sqlite3\ndb = sqlite3.connect({str(tmp_path / 'items.sqlite')!r}, isolation_level=None)\n"
+            "db.execute('PRAGMA cache_size = 1')\ndb.execute('BEGIN IMMEDIATE')\n"
+            "db.execute('UPDATE versions SET data = ?', ('spoilt',))\n"
+            "for i in range(5000): db.execute('INSERT INTO pages VALUES (0, ?, ?, ?, 1, 1, NULL, NULL, NULL)', "
+            "(str(i), i, 'x' * 300))\nos.kill(os.getpid(), 9)\n")
+    subprocess.run([sys.executable, "-c", code], check=False)
+    assert (tmp_path / "items.sqlite-journal").stat().st_size > 0
+    assert shown(tmp_path, "gen-1") == {"a": "A1"}
