@@ -143,6 +143,16 @@ class PublicationStore:
         return self._pub
 
 
+STORE_EXTENSION = "heritage.store"
+
+
+def current_publication() -> Publication | None:
+    """The generation the running app serves (``current`` at this request), or None before any ingest."""
+    from flask import current_app
+    store: PublicationStore = current_app.extensions[STORE_EXTENSION]
+    return store.current()
+
+
 def create_catalog(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path)
     db.executescript(SCHEMA)

@@ -9,20 +9,19 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
 from ..errors import NotFound
 from ..holdings.model import is_safe_id
 from ..http import PRESENTATION3_PROFILE, base_url, cacheable, json_content_type
-from ..publication import Publication, PublicationStore
+from ..publication import Publication, current_publication
 
 presentation = Blueprint("presentation", __name__, url_prefix="/iiif/3")
 
 
 
 def _publication() -> Publication:
-    store: PublicationStore = current_app.extensions["heritage.store"]
-    pub = store.current()
+    pub = current_publication()
     if pub is None:
         raise NotFound("nothing is published yet: run `heritage ingest HOLDINGS_DIR`")
     return pub

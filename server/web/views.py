@@ -16,7 +16,7 @@ from markupsafe import escape
 from ..errors import BadRequest, NotFound
 from ..http import base_url
 from ..presentation.urls import Urls
-from ..publication import Publication
+from ..publication import Publication, current_publication
 from . import catalog, describe, issue_calendar, viewer
 from .i18n import pick_one, select_locale
 
@@ -32,7 +32,7 @@ OG_BOX = 800
 
 
 def publication() -> Publication | None:
-    return current_app.extensions["heritage.store"].current()  # type: ignore[no-any-return]
+    return current_publication()
 
 
 def urls(box: int = 400) -> Urls:
