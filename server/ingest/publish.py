@@ -1,7 +1,9 @@
-"""Stage: write a complete generation — catalog, IIIF JSON, OCR copies, plain text — into ``gen``.
+"""Stage: write a complete generation into ``gen``: its catalog rows (``server/catalog.py``), links
+to its items' content-addressed files (``artefacts.py``: IIIF JSON, OCR copies, plain text, written
+only for new or changed item versions), its collections and its search index.
 
 Per item, the rule that keeps ingest lossless: an item whose row was rejected, or whose page image
-or OCR file could not be read, keeps its previous publication when there is one (copied as it
+or OCR file could not be read, keeps its previous publication when there is one (linked as it
 was); otherwise it is published without the unreadable pages, with an error in the report.
 Restricted items are never written.
 """
