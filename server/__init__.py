@@ -19,8 +19,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.url_map.merge_slashes = False  # "a//b" is not an IIIF URL: 404, never a redirect elsewhere
     from .image.fastpath import TileFastPath
-    from .publication import PublicationStore
-    app.extensions["heritage.store"] = PublicationStore(settings.manifests_dir, settings.image_cache_dir)
+    from .publication import STORE_EXTENSION, PublicationStore
+    app.extensions[STORE_EXTENSION] = PublicationStore(settings.manifests_dir, settings.image_cache_dir)
     app.wsgi_app = TileFastPath(app.wsgi_app, settings, app.extensions["heritage.store"])  # type: ignore[method-assign]
     from . import http
     http.init_app(app)  # outermost: X-Forwarded-* only from HERITAGE_TRUSTED_PROXIES

@@ -2,8 +2,11 @@
 
 Layout under ``{data}/manifests/``::
 
-    gen-20261126T101500-1a2b/   catalog.sqlite, iiif/ (the IIIF JSON, servable statically), index/
+    gen-20261126T101500-1a2b/   catalog.sqlite (its number, collections), iiif/ (the IIIF JSON, servable
+                                statically; iiif/3/<item> links into objects/), index/, words/
     current -> gen-…            a symlink, replaced atomically (rename) when an ingest completes
+    items.sqlite                the shared catalog of item versions (server/catalog.py)
+    objects/<k[:2]>/<k>/        an item version's files, shared by generations (server/ingest/artefacts.py)
 
 The web app only reads; it notices a new ``current`` on the next request and reopens. Pyramids (and
 the render cache) live in ``{data}/image_cache/`` keyed by content, shared by all generations.
@@ -14,13 +17,17 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from .catalog import generation_number, open_generation
 from .image.model import Pyramid
 
 SCHEMA = """
+-- the self-contained catalog of generations written before the shared catalog (server/catalog.py);
+-- still read, and still what create_catalog makes for tests that build a generation by hand
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE images (
     id TEXT PRIMARY KEY,          -- the public Image API identifier: {item id}~{page number}
@@ -76,11 +83,15 @@ class Publication:
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            uri = f"file:{self.catalog_path}?mode=ro&immutable=1"
-            db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            db = open_generation(self.catalog_path)
             db.row_factory = sqlite3.Row
             self._local.db = db
         return db
+
+    @property
+    def number(self) -> int | None:
+        """The generation's number in the shared catalog (None: a self-contained older catalog)."""
+        return generation_number(self._db())
 
     def query(self, sql: str, *args: Any) -> list[sqlite3.Row]:
         return self._db().execute(sql, args).fetchall()
@@ -130,6 +141,16 @@ class PublicationStore:
                     self._pub = Publication(root, self.image_cache) if (root / "catalog.sqlite").is_file() else None
                     self._target = target
         return self._pub
+
+
+STORE_EXTENSION = "heritage.store"
+
+
+def current_publication() -> Publication | None:
+    """The generation the running app serves (``current`` at this request), or None before any ingest."""
+    from flask import current_app
+    store: PublicationStore = current_app.extensions[STORE_EXTENSION]
+    return store.current()
 
 
 def create_catalog(path: Path) -> sqlite3.Connection:

@@ -37,8 +37,8 @@ def current(data: Path) -> Path:
 
 
 def published_items(data: Path) -> set[str]:
-    import sqlite3
-    db = sqlite3.connect(current(data) / "catalog.sqlite")
+    from server.catalog import open_generation
+    db = open_generation(current(data) / "catalog.sqlite")
     try:
         return {r[0] for r in db.execute("SELECT id FROM items")}
     finally:

@@ -1,7 +1,9 @@
-"""Stage: write a complete generation — catalog, IIIF JSON, OCR copies, plain text — into ``gen``.
+"""Stage: write a complete generation into ``gen``: its catalog rows (``server/catalog.py``), links
+to its items' content-addressed files (``artefacts.py``: IIIF JSON, OCR copies, plain text, written
+only for new or changed item versions), its collections and its search index.
 
 Per item, the rule that keeps ingest lossless: an item whose row was rejected, or whose page image
-or OCR file could not be read, keeps its previous publication when there is one (copied as it
+or OCR file could not be read, keeps its previous publication when there is one (linked as it
 was); otherwise it is published without the unreadable pages, with an error in the report.
 Restricted items are never written.
 """
@@ -9,27 +11,32 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..catalog import SharedCatalog
 from ..config import Settings
 from ..holdings.model import Holdings, Item, Problem
 from ..image.model import Pyramid
-from ..ocr import OCRError, PageText, parse_ocr
+from ..ocr import PageText
 from ..presentation import labels
 from ..presentation.build import ChildRef, PageInfo, build_collection, build_manifest
 from ..presentation.labels import page_label
 from ..presentation.serials import IssueInfo, group_by_year, year_label
 from ..presentation.urls import Urls
-from ..publication import Publication, create_catalog
+from ..publication import CURRENT, Publication
 from ..search import MANIFEST_CONTEXTS, IndexedPage, SearchIndexWriter, search_services
 from ..search.ingest import collection_labels, indexed_item, pages_from_publication
+from ..search.store import WORDS_DIR
 from ..texts import N_
+from .artefacts import ObjectWriter, adopt_folder, link_item, linked_object, object_dir, object_key, remove_objects
 from .fingerprint import Fingerprints
 from .images import PageResult
+from .ocrparse import OCRResult, OCRTask, parse_all
 from .report import IngestReport, Progress
 
 DEFAULT_BASE = "http://127.0.0.1:8000"
@@ -51,23 +58,47 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
     """Fill ``gen``; returns (items published, pages published)."""
     base = settings.base_url or DEFAULT_BASE
     urls = Urls(base)
-    db = create_catalog(gen / "catalog.sqlite")
+    catalog = SharedCatalog(gen.parent)
+    try:
+        catalog.begin(previous.number if previous else None, gen / "catalog.sqlite", gen.name)
+        remove_objects(gen.parent, catalog.abandoned)
+        counts = _write_generation(catalog, gen, holdings, page_keys, results, previous, fps, settings, report,
+                                   progress, force, urls)
+        catalog.commit()
+    finally:
+        catalog.close()
+    return counts
+
+
+def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, page_keys: dict[str, list[str]],
+                      results: dict[str, PageResult], previous: Publication | None, fps: Fingerprints,
+                      settings: Settings, report: IngestReport, progress: Progress, force: bool,
+                      urls: Urls) -> tuple[int, int]:
+    db = catalog.db
     iiif = gen / "iiif" / "3"
     iiif.mkdir(parents=True)
-    db.execute("INSERT INTO meta VALUES ('base_url', ?)", (base,))
-    db.execute("INSERT INTO meta VALUES ('holdings', ?)", (str(holdings.root),))
+    db.execute("INSERT INTO gen.meta VALUES ('base_url', ?)", (urls.base,))
+    db.execute("INSERT INTO gen.meta VALUES ('holdings', ?)", (str(holdings.root),))
+    live = catalog.live()
+    order = {item_id: n for n, item_id in enumerate([*holdings.items, *sorted(holdings.rejected)])}
 
     published: dict[str, PublishedItem] = {}
     carried: list[str] = []
     prev_items = _previous_items(previous)
     unchanged: list[str] = []
+    fingerprints = {item.id: item_fingerprint(item, fps, settings) for item in holdings.items.values()}
+    todo = {item.id for item in holdings.items.values()
+            if force or prev_items.get(item.id) != fingerprints[item.id]
+            or not all(results[k].pyramid for k in page_keys[item.id])}
+    texts = parse_all([t for item_id in todo for t in _ocr_tasks(holdings.items[item_id], page_keys[item_id], results)],
+                      settings.workers)
     for item in holdings.items.values():
-        fingerprint = item_fingerprint(item, fps, settings)
-        if not force and prev_items.get(item.id) == fingerprint and all(results[k].pyramid for k in page_keys[item.id]):
+        fingerprint = fingerprints[item.id]
+        if item.id not in todo:
             unchanged.append(item.id)  # same row, same files, same settings: reuse as published
             progress.item_done(item.id, len(item.pages))
             continue
-        entry, failed = _publish_item(item, page_keys[item.id], results, report, holdings.root)
+        entry, failed = _publish_item(item, page_keys[item.id], results, texts, report, holdings.root)
         if entry is not None:
             entry.fingerprint = fingerprint
         if failed and item.id in prev_items:
@@ -85,25 +116,27 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
 
     search_index = SearchIndexWriter(gen, previous.root if previous else None)
     try:
-        position = 0
         for item_id, entry in published.items():
-            _write_item(db, iiif, entry, urls, settings, position)
+            vid = _write_item(catalog, live, iiif, entry, urls, settings, order[item_id], force)
             search_index.add_item(indexed_item(entry.item, holdings.collections),
                                   [IndexedPage(n, own_label(entry, info, settings) or "", info.width, info.height,
                                                text)
                                    for n, (info, text) in enumerate(zip(entry.pages, entry.texts), 1)
                                    if text is not None])
-            position += 1
+            words = linked_object(gen / WORDS_DIR, item_id)
+            if words is not None:
+                catalog.set_words(vid, os.path.relpath(words, gen.parent))
         report.items_skipped = len(unchanged)
         for item_id in carried + unchanged:
             assert previous is not None
-            _carry_over(db, iiif, previous, item_id, position)
-            position += 1
+            _carry_over(catalog, live, iiif, previous, item_id, order[item_id])
             meta = holdings.items.get(item_id)
             indexed = indexed_item(meta, holdings.collections) if meta else item_id
             if not search_index.keep_item(indexed) and meta is not None:
                 search_index.add_item(indexed_item(meta, holdings.collections),
                                       pages_from_publication(previous, item_id))
+        for item_id in live.keys() - published.keys() - set(carried) - set(unchanged):
+            catalog.hide(live[item_id][0])  # withdrawn
         search_index.set_collection_labels(collection_labels(holdings.collections))
         search_index.commit()
     except BaseException:
@@ -115,13 +148,20 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
         "unchanged": unchanged, "carried": carried,
         "withdrawn": sorted(set(prev_items) - set(published) - set(unchanged) - set(carried))}
     _write_collections(db, iiif, holdings, urls, settings)
-    db.executemany("INSERT INTO inputs VALUES (?, ?, ?, ?)",
-                   [(path, size, mtime, digest) for path, (size, mtime, digest) in fps.current.items()])
-    db.commit()
+    catalog.set_inputs(fps.current, _previous_inputs(previous, fps, live))
     pages = db.execute("SELECT COUNT(*) FROM pages").fetchone()[0]
     items = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
-    db.close()
     return items, pages
+
+
+def _previous_inputs(previous: Publication | None, fps: Fingerprints,
+                     live: dict[str, tuple[int, int, int]]) -> dict[str, tuple[int, int, str]]:
+    """The fingerprints the shared catalog holds already (none when the previous generation had its own)."""
+    if not live or previous is None:
+        return {}
+    if fps.previous:
+        return fps.previous
+    return {r["path"]: (r["size"], r["mtime_ns"], r["digest"]) for r in previous.query("SELECT * FROM inputs")}
 
 
 def item_row(problems: list[Problem], item_id: str) -> tuple[str, int | None]:
@@ -139,8 +179,13 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _publish_item(item: Item, keys: list[str], results: dict[str, PageResult], report: IngestReport,
-                  root: Path) -> tuple[PublishedItem | None, bool]:
+def _ocr_tasks(item: Item, keys: list[str], results: dict[str, PageResult]) -> list[OCRTask]:
+    return [OCRTask(str(page.ocr), pyramid.width, pyramid.height) for page, key in zip(item.pages, keys)
+            if page.ocr is not None and (pyramid := results[key].pyramid) is not None]
+
+
+def _publish_item(item: Item, keys: list[str], results: dict[str, PageResult], texts: dict[OCRTask, OCRResult],
+                  report: IngestReport, root: Path) -> tuple[PublishedItem | None, bool]:
     """The item's readable pages (with parsed OCR); ``failed`` when any page or OCR file was unreadable."""
     entry = PublishedItem(item, [], [])
     failed = False
@@ -153,12 +198,12 @@ def _publish_item(item: Item, keys: list[str], results: dict[str, PageResult], r
         text: PageText | None = None
         ocr_format = page.ocr_format
         if page.ocr is not None:
-            try:
-                text = parse_ocr(page.ocr, result.pyramid.width, result.pyramid.height)
-            except OCRError as exc:
+            parsed = texts[OCRTask(str(page.ocr), result.pyramid.width, result.pyramid.height)]
+            text = parsed.text
+            if text is None:
                 failed = True
                 ocr_format = None
-                report.problems.append(Problem(_rel(page.ocr, root), exc.line, exc.reason, item.id))
+                report.problems.append(Problem(_rel(page.ocr, root), parsed.line, parsed.reason or "", item.id))
         number = len(entry.pages) + 1
         entry.pages.append(PageInfo(image_id=f"{item.id}~{number}", width=result.pyramid.width,
                                     height=result.pyramid.height, ocr_format=ocr_format, page=n,
@@ -180,11 +225,47 @@ def own_label(entry: PublishedItem, info: PageInfo, settings: Settings) -> str |
     return next(iter(page_label(info.page or 0, [settings.default_language]).values()))[0]
 
 
-def _write_item(db: sqlite3.Connection, iiif: Path, entry: PublishedItem, urls: Urls, settings: Settings,
-                position: int) -> None:
+def _write_item(catalog: SharedCatalog, live: dict[str, tuple[int, int, int]], iiif: Path, entry: PublishedItem,
+                urls: Urls, settings: Settings, position: int, force: bool) -> int:
+    """The item's catalog rows, and its link to its (content-addressed) published files; returns its version."""
     item = entry.item
-    folder = iiif / item.id
-    (folder / "canvas").mkdir(parents=True)
+    manifests_dir = iiif.parent.parent.parent
+    key = object_key(entry.fingerprint, repr(entry.page_numbers), repr([p.ocr_format for p in entry.pages]),
+                     iiif.parent.parent.name if force else "")
+    folder = object_dir(manifests_dir, key)
+    manifest = None
+    if not (folder / "manifest.json").is_file():
+        writer = ObjectWriter(manifests_dir, key)
+        try:
+            manifest = _write_files(writer.folder, entry, urls, settings)
+            folder = writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+    link_item(iiif, item.id, folder)
+    if manifest is None:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    data = {"label": item.title, "pages": len(entry.pages), "fingerprint": entry.fingerprint, "thumbnail": manifest.get("thumbnail"),
+            "date": item.date.display if item.date else None,
+            "ocr_engine": next((p.ocr_engine for p in entry.pages if p.ocr_engine), None),  # machine OCR
+            "nav_date": item.date.nav_date.strftime("%Y-%m-%dT%H:%M:%SZ") if item.date else None}
+    if item.id in live:
+        catalog.hide(live[item.id][0])  # its previous version
+    vid = catalog.add_version(item.id, item.collection, item.type, item.date.display if item.date else None,
+                              json.dumps(data, ensure_ascii=False), position, os.path.relpath(folder, manifests_dir))
+    for n, (info, (key, pyramid), original) in enumerate(zip(entry.pages, entry.pyramids, entry.page_numbers), 1):
+        catalog.add_image(vid, info.image_id, key, str(Path(pyramid.path).relative_to(settings.image_cache_dir)),
+                          pyramid.width, pyramid.height, json.dumps(pyramid.levels))
+        page = item.pages[original - 1]
+        catalog.add_page(vid, item.id, n, info.image_id, info.width, info.height, own_label(entry, info, settings),
+                         page.name if page.ocr else None, info.ocr_format)
+    return vid
+
+
+def _write_files(folder: Path, entry: PublishedItem, urls: Urls, settings: Settings) -> dict[str, Any]:
+    """An item version's files: manifest, canvases, ranges, a copy of each page's OCR, the plain text."""
+    item = entry.item
+    (folder / "canvas").mkdir()
     has_text = any(p.ocr_format for p in entry.pages)
     manifest = build_manifest(item, entry.pages, urls, settings,
                               services=search_services(urls.base, item.id) if has_text else (),
@@ -196,17 +277,9 @@ def _write_item(db: sqlite3.Connection, iiif: Path, entry: PublishedItem, urls: 
     for rng in _ranges(manifest.get("structures", [])):
         (folder / "range").mkdir(exist_ok=True)
         _dump(folder / "range" / f"{rng['id'].rsplit('/', 1)[1]}.json", {"@context": context, **rng})
-
     texts = []
-    for n, (info, (key, pyramid), text, original) in enumerate(
-            zip(entry.pages, entry.pyramids, entry.texts, entry.page_numbers), 1):
-        db.execute("INSERT INTO images VALUES (?, ?, ?, ?, ?, ?)",
-                   (info.image_id, key, str(Path(pyramid.path).relative_to(settings.image_cache_dir)),
-                    pyramid.width, pyramid.height, json.dumps(pyramid.levels)))
+    for n, (info, text, original) in enumerate(zip(entry.pages, entry.texts, entry.page_numbers), 1):
         page = item.pages[original - 1]
-        db.execute("INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (item.id, n, info.image_id, info.width, info.height, own_label(entry, info, settings),
-                    page.name if page.ocr else None, info.ocr_format))
         if info.ocr_format and page.ocr is not None:
             (folder / "ocr").mkdir(exist_ok=True)
             shutil.copyfile(page.ocr, folder / "ocr" / f"{n}.{'xml' if info.ocr_format == 'alto' else 'hocr'}")
@@ -214,24 +287,31 @@ def _write_item(db: sqlite3.Connection, iiif: Path, entry: PublishedItem, urls: 
             texts.append(text.text)
     if texts:
         (folder / "text.txt").write_text("\n\n".join(texts) + "\n", encoding="utf-8")
-    data = {"label": item.title, "pages": len(entry.pages), "fingerprint": entry.fingerprint, "thumbnail": manifest.get("thumbnail"),
-            "date": item.date.display if item.date else None,
-            "ocr_engine": next((p.ocr_engine for p in entry.pages if p.ocr_engine), None),  # machine OCR
-            "nav_date": item.date.nav_date.strftime("%Y-%m-%dT%H:%M:%SZ") if item.date else None}
-    db.execute("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)",
-               (item.id, item.collection, item.type, data["date"], position, json.dumps(data, ensure_ascii=False)))
+    return manifest
 
 
-def _carry_over(db: sqlite3.Connection, iiif: Path, previous: Publication, item_id: str, position: int) -> None:
-    """Copy an item's previous publication into this generation unchanged (files and catalog rows)."""
-    shutil.copytree(previous.root / "iiif" / "3" / item_id, iiif / item_id)
-    for row in previous.query("SELECT * FROM items WHERE id = ?", item_id):
-        db.execute("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)",
-                   (row["id"], row["collection"], row["type"], row["date"], position, row["data"]))
+def _carry_over(catalog: SharedCatalog, live: dict[str, tuple[int, int, int]], iiif: Path, previous: Publication,
+                item_id: str, position: int) -> None:
+    """Keep an item's previous publication in this generation: a link to its files, and its version stays
+    shown (nothing is written unless its position changed)."""
+    before = previous.root / "iiif" / "3"
+    target = linked_object(before, item_id)
+    if target is None:  # a generation written before the object store: adopt its folder once
+        target = adopt_folder(iiif.parent.parent.parent, before / item_id, object_key("adopted", str(previous.root), item_id))
+    link_item(iiif, item_id, target)
+    if item_id in live:
+        member, vid, was = live[item_id]
+        if was != position:
+            catalog.hide(member)
+            catalog.show(vid, position)
+        return
+    for row in previous.query("SELECT * FROM items WHERE id = ?", item_id):  # from a self-contained catalog
+        vid = catalog.add_version(row["id"], row["collection"], row["type"], row["date"], row["data"], position,
+                                  os.path.relpath(target, iiif.parent.parent.parent))
     for row in previous.query("SELECT * FROM pages WHERE item_id = ?", item_id):
-        db.execute("INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)", tuple(row))
+        catalog.add_page(vid, *tuple(row))
         for img in previous.query("SELECT * FROM images WHERE id = ?", row["image_id"]):
-            db.execute("INSERT INTO images VALUES (?, ?, ?, ?, ?, ?)", tuple(img))
+            catalog.add_image(vid, *tuple(img))
 
 
 def _previous_items(previous: Publication | None) -> dict[str, str]:
@@ -322,15 +402,30 @@ def _write_collection(out: Path, coll_id: str, label: dict[str, list[str]], summ
     size = settings.collection_page_size
     langs = tuple(settings.languages)
     (out / f"{coll_id}.json").parent.mkdir(parents=True, exist_ok=True)
-    _dump(out / f"{coll_id}.json", build_collection(coll_id, label, summary, children, urls, None, size,
-                                                    languages=langs, parent=parent))
+    _dump_shared(out, out / f"{coll_id}.json", build_collection(coll_id, label, summary, children, urls, None, size,
+                                                                languages=langs, parent=parent))
     if size > 0 and len(children) > size:
         pages = (len(children) + size - 1) // size
         (out / coll_id / "page").mkdir(parents=True)
         for p in range(1, pages + 1):
-            _dump(out / coll_id / "page" / f"{p}.json",
-                  build_collection(coll_id, label, summary, children, urls, p, size, languages=langs, parent=parent))
+            _dump_shared(out, out / coll_id / "page" / f"{p}.json",
+                         build_collection(coll_id, label, summary, children, urls, p, size, languages=langs, parent=parent))
 
 
 def _dump(path: Path, doc: dict[str, Any]) -> None:
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _dump_shared(out: Path, path: Path, doc: dict[str, Any]) -> None:
+    """Write a collection document (``out`` is the generation's ``iiif/3/collection``), or hard-link the
+    served generation's when it is the same bytes: a change to one item rewrites only the collections
+    that list it."""
+    body = json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+    served = out.parents[3] / CURRENT / out.relative_to(out.parents[2]) / path.relative_to(out)
+    try:
+        if served.stat().st_size == len(body) and served.read_bytes() == body:
+            os.link(served, path)
+            return
+    except OSError:
+        pass
+    path.write_bytes(body)

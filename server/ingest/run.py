@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from ..catalog import collect as collect_catalog
 from ..config import Settings
 from ..errors import HeritageError
 from ..holdings.model import Holdings
@@ -28,6 +29,7 @@ from ..image.request import Limits
 from ..image.pyramid import TILE_SIZES, pyramid_key
 from ..publication import Publication, PublicationStore, create_catalog, generations, switch_current
 from ..texts import N_
+from .artefacts import collect_objects, remove_objects
 from .fingerprint import Fingerprints
 from .images import PageResult, PageTask, cached_result, process_page, remove_pretiled
 from .report import IngestReport, Problem, Progress
@@ -114,8 +116,10 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     manifests_dir = settings.manifests_dir
     settings.image_cache_dir.mkdir(parents=True, exist_ok=True)
     remove_pretiled(settings.image_cache_dir)  # left by versions that pre-rendered tile files
+    interrupted = False
     for stale in manifests_dir.glob(".tmp-gen-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
+        interrupted = True
     changes = ChangeLog(log_path(settings.data))
     changes.sync(manifests_dir)  # a run killed between its switch and its append: log that switch first
 
@@ -184,7 +188,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     if settings.prebuild_pdf:  # build the items' PDFs now (the generation is live already)
         from ..presentation.item_pdf import prebuild
         prebuild(Publication(final, settings.image_cache_dir), settings)
-    _collect_old_generations(manifests_dir)
+    _collect_old_generations(manifests_dir, interrupted)
     return holdings
 
 
@@ -198,8 +202,12 @@ def _previous_inputs(previous: Publication | None) -> dict[str, tuple[int, int, 
         return {}
 
 
-def _collect_old_generations(manifests_dir: Path) -> None:
+def _collect_old_generations(manifests_dir: Path, interrupted: bool = False) -> None:
     current = os.readlink(manifests_dir / "current")
     old = [g for g in generations(manifests_dir) if g.name != current]
     for g in old[:-KEEP_GENERATIONS + 1] if len(old) >= KEEP_GENERATIONS else []:
         shutil.rmtree(g, ignore_errors=True)
+    # the objects of versions no kept generation shows; after an interrupted run, all unlinked ones
+    remove_objects(manifests_dir, collect_catalog(manifests_dir, [g / "catalog.sqlite" for g in generations(manifests_dir)]))
+    if interrupted:
+        collect_objects(manifests_dir, generations(manifests_dir))

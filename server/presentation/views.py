@@ -7,23 +7,21 @@ another base URL (no HERITAGE_BASE_URL set, or a proxy), the ids are rewritten o
 from __future__ import annotations
 
 import os
-import re
 from functools import lru_cache
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
 from ..errors import NotFound
+from ..holdings.model import is_safe_id
 from ..http import PRESENTATION3_PROFILE, base_url, cacheable, json_content_type
-from ..publication import Publication, PublicationStore
+from ..publication import Publication, current_publication
 
 presentation = Blueprint("presentation", __name__, url_prefix="/iiif/3")
 
-SAFE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 
 
 def _publication() -> Publication:
-    store: PublicationStore = current_app.extensions["heritage.store"]
-    pub = store.current()
+    pub = current_publication()
     if pub is None:
         raise NotFound("nothing is published yet: run `heritage ingest HOLDINGS_DIR`")
     return pub
@@ -65,7 +63,7 @@ def send_document(relative: str, what: str, media_type: str | None = None) -> Re
 
 
 def _safe(value: str, what: str) -> str:
-    if not SAFE.match(value):
+    if not is_safe_id(value):
         raise NotFound(f"no {what} {value!r}")
     return value
 

@@ -22,6 +22,7 @@ generation rather than copied.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import zlib
@@ -223,6 +224,30 @@ def write_vocab(directory: Path, counts: Counter[tuple[str, str]]) -> None:
             best[folded] = (c, display)
     lines = [f"{f}\t{best[f][1]}\t{totals[f]}" for f in sorted(totals)]
     write_text(directory / "vocab.tsv", "\n".join(lines) + ("\n" if lines else ""))
+
+
+def new_item_folder(gen_dir: Path, item_id: str) -> Path:
+    """An item's new word folder: written once under ``{manifests}/objects/`` and linked from the
+    generation as ``words/<item>``, so that later generations share it by a link, not a copy
+    (``server/ingest/artefacts.py`` removes it when no kept generation links to it)."""
+    link = item_dir(gen_dir, item_id)
+    key = hashlib.sha256(f"words\0{gen_dir.name}\0{item_id}".encode()).hexdigest()[:40]
+    target = gen_dir.parent / "objects" / key[:2] / key
+    if target.exists():
+        shutil.rmtree(target)  # left by a killed run of the same name
+    target.mkdir(parents=True)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(os.path.relpath(target, link.parent), link)
+    return link
+
+
+def keep_item_folder(src: Path, dst: Path) -> None:
+    """Reuse a previous generation's word folder: the same link (or hard links, from an older layout)."""
+    if src.is_symlink():
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(os.path.relpath(src.resolve(), dst.parent), dst)
+    else:
+        link_tree(src, dst)
 
 
 def link_tree(src: Path, dst: Path) -> None:

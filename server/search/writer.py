@@ -31,7 +31,16 @@ from server.search.analysis import ANALYSIS_VERSION, language_key
 from server.search.engine import NONE, bigram_field, common_grams, make_schema, text_field
 from server.search.lexicon import Vocabulary, counts_of, dump
 from server.search.model import IndexedItem, IndexedPage
-from server.search.store import WORDS_DIR, check_item_id, encode_page, item_dir, link_tree, write_text, write_vocab
+from server.search.store import (
+    WORDS_DIR,
+    check_item_id,
+    encode_page,
+    item_dir,
+    keep_item_folder,
+    new_item_folder,
+    write_text,
+    write_vocab,
+)
 
 INDEX_DIR = "index"
 META_FILE = "heritage-search.json"
@@ -115,7 +124,7 @@ class SearchIndexWriter:
         self._check_new(item_id)
         if not self.can_keep(item_id):
             return False
-        link_tree(self.previous / WORDS_DIR / item_id, item_dir(self.gen_dir, item_id))  # type: ignore[operator]
+        keep_item_folder(self.previous / WORDS_DIR / item_id, item_dir(self.gen_dir, item_id))  # type: ignore[operator]
         data = dict(self._previous_items[item_id])
         if not isinstance(item, str):
             data.update(item.to_json())
@@ -127,8 +136,7 @@ class SearchIndexWriter:
         item_id = check_item_id(item.item_id)
         self._check_new(item_id)
         self._forget_previous(item_id)
-        folder = item_dir(self.gen_dir, item_id)
-        folder.mkdir(parents=True)
+        folder = new_item_folder(self.gen_dir, item_id)
         vocab: Counter[tuple[str, str]] = Counter()
         page_languages: set[str] = set()
         for page in sorted(pages, key=lambda p: p.n):

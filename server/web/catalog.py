@@ -7,16 +7,15 @@ counts per subtree, a thumbnail per collection) are computed once per generation
 from __future__ import annotations
 
 import json
-import re
 import threading
 from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..holdings.model import SAFE_ID
 from ..publication import Publication
 
-SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 SERIAL_TYPES = ("newspaper", "periodical")
 # the year (and month) an item is browsed under: the start of its date, whatever its precision
 YEAR_SQL = "CAST(substr(date, 1, 4) AS INTEGER)"

@@ -28,7 +28,7 @@ from markupsafe import escape
 from ..errors import BadRequest, NotFound
 from ..http import PRESENTATION3_PROFILE, add_cors, base_url, json_response
 from ..presentation.urls import Urls
-from ..publication import Publication
+from ..publication import Publication, current_publication
 from . import catalog, contentstate, describe, issue_calendar, pagetext, viewer
 from .i18n import gettext, pick_one, select_locale
 
@@ -44,7 +44,7 @@ OG_BOX = 800
 
 
 def publication() -> Publication | None:
-    return current_app.extensions["heritage.store"].current()
+    return current_publication()
 
 
 def urls(box: int = 400) -> Urls:

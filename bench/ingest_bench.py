@@ -1,0 +1,209 @@
+"""Ingest benchmark: first-ingest throughput on real-size masters, and what a one-item change costs.
+
+    python bench/ingest_bench.py                      # defaults: 12 large pages; 2,000 and 5,000 pages
+    python bench/ingest_bench.py --sizes 2000 20000   # the issue's sizes, when there is time
+
+1. **Throughput.** ``--large`` distinct newspaper pages of about 26 MP (8-bit grey JPEG), each a
+   2 × 2 mosaic of the sample's real Nordstern scans (a different arrangement and flip per page,
+   so every master is distinct), each with the sample's real ALTO. One ingest from an empty data
+   folder: pages a minute a core (``HERITAGE_WORKERS`` processes), and the derived bytes (all but
+   the pyramids) against the pyramids' bytes.
+2. **A one-item change.** For each ``--sizes`` total: a publication of items of ten small pages
+   (a real scan reduced to 400 px, a real 29 KB ALTO each; the files are hard links, so holdings
+   cost no space), ingested once; then one item's title changes and the ingest runs again: its
+   wall time, and the bytes and files it wrote to the data folder (new or changed inodes, from a
+   walk before and after: ``server/ingest/diskuse.py``), apart and beyond the item's own object.
+
+Work files go to ``bench/work/ingest/``, the JSON record to ``bench/results/``.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from server.ingest.diskuse import snapshot, written
+
+SAMPLE = ROOT / "tests" / "fixtures" / "holdings-sample" / "items"
+NORDSTERN = SAMPLE / "newspaper-deu-der-nordstern-1878-01-03"
+KANT = SAMPLE / "periodical-deu-berlinische-monatsschrift-1784-12"
+WORK = ROOT / "bench" / "work" / "ingest"
+RESULTS = ROOT / "bench" / "results"
+TEN_MILLION = 10_000_000
+
+
+def write_holdings(root: Path, items: list[tuple[str, str]]) -> None:
+    """collections.csv with one collection, items.csv with (id, title) rows."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "collections.csv").write_text("id,parent,title\nbench,,Bench\n", encoding="utf-8")
+    with open(root / "items.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "collection", "type", "title", "date", "language", "rights"])
+        for item_id, title in items:
+            w.writerow([item_id, "bench", "newspaper", title, "1878-01-03", "de",
+                        "http://creativecommons.org/publicdomain/mark/1.0/"])
+
+
+def large_pages(root: Path, n: int) -> None:
+    """``n`` distinct ~26 MP masters: 2 × 2 mosaics of the real scans, arranged and flipped per page."""
+    import itertools
+
+    import pyvips
+    scans = [pyvips.Image.new_from_file(str(p)) for p in sorted(NORDSTERN.glob("*.jpg"))]
+    w = min(s.width for s in scans)
+    h = min(s.height for s in scans)
+    scans = [s.crop(0, 0, w, h) for s in scans]
+    alto = min(NORDSTERN.glob("*.xml"))
+    folder = root / "items" / "large"
+    folder.mkdir(parents=True, exist_ok=True)
+    orders = itertools.permutations(range(len(scans)), 4)
+    for i in range(n):
+        order = next(orders)
+        tiles = [scans[k].flip("horizontal") if (i >> j) & 1 else scans[k] for j, k in enumerate(order)]
+        page = pyvips.Image.arrayjoin(tiles, across=2)
+        page.write_to_file(str(folder / f"{i + 1:04d}.jpg"), Q=90)
+        os.link(alto, folder / f"{i + 1:04d}.xml")
+    write_holdings(root, [("large", "Large pages")])
+
+
+def small_pages(root: Path, pages: int, per_item: int = 10) -> list[str]:
+    """``pages`` small pages in items of ``per_item``, all hard links to one scan and one ALTO."""
+    import pyvips
+    source = root.parent / "small-source"
+    source.mkdir(parents=True, exist_ok=True)
+    image, alto = source / "page.jpg", source / "page.xml"
+    if not image.exists():
+        pyvips.Image.thumbnail(str(KANT / "INPUT_0017.tif"), 400).write_to_file(str(image), Q=85)
+        shutil.copyfile(KANT / "INPUT_0017.xml", alto)
+    ids = [f"issue-{i:06d}" for i in range(pages // per_item)]
+    for item_id in ids:
+        folder = root / "items" / item_id
+        folder.mkdir(parents=True)
+        for n in range(1, per_item + 1):
+            os.link(image, folder / f"{n:04d}.jpg")
+            os.link(alto, folder / f"{n:04d}.xml")
+    write_holdings(root, [(i, f"Issue {i}") for i in ids])
+    return ids
+
+
+# runs the CLI and, at its exit, keeps the kernel's I/O counters of the ingest process (wchar: bytes
+# passed to write(2); the pool's workers only build pyramids and parse OCR, which a one-item change reuses)
+RUNNER = ("import atexit, runpy, shutil, sys; atexit.register(shutil.copyfile, '/proc/self/io', sys.argv.pop(1)); "
+          "runpy.run_module('server.cli', run_name='__main__')")
+
+
+def ingest(holdings: Path, data: Path, workers: int) -> tuple[float, int]:
+    """Wall seconds of one ``heritage ingest``, and the bytes its main process wrote (write(2) calls)."""
+    env = {**os.environ, "HERITAGE_DATA": str(data), "HERITAGE_WORKERS": str(workers), "HERITAGE_PRETILE": "0",
+           "LANG": "C.UTF-8"}
+    io = data.parent / "io.txt"
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", RUNNER, str(io), "ingest", str(holdings)], env=env, cwd=ROOT,
+                            capture_output=True, text=True, check=False)
+    took = time.monotonic() - start
+    if result.returncode != 0:
+        raise SystemExit(f"ingest failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    counters = dict(line.split(": ") for line in io.read_text().splitlines())
+    return took, int(counters["wchar"])
+
+
+def folder_bytes(root: Path) -> tuple[int, int]:
+    """(bytes, entries) under ``root``, each inode once."""
+    snap = snapshot(root)
+    return sum(size for size, _, _ in snap.values()), len(snap)
+
+
+def throughput(n: int, workers: int) -> dict[str, float]:
+    holdings, data = WORK / "large" / "holdings", WORK / "large" / "data"
+    shutil.rmtree(WORK / "large", ignore_errors=True)
+    large_pages(holdings, n)
+    took, _ = ingest(holdings, data, workers)
+    pyramids, _ = folder_bytes(data / "image_cache" / "pyramids")
+    total, _ = folder_bytes(data)
+    masters, _ = folder_bytes(holdings / "items")
+    return {"pages": n, "workers": workers, "seconds": round(took, 1),
+            "pages_per_min_per_core": round(n / (took / 60) / workers, 1),
+            "master_mp": 4 * 2146 * 3038 / 1e6, "masters_bytes": masters, "pyramid_bytes": pyramids,
+            "derived_bytes": total - pyramids, "derived_over_pyramids": round((total - pyramids) / pyramids, 3)}
+
+
+def one_item_change(pages: int, workers: int) -> dict[str, float]:
+    base = WORK / f"p{pages}"
+    holdings, data = base / "holdings", base / "data"
+    shutil.rmtree(base, ignore_errors=True)
+    ids = small_pages(holdings, pages)
+    first, _ = ingest(holdings, data, workers)
+    total, entries = folder_bytes(data / "manifests")
+    before = snapshot(data)
+    with open(holdings / "items.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    rows[1 + len(ids) // 2][3] += " (changed)"
+    with open(holdings / "items.csv", "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    took, wchar = ingest(holdings, data, workers)
+    new_bytes, changed_bytes, paths = written(before, snapshot(data))
+    gen = data / "manifests" / "current"
+    item = ids[len(ids) // 2]
+    own = sum(folder_bytes((gen / folder / item).resolve())[0] for folder in ("iiif/3", "words"))
+    return {"pages": pages, "items": len(ids), "first_ingest_seconds": round(first, 1),
+            "change_seconds": round(took, 1), "change_write_calls_bytes": wchar,
+            "change_new_inode_bytes": new_bytes, "change_modified_files_bytes": changed_bytes,
+            "change_entries": len(paths), "item_own_bytes": own, "beyond_item_bytes": wchar - own,
+            "new_inodes_beyond_item_bytes": new_bytes - own,
+            "publication_bytes_per_page": round(total / pages), "publication_entries_per_page": round(entries / pages, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--large", type=int, default=12, help="real-size pages for the throughput run")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[2000, 5000], help="publication sizes in pages")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    record: dict[str, object] = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                 "cpus": os.cpu_count()}
+    if args.large:
+        record["throughput"] = t = throughput(args.large, args.workers)
+        print(f"first ingest: {t['pages']} pages of {t['master_mp']:.0f} MP in {t['seconds']} s with "
+              f"{args.workers} workers: {t['pages_per_min_per_core']} pages/min/core; derived bytes "
+              f"{t['derived_over_pyramids']}x the pyramids", flush=True)
+    changes: list[dict[str, float]] = []
+    record["changes"] = changes
+    for size in args.sizes:
+        changes.append(c := one_item_change(size, args.workers))
+        print(f"{c['pages']} pages: first ingest {c['first_ingest_seconds']} s; one-item change "
+              f"{c['change_seconds']} s, write(2) {c['change_write_calls_bytes']} B, "
+              f"{c['beyond_item_bytes']} B beyond the item's own {c['item_own_bytes']} B; new inodes "
+              f"{c['change_new_inode_bytes']} B ({c['new_inodes_beyond_item_bytes']} B beyond the item's), "
+              f"modified files {c['change_modified_files_bytes']} B (whole), {c['change_entries']} entries; "
+              f"publication {c['publication_bytes_per_page']} B and {c['publication_entries_per_page']} entries a page",
+              flush=True)
+    if len(changes) >= 2:
+        a, b = changes[0], changes[-1]
+        beyond = b["beyond_item_bytes"] + b["new_inodes_beyond_item_bytes"], a["beyond_item_bytes"] + \
+            a["new_inodes_beyond_item_bytes"]  # writes, and new entries (folders, links), beyond the item's
+        slope = (beyond[0] - beyond[1]) / (b["pages"] - a["pages"])
+        at_10m = beyond[1] + slope * (TEN_MILLION - a["pages"])
+        ratio = round(b["change_seconds"] / a["change_seconds"], 2)
+        record["extrapolation"] = {"change_bytes_beyond_item_at_10M": round(at_10m),
+                                   "publication_bytes_at_10M": b["publication_bytes_per_page"] * TEN_MILLION,
+                                   "time_ratio": ratio}
+        print(f"extrapolated to 10 million pages: a one-item change writes ~{at_10m / 1e6:.1f} MB beyond the item; "
+              f"the publication (without pyramids) ~{b['publication_bytes_per_page'] * TEN_MILLION / 1e9:.1f} GB; "
+              f"change time {b['pages']} vs {a['pages']} pages: {ratio}x", flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"ingest-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}.json"
+    out.write_text(json.dumps(record, indent=1))
+    print(f"record: {out}")
+
+
+if __name__ == "__main__":
+    main()
