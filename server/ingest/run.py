@@ -9,30 +9,28 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import multiprocessing
 import os
 import shutil
 import sqlite3
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from ..catalog import collect as collect_catalog
 from ..config import Settings
 from ..errors import HeritageError
 from ..holdings.model import Holdings
-from ..image.request import Limits
 from ..image.pyramid import TILE_SIZES, pyramid_key
-from ..publication import Publication, PublicationStore, create_catalog, generations, switch_current
+from ..publication import Publication, PublicationStore, generations, switch_current
 from ..texts import N_
 from .artefacts import collect_objects, remove_objects
 from .fingerprint import Fingerprints
 from .images import PageResult, PageTask, cached_result, process_page, remove_pretiled
-from .report import IngestReport, Problem, Progress
+from .report import IngestReport, Progress
 
 KEEP_GENERATIONS = 3
 

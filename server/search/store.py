@@ -169,17 +169,17 @@ def encode_page(n: int, language: str | None, label: str, width: int, height: in
             break
         analysed = word_tokens(text)
         if analysed:
-            code = "%04x%04x%04x" % (wi, line, last)
+            code = f"{wi:04x}{line:04x}{last:04x}"
             for pair in analysed:
                 toks.append(pair[0])
                 packed.append(code)
                 seen[pair] += 1
         texts.append(_clean(text))
-        meta.append("%04x%04x%x" % (line, len(boxes_out), len(boxes)))
+        meta.append(f"{line:04x}{len(boxes_out):04x}{len(boxes):x}")
         for box in boxes:
             if min(box) < 0 or max(box) > 0xFFFFF:
                 box = tuple(min(max(int(c), 0), 0xFFFFF) for c in box)  # type: ignore[assignment]
-            boxes_out.append("%05x%05x%05x%05x" % box)
+            boxes_out.append("".join(f"{c:05x}" for c in box))
     stems = [stem(t, language) for t in toks] if language else toks
     head = "\n".join((f"{MAGIC} {language or '-'} {int(width)} {int(height)}", _clean(label),
                       " ".join(toks), " ".join(stems) if language else "=", "".join(packed)))

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import threading
-from functools import lru_cache
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..holdings.model import SAFE_ID
 from ..publication import Publication
@@ -52,7 +53,7 @@ class CollectionNode:
     summary: dict[str, list[str]]
     item_count: int = 0          # items in the whole subtree
     thumbnail: Page | None = None  # first page of the subtree's first item
-    children: list["CollectionNode"] = field(default_factory=list)
+    children: list[CollectionNode] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,8 @@ def pages(pub: Publication, item_id: str) -> list[Page]:
 
 
 def _filter(coll_id: str, year: int | None, month: int | None) -> tuple[str, list[Any]]:
-    where, args = "collection = ?", [coll_id]
+    where = "collection = ?"
+    args: list[Any] = [coll_id]
     if year is not None:
         where += f" AND {YEAR_SQL} = ?"
         args.append(year)
