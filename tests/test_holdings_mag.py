@@ -144,6 +144,25 @@ def test_a_missing_page_rejects_the_item(tmp_path: Path) -> None:
     assert any(p.severity == "error" and "sequence_number 2" in p.message for p in holdings.problems)
 
 
+def test_mag_problems_are_rendered_in_the_operators_language(tmp_path: Path) -> None:
+    from server.texts import cli_translations, render
+    italian = cli_translations({"HERITAGE_UI_LANGUAGE": "it"})
+    root = make(tmp_path)
+    holdings = read_holdings(root)
+    said = {(p.severity, p.file): p.message for p in holdings.problems}
+    checksum = said["warning", f"items/{ITEM}/tif/p002.png"]
+    assert checksum.startswith("MD5 checksum differs")  # English as a str …
+    assert render(checksum, italian).startswith("il checksum MD5 è diverso da quello indicato in ")  # … Italian shown
+    assert "il file è cambiato dopo la consegna" in render(checksum, italian)
+    mag = [render(p.message, italian) for p in holdings.problems if p.file == f"items/{ITEM}/MAG_rassegna.xml"]
+    assert any("p003.txt non è ALTO né hOCR: ignorato" in m for m in mag), mag
+    assert any("trovato per nome" in m and "D:/Progetto" in m for m in mag), mag
+    (root / "items" / ITEM / "tif" / "p002.png").unlink()  # an error nested in the reader's "item %(id)r: …"
+    rejected = [render(p.message, italian) for p in read_holdings(root).problems if p.severity == "error"]
+    assert any(m.startswith(f"documento {ITEM!r}: ") and "img sequence_number 2" in m
+               and "non è nella cartella del documento" in m for m in rejected), rejected
+
+
 def test_paths_outside_the_item_folder_are_refused(tmp_path: Path) -> None:
     root = make(tmp_path)
     mag = root / "items" / ITEM / "MAG_rassegna.xml"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from ..texts import N_
 from .model import IMAGE_EXTENSIONS, OCR_FORMATS, DateValue, Problem, normalize_rights
 from .package import (
     FolderFiles,
@@ -62,8 +63,9 @@ def _bib(bib: etree._Element, package: Package, item_id: str, problems: list[Pro
             try:
                 DateValue.parse(values[0])
             except ValueError:
-                problems.append(Problem(package.file, None, f"dc:date {values[0]!r} is not a date ingest reads "
-                                        "(1878, 1878-01-03, 1921/1925): write it in the date column",
+                problems.append(Problem(package.file, None, N_("dc:date %(value)r is not a date ingest reads "
+                                           "(1878, 1878-01-03, 1921/1925): write it in the date column",
+                                           value=values[0]),
                                         item_id, "warning"))
                 continue
         if name == "rights":
@@ -89,18 +91,19 @@ def _pages(root: etree._Element, package: Package, files: FolderFiles, item_id: 
                      key=lambda e: (e[0], e[1]))
     order: dict[int, int] = {}
     for seq, _, img in entries:
-        where = f"img sequence_number {seq}"
+        where = N_("img sequence_number %(seq)s", seq=seq)
         if seq in order:
-            problems.append(Problem(package.file, line_of(img), f"{where} appears twice: the second is ignored",
+            problems.append(Problem(package.file, line_of(img), N_("%(where)s appears twice: the second is ignored",
+                                                                 where=where),
                                     item_id, "warning"))
             continue
         image, why = _file(img, files, package.file, where, item_id, problems)
         if image is None:
-            errors.append(f"{package.file}: {why}")
+            errors.append(N_("%(file)s: %(error)s", file=package.file, error=why))
             continue
         if image.suffix.lower() not in IMAGE_EXTENSIONS:
-            errors.append(f"{package.file}: {where}: {image.name} is not a page image "
-                          f"({', '.join(sorted(IMAGE_EXTENSIONS))})")
+            errors.append(N_("%(file)s: %(where)s: %(name)s is not a page image (%(extensions)s)", file=package.file,
+                             where=where, name=image.name, extensions=", ".join(sorted(IMAGE_EXTENSIONS))))
             continue
         _check_md5(img, image, files, package.file, item_id, problems)
         package.pages.append(PackagePage(image, child_text(img, "nomenclature") or None))
@@ -113,12 +116,14 @@ def _file(element: etree._Element, files: FolderFiles, file: str, where: str, it
     """(the file ``element/file/@xlink:href`` names, or None and why not)."""
     ref = next((r for r in (href(f) for f in children(element, "file")) if r), None)
     if ref is None:
-        return None, f"{where} has no file/@xlink:href"
+        return None, N_("%(where)s has no file/@xlink:href", where=where)
     path, note = files.resolve(ref)
     if path is None:
-        return None, f"{where}: {note or f'{ref!r} is not in the item folder'}"
+        return None, N_("%(where)s: %(note)s", where=where,
+                         note=note or N_("%(ref)r is not in the item folder", ref=ref))
     if note:
-        problems.append(Problem(file, line_of(element), f"{where}: {note}", item_id, "warning"))
+        problems.append(Problem(file, line_of(element), N_("%(where)s: %(note)s", where=where, note=note),
+                                item_id, "warning"))
     return path, None
 
 
@@ -131,18 +136,19 @@ def _ocr(root: etree._Element, package: Package, order: dict[int, int], files: F
          problems: list[Problem]) -> None:
     for n, ocr in enumerate(children(root, "ocr"), 1):
         seq = _sequence(ocr, n)
-        where = f"ocr sequence_number {seq}"
+        where = N_("ocr sequence_number %(seq)s", seq=seq)
         if seq not in order:
-            problems.append(Problem(package.file, line_of(ocr), f"{where} has no img of the same sequence_number: "
-                                    "ignored", item_id, "warning"))
+            problems.append(Problem(package.file, line_of(ocr), N_("%(where)s has no img of the same sequence_number: "
+                                       "ignored", where=where), item_id, "warning"))
             continue
         path, why = _file(ocr, files, package.file, where, item_id, problems)
         if path is None:  # a missing OCR file loses the page's text, not the page
-            problems.append(Problem(package.file, line_of(ocr), f"{why}: the page has no text", item_id, "warning"))
+            problems.append(Problem(package.file, line_of(ocr), N_("%(error)s: the page has no text", error=why),
+                                    item_id, "warning"))
             continue
         if OCR_FORMATS.get(path.suffix.lower()) is None and not path.name.lower().endswith(".hocr.html"):
-            problems.append(Problem(package.file, line_of(ocr), f"{where}: {path.name} is not ALTO or hOCR: "
-                                    "ignored", item_id, "warning"))
+            problems.append(Problem(package.file, line_of(ocr), N_("%(where)s: %(name)s is not ALTO or hOCR: "
+                                       "ignored", where=where, name=path.name), item_id, "warning"))
             continue
         _check_md5(ocr, path, files, package.file, item_id, problems)
         package.pages[order[seq] - 1].ocr = path
@@ -165,7 +171,8 @@ def _stru(stru: etree._Element, package: Package, order: dict[int, int], parent:
         package.ranges.append(PackageRange(title, min(pages), max(pages), parent))
         index = len(package.ranges) - 1
     elif title or starts:
-        problems.append(Problem(package.file, line_of(stru), f"stru {title!r} names no page of the item: ignored",
+        problems.append(Problem(package.file, line_of(stru), N_("stru %(title)r names no page of the item: ignored",
+                                                                   title=title),
                                 item_id, "warning"))
     for sub in children(stru, "stru"):
         _stru(sub, package, order, index, item_id, problems)

@@ -15,11 +15,13 @@
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
+from ..texts import N_
 from .model import IMAGE_EXTENSIONS, OCR_FORMATS, DateValue, Problem, normalize_rights
 from .package import (
     FolderFiles,
@@ -71,7 +73,7 @@ def read_mets(path: Path, file: str, folder: Path, item_id: str, problems: list[
     if physical is not None:
         page_of_div = _pages(physical, files, dmd, resolver, package, item_id, problems, errors)
     else:
-        errors.append(f"{file}: no structMap: the page order is unknown")
+        errors.append(N_("%(file)s: no structMap: the page order is unknown", file=file))
     root_div = next(iter(children(logical, "div")), None) if logical is not None else None
     mods = _mods(dmd, root_div.get("DMDID") if root_div is not None else None)
     if mods is not None:
@@ -119,7 +121,8 @@ def _pages(physical: etree._Element, files: dict[str, MetsFile], dmd: dict[str, 
         divs.sort(key=lambda d: int(d.get("ORDER", "0")))
     page_of_div: dict[str, int] = {}
     for n, div in enumerate(divs, 1):
-        where = f"page {n} ({div.get('ID') or 'no ID'})"
+        where = (N_("page %(n)s (%(id)s)", n=n, id=div.get("ID")) if div.get("ID")
+                 else N_("page %(n)s (no ID)", n=n))
         ours = [files[i] for i in _fileids(div) if i in files]
         images = sorted((f for f in ours if _is_image(f)), key=lambda f: _IMAGE_USE.get(f.use, 7))
         image = None
@@ -129,13 +132,16 @@ def _pages(physical: etree._Element, files: dict[str, MetsFile], dmd: dict[str, 
             if found is not None and found.suffix.lower() in IMAGE_EXTENSIONS:
                 image = found
                 if note:
-                    problems.append(Problem(package.file, candidate.line, f"{where}: {note}", item_id, "warning"))
+                    problems.append(Problem(package.file, candidate.line,
+                                            N_("%(where)s: %(note)s", where=where, note=note), item_id, "warning"))
                 _check(candidate, found, resolver, package.file, item_id, problems)
                 break
-            notes.append(note or f"{candidate.href!r} is not in the item folder")
+            notes.append(note or N_("%(ref)r is not in the item folder", ref=candidate.href))
         if image is None:
-            errors.append(f"{package.file}: {where}: no image file of this page in the item folder"
-                          + (f" ({'; '.join(notes)})" if notes else ""))
+            errors.append(N_("%(file)s: %(where)s: no image file of this page in the item folder (%(notes)s)",
+                             file=package.file, where=where, notes=_joined(notes)) if notes
+                          else N_("%(file)s: %(where)s: no image file of this page in the item folder",
+                                  file=package.file, where=where))
             continue
         page = PackagePage(image, div.get("ORDERLABEL") or div.get("LABEL") or _mods_page_number(div, dmd))
         for f in (f for f in ours if f.use in _OCR_USE):
@@ -144,12 +150,17 @@ def _pages(physical: etree._Element, files: dict[str, MetsFile], dmd: dict[str, 
                 page.ocr = found
                 _check(f, found, resolver, package.file, item_id, problems)
                 break
-            problems.append(Problem(package.file, f.line, f"{where}: OCR {f.href!r}: "
-                                    f"{note or 'not in the item folder, or not ALTO or hOCR'}; the page has no text",
-                                    item_id, "warning"))
+            problems.append(Problem(package.file, f.line, N_(
+                "%(where)s: OCR %(ref)r: %(note)s; the page has no text", where=where, ref=f.href,
+                note=note or N_("not in the item folder, or not ALTO or hOCR")), item_id, "warning"))
         package.pages.append(page)
         page_of_div[div.get("ID", f"#{n}")] = len(package.pages)
     return page_of_div
+
+
+def _joined(notes: list[str]) -> str:
+    """The notes separated by '; ', each still translatable."""
+    return functools.reduce(lambda a, b: N_("%(first)s; %(rest)s", first=a, rest=b), notes)
 
 
 def _is_image(f: MetsFile) -> bool:
@@ -248,8 +259,9 @@ def _date(origin: etree._Element, package: Package, item_id: str, problems: list
     try:
         DateValue.parse(value)
     except ValueError:
-        problems.append(Problem(package.file, line_of(dates[0]), f"MODS date {value!r} is not a date ingest reads "
-                                "(1878, 1878-01-03, 1921/1925): write it in the date column", item_id, "warning"))
+        problems.append(Problem(package.file, line_of(dates[0]), N_("MODS date %(value)r is not a date ingest reads "
+                                   "(1878, 1878-01-03, 1921/1925): write it in the date column", value=value),
+                                item_id, "warning"))
         return
     package.metadata["date"] = [value]
 

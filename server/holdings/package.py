@@ -20,6 +20,7 @@ from lxml import etree
 
 from ..ocr.model import OCRError
 from ..ocr.safexml import parse_document, read_bytes
+from ..texts import N_
 from .model import Problem
 
 MAX_PACKAGE_BYTES = 32 * 1024 * 1024
@@ -72,11 +73,12 @@ def open_package(path: Path, file: str, kind: str, root_name: str, namespace: st
         root = parse_document(path, read_bytes(path, MAX_PACKAGE_BYTES))
     except OCRError as exc:
         problems.append(Problem(file, exc.line, exc.reason, item_id))
-        errors.append(f"{file} cannot be read (see above)")
+        errors.append(N_("%(file)s cannot be read (see above)", file=file))
         return None
     if etree.QName(root).namespace != namespace:
-        problems.append(Problem(file, line_of(root), f"the {root_name} element is not in the {kind} namespace "
-                                f"{namespace}: read as {kind} anyway", item_id, "warning"))
+        problems.append(Problem(file, line_of(root), N_("the %(root)s element is not in the %(kind)s namespace "
+                                   "%(namespace)s: read as %(kind)s anyway", root=root_name, kind=kind,
+                                   namespace=namespace), item_id, "warning"))
     return root
 
 
@@ -139,7 +141,7 @@ class FolderFiles:
             return self._by_basename(pure.name, ref)
         candidate = (self.package_dir / Path(*pure.parts)).resolve() if pure.parts else self.package_dir
         if not _inside(candidate, self.folder):
-            return None, f"{ref!r} points outside the item folder: not read"
+            return None, N_("%(ref)r points outside the item folder: not read", ref=ref)
         if candidate.is_file():
             return candidate, None
         return self._by_basename(pure.name, ref)
@@ -152,10 +154,10 @@ class FolderFiles:
                     self._by_name.setdefault(p.name.lower(), []).append(p)
         found = self._by_name.get(name.lower(), [])
         if len(found) == 1:
-            return found[0], (f"{ref!r} is not in the item folder; using {found[0].relative_to(self.folder)}, "
-                              "found by its name")
+            return found[0], N_("%(ref)r is not in the item folder; using %(path)s, found by its name",
+                                 ref=ref, path=str(found[0].relative_to(self.folder)))
         if len(found) > 1:
-            return None, f"{ref!r}: more than one file in the item folder is called {name!r}"
+            return None, N_("%(ref)r: more than one file in the item folder is called %(name)r", ref=ref, name=name)
         return None, None
 
 
@@ -178,8 +180,9 @@ def check_checksum(path: Path, expected: str, algorithm: str, folder: Path, file
             h.update(chunk)
     if h.hexdigest().lower() != expected.strip().lower():
         problems.append(Problem(str(Path("items") / item_id / path.relative_to(folder)), None,
-                                f"{algorithm.upper()} checksum differs from the one in {file} ({expected.strip()}): "
-                                "the file changed after delivery", item_id, "warning"))
+                                N_("%(algorithm)s checksum differs from the one in %(file)s (%(expected)s): "
+                                   "the file changed after delivery", algorithm=algorithm.upper(), file=file,
+                                   expected=expected.strip()), item_id, "warning"))
 
 
 # item-sheet columns that hold several values separated by ' | '
@@ -198,5 +201,6 @@ def merge_metadata(cells: dict[str, str], package: Package, sheet: str, line: in
         if mine is None:
             cells[column] = value
         elif mine.strip() != value.strip():
-            problems.append(Problem(sheet, line, f"item {item_id!r}: {column} {mine!r} from the sheet value wins "
-                                    f"over {value!r} from {package.file}", item_id, "info"))
+            problems.append(Problem(sheet, line, N_("item %(id)r: %(column)s %(mine)r from the sheet value wins "
+                                       "over %(value)r from %(file)s", id=item_id, column=column, mine=mine,
+                                       value=value, file=package.file), item_id, "info"))

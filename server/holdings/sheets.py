@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..texts import N_
 from .csvread import Table, read_table
 from .model import Problem
 from .xlsx import read_xlsx
@@ -16,8 +17,8 @@ def find_sheet(folder: Path, stem: str, prefix: str, problems: list[Problem],
     found = [(folder / f"{stem}{ext}", f"{prefix}{stem}{ext}") for ext in SHEET_EXTENSIONS
              if (folder / f"{stem}{ext}").is_file()]
     if len(found) > 1:
-        problems.append(Problem(found[1][1], None, f"both {stem}.csv and {stem}.xlsx exist: reading {stem}.csv "
-                                f"only; move the other one away", item_id, "warning"))
+        problems.append(Problem(found[1][1], None, N_("both %(stem)s.csv and %(stem)s.xlsx exist: reading %(stem)s.csv "
+                                   "only; move the other one away", stem=stem), item_id, "warning"))
     return found[0] if found else None
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..texts import N_
 from .mag import read_mag
 from .mets import read_mets
 from .model import Problem
@@ -24,6 +25,7 @@ def find_package(folder: Path, item_id: str, problems: list[Problem], errors: li
     path, kind = found[0]
     file = f"items/{item_id}/{path.name}"
     for other, other_kind in found[1:]:
-        problems.append(Problem(f"items/{item_id}/{other.name}", None, f"a second {other_kind} file in the item "
-                                f"folder: only {path.name} is read", item_id, "warning"))
+        problems.append(Problem(f"items/{item_id}/{other.name}", None, N_("a second %(kind)s file in the item "
+                                   "folder: only %(name)s is read", kind=other_kind, name=path.name),
+                                item_id, "warning"))
     return READERS[kind](path, file, folder, item_id, problems, errors)

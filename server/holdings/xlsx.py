@@ -33,24 +33,29 @@ def read_xlsx(path: Path, file: str, problems: list[Problem], item_id: str | Non
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
-        problems.append(Problem(file, None, f"cannot read the sheet: not an Excel .xlsx workbook ({exc})", item_id))
+        problems.append(Problem(file, None, N_("cannot read the sheet: not an Excel .xlsx workbook (%(error)s)",
+                                                   error=str(exc)), item_id))
         return None
     except Exception as exc:  # noqa: BLE001 -- openpyxl raises many types for damaged files; never crash ingest
-        problems.append(Problem(file, None, f"cannot read the sheet: {type(exc).__name__}: {exc}", item_id))
+        problems.append(Problem(file, None, _unreadable(exc), item_id))
         return None
     try:
         sheet = workbook.worksheets[0] if workbook.worksheets else None
         if sheet is None:
-            problems.append(Problem(file, None, "the workbook has no sheet", item_id))
+            problems.append(Problem(file, None, N_("the workbook has no sheet"), item_id))
             return None
         return build_table(_rows(sheet), file, problems, item_id, lambda cells, width: N_(
             "this row has %(cells)s cells but the header has %(width)s: values right of the last named column "
             "are not read: give that column a name", cells=cells, width=width))
     except Exception as exc:  # noqa: BLE001 -- a damaged sheet part surfaces while iterating
-        problems.append(Problem(file, None, f"cannot read the sheet: {type(exc).__name__}: {exc}", item_id))
+        problems.append(Problem(file, None, _unreadable(exc), item_id))
         return None
     finally:
         workbook.close()
+
+
+def _unreadable(exc: Exception) -> str:
+    return N_("cannot read the sheet: %(error_type)s: %(error)s", error_type=type(exc).__name__, error=str(exc))
 
 
 def _container_problem(path: Path) -> str | None:
@@ -63,15 +68,15 @@ def _container_problem(path: Path) -> str | None:
         with open(path, "rb") as f:
             head = f.read(8)
         if head.startswith(b"\xd0\xcf\x11\xe0"):
-            return ("cannot read the sheet: an old Excel .xls file; save it as .xlsx "
-                    "(Excel Workbook) or as CSV UTF-8")
-        return "cannot read the sheet: not an Excel .xlsx workbook"
+            return N_("cannot read the sheet: an old Excel .xls file; save it as .xlsx "
+                      "(Excel Workbook) or as CSV UTF-8")
+        return N_("cannot read the sheet: not an Excel .xlsx workbook")
     except OSError as exc:
-        return f"cannot read the file: {exc.strerror or exc}"
+        return N_("cannot read the file: %(reason)s", reason=str(exc.strerror or exc))
     if total > MAX_UNCOMPRESSED:
-        return f"cannot read the sheet: it unpacks to more than {MAX_UNCOMPRESSED // (1024 * 1024)} MB"
+        return N_("cannot read the sheet: it unpacks to more than %(size)s MB", size=MAX_UNCOMPRESSED // (1024 * 1024))
     if "xl/workbook.xml" not in names:
-        return "cannot read the sheet: not an Excel .xlsx workbook (an OpenDocument .ods? save it as .xlsx or CSV)"
+        return N_("cannot read the sheet: not an Excel .xlsx workbook (an OpenDocument .ods? save it as .xlsx or CSV)")
     return _declared_dtd(path)
 
 
@@ -84,7 +89,8 @@ def _declared_dtd(path: Path) -> str | None:
             with archive.open(info) as part:
                 head = part.read(_PROLOG_SCAN).lower()
             if b"<!doctype" in head or b"<!entity" in head:
-                return f"cannot read the sheet: {info.filename} declares a DTD or entities (refused, never expanded)"
+                return N_("cannot read the sheet: %(part)s declares a DTD or entities (refused, never expanded)",
+                          part=info.filename)
     return None
 
 
