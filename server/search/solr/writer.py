@@ -1,0 +1,109 @@
+"""Write side of the Solr engine (see :mod:`server.search.solr` for the design)."""
+from __future__ import annotations
+
+import contextlib
+import uuid
+from pathlib import Path
+from typing import Any
+
+from server.search.engines import EngineSettings, PageDoc
+from server.search.meta import read_meta
+from server.search.solr.client import SolrClient
+from server.search.solr.query import FOLDED, NONE, field_text, text_field
+from server.search.solr.reader import VERSION
+
+BATCH = 2000
+"""Documents per update request."""
+PUBLICATION_FILE = "search-solr-publication"
+"""In the manifests folder: this publication's id, so that cleaning up never touches another
+publication sharing the collection."""
+
+
+def publication_id(manifests_dir: Path) -> str:
+    """This publication's id (hex), created on first use."""
+    path = manifests_dir / PUBLICATION_FILE
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pid = uuid.uuid4().hex
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(pid + "\n", encoding="utf-8")
+        tmp.replace(path)
+        return path.read_text(encoding="utf-8").strip()
+
+
+def live_versions(manifests_dir: Path, exclude: Path) -> set[str]:
+    """Item versions listed by the generations on disk (complete ones: a description is written last)."""
+    out: set[str] = set()
+    for gen in manifests_dir.iterdir() if manifests_dir.is_dir() else ():
+        if gen.is_dir() and not gen.is_symlink() and gen != exclude:
+            meta = read_meta(gen)
+            if meta and meta.get("engine") == "solr":
+                out.update(str(v[VERSION]) for v in (meta.get("items") or {}).values() if v.get(VERSION))
+    return out
+
+
+def collect_garbage(client: SolrClient, pub: str, keep: set[str]) -> None:
+    """Delete this publication's documents whose version no generation on disk lists."""
+    query = f"+pub:{pub}" + (f" -{{!terms f=iv v='{','.join(sorted(keep))}'}}" if keep else "")
+    client.update({"delete": {"query": query}})
+
+
+def _facets(entry: dict[str, Any]) -> dict[str, Any]:
+    year = entry.get("year")
+    return {"collection": list(entry.get("collection_path") or []), "type": entry.get("type") or None,
+            "year": year if isinstance(year, int) else None,
+            "decade": year // 10 * 10 if isinstance(year, int) else None,
+            "language": list(entry.get("languages") or [])}
+
+
+class SolrWriter:
+    """:class:`~server.search.engines.EngineWriter` into a SolrCloud collection."""
+
+    def __init__(self, settings: EngineSettings, gen_dir: Path, previous_meta: dict[str, Any] | None) -> None:
+        if not settings.solr_url:
+            raise ValueError("HERITAGE_SEARCH=solr needs HERITAGE_SOLR_URL")
+        self.client = SolrClient(settings.solr_url, settings.collection)
+        self.collection = settings.collection
+        manifests = Path(gen_dir).parent
+        self.pub = publication_id(manifests)
+        collect_garbage(self.client, self.pub, live_versions(manifests, Path(gen_dir)))
+        self._batch: list[dict[str, Any]] = []
+        self._added: list[str] = []
+
+    def keep(self, item_id: str, entry: dict[str, Any]) -> None:
+        """The item's version (in ``entry``, from the previous generation) stays listed."""
+
+    def add(self, item_id: str, entry: dict[str, Any], pages: list[PageDoc]) -> None:
+        version = uuid.uuid4().hex[:20]
+        entry[VERSION] = version
+        entry["page_count"] = len(pages)
+        self._added.append(version)
+        facets = _facets(entry)
+        for page in pages:
+            self._batch.append({"id": f"{version}-{page.n}", "item": item_id, "iv": version, "pub": self.pub,
+                                "n": int(page.n), "lang": page.language or NONE,
+                                text_field(page.language): field_text(page.tokens, page.stems, page.language),
+                                FOLDED: " ".join(page.tokens), **{k: v for k, v in facets.items() if v}})
+            if len(self._batch) >= BATCH:
+                self._flush()
+
+    def forget(self, item_id: str) -> None:
+        """Nothing now: the served generation still lists the old version (collected later)."""
+
+    def _flush(self) -> None:
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self.client.update(batch)
+
+    def commit(self, meta: dict[str, Any]) -> None:
+        self._flush()
+        self.client.update({"commit": {}})
+        meta["solr_collection"] = self.collection
+
+    def abort(self) -> None:
+        """Best effort: these versions are unlisted anyway, and collected at the next ingest."""
+        self._batch = []
+        if self._added:
+            with contextlib.suppress(Exception):  # an abort must not hide the ingest's own error
+                self.client.update({"delete": {"query": "{!terms f=iv}" + ",".join(self._added)}}, commit="true")
