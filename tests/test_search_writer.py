@@ -11,6 +11,9 @@ from server.ocr.model import PageText, Word
 from server.search import IndexedItem, IndexedPage, SearchIndexWriter, SearchService
 from server.search.store import read_page
 from server.search.writer import INDEX_DIR, META_FILE
+from tests.search_engines import search_engine, solr_url  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("search_engine")
 
 
 def page(n: int, text: str | list[str], language: str | None = "it") -> IndexedPage:
