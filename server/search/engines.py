@@ -78,8 +78,9 @@ class SiteMatches(Protocol):
         """The best ``limit`` pages ``(item, n, score)``, best first, only of ``items`` when given."""
         ...
 
-    def first_pages(self, item_id: str, limit: int) -> list[int]:
-        """An item's first ``limit`` matching page numbers, in page order."""
+    def first_pages(self, item_ids: list[str], limit: int) -> dict[str, list[int]]:
+        """Each item's first ``limit`` matching page numbers, in page order (one request for a
+        result page's items)."""
         ...
 
 

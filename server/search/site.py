@@ -275,13 +275,15 @@ def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery, lang
             return (item.year is None, sign * (item.year or 0), item.date or "", -counts[i], i)
         matched.sort(key=date_key)
     start = (query.page - 1) * query.page_size
+    on_page = matched[start:start + query.page_size]
+    short = [i for i in on_page if len(top.get(i, [])) < query.pages_per_item]
+    first = found.first_pages(short, query.pages_per_item * 2) if short else {}
     shown = []
-    for item_id in matched[start:start + query.page_size]:
+    for item_id in on_page:
         picked = top.get(item_id, [])[:query.pages_per_item]
         if len(picked) < query.pages_per_item:
             have = {n for _, n in picked}
-            picked += [(0.0, n) for n in found.first_pages(item_id, query.pages_per_item + len(have))
-                       if n not in have][:query.pages_per_item - len(picked)]
+            picked += [(0.0, n) for n in first.get(item_id, []) if n not in have][:query.pages_per_item - len(picked)]
         shown.append(_item_result(service, urls, query, tree, item_id, picked, counts[item_id], language))
     total_pages = sum(counts[i] for i in matched)
     return SiteResults(query, len(matched), total_pages, shown, facets, (time.perf_counter() - started) * 1000)

@@ -15,6 +15,8 @@ from server.search.engines import SearchUnavailable
 
 TIMEOUT = (3.0, 60.0)
 """Connect, read (seconds)."""
+UPDATE_TIMEOUT = (3.0, 600.0)
+"""Indexing a batch on a busy machine may take long: ingest waits rather than fails."""
 
 
 class SolrError(SearchUnavailable):
@@ -37,13 +39,14 @@ class SolrClient:
         return s
 
     def request(self, method: str, path: str, *, params: Any = None, data: Any = None, json_body: Any = None,
-                headers: dict[str, str] | None = None, ok_statuses: tuple[int, ...] = ()) -> dict[str, Any]:
+                headers: dict[str, str] | None = None, ok_statuses: tuple[int, ...] = (),
+                timeout: tuple[float, float] = TIMEOUT) -> dict[str, Any]:
         """``path`` below the Solr root (``{collection}/select``, ``admin/collections`` …)."""
         last: Exception | None = None
         for base in self.urls:
             try:
                 r = self._session().request(method, f"{base}/{path}", params=params, data=data, json=json_body,
-                                            headers=headers, timeout=TIMEOUT)
+                                            headers=headers, timeout=timeout)
             except requests.RequestException as exc:
                 last = exc
                 continue
@@ -65,7 +68,8 @@ class SolrClient:
         return self.request("POST", f"{self.collection}/select", data={**params, "wt": "json"})
 
     def update(self, body: Any, **params: Any) -> dict[str, Any]:
-        return self.request("POST", f"{self.collection}/update", params={**params, "wt": "json"}, json_body=body)
+        return self.request("POST", f"{self.collection}/update", params={**params, "wt": "json"}, json_body=body,
+                            timeout=UPDATE_TIMEOUT)
 
 
 def _short(exc: Exception | None) -> str:

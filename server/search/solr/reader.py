@@ -70,9 +70,12 @@ class SolrMatches:
         found = self.engine.client.select(params)
         return [(str(d["item"]), int(d["n"]), float(d.get("score") or 0.0)) for d in found["response"]["docs"]]
 
-    def first_pages(self, item_id: str, limit: int) -> list[int]:
-        fq = self.engine.item_filter(item_id)
-        if fq is None:
-            return []
-        found = self.engine.client.select({"q": self.q, "fq": fq, "fl": "n", "sort": "n asc", "rows": limit})
-        return [int(d["n"]) for d in found["response"]["docs"]]
+    def first_pages(self, item_ids: list[str], limit: int) -> dict[str, list[int]]:
+        versions = [v for i in item_ids if (v := self.engine.versions.get(i))]
+        if not versions:
+            return {}
+        found = self.engine.client.select({
+            "q": self.q, "fq": "{!terms f=iv}" + ",".join(versions), "fl": "item,n", "rows": len(versions),
+            "group": "true", "group.field": "item", "group.limit": limit, "group.sort": "n asc", "sort": "item asc"})
+        groups = found["grouped"]["item"]["groups"]
+        return {str(g["groupValue"]): [int(d["n"]) for d in g["doclist"]["docs"]] for g in groups}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from server.search.solr.client import SolrClient
 from server.search.solr.query import FOLDED, NONE, field_text, text_field
 from server.search.solr.reader import VERSION
 
-BATCH = 2000
+BATCH = 500
 """Documents per update request."""
 PUBLICATION_FILE = "search-solr-publication"
 """In the manifests folder: this publication's id, so that cleaning up never touches another
@@ -70,6 +71,8 @@ class SolrWriter:
         collect_garbage(self.client, self.pub, live_versions(manifests, Path(gen_dir)))
         self._batch: list[dict[str, Any]] = []
         self._added: list[str] = []
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="solr-writer")
+        self._pending: list[Future[Any]] = []
 
     def keep(self, item_id: str, entry: dict[str, Any]) -> None:
         """The item's version (in ``entry``, from the previous generation) stays listed."""
@@ -92,18 +95,33 @@ class SolrWriter:
         """Nothing now: the served generation still lists the old version (collected later)."""
 
     def _flush(self) -> None:
+        """Send the batch in the background (Solr analyses one batch while we prepare the next);
+        at most two in flight, and the first error stops the ingest."""
         if self._batch:
             batch, self._batch = self._batch, []
-            self.client.update(batch)
+            self._pending.append(self._sender.submit(self.client.update, batch))
+            while len(self._pending) > 2:
+                self._pending.pop(0).result()
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._pending.pop(0).result()
 
     def commit(self, meta: dict[str, Any]) -> None:
         self._flush()
+        self._drain()
+        self._sender.shutdown()
         self.client.update({"commit": {}})
         meta["solr_collection"] = self.collection
 
     def abort(self) -> None:
         """Best effort: these versions are unlisted anyway, and collected at the next ingest."""
         self._batch = []
+        for future in self._pending:
+            future.cancel()
+        with contextlib.suppress(Exception):
+            self._drain()
+        self._sender.shutdown()
         if self._added:
             with contextlib.suppress(Exception):  # an abort must not hide the ingest's own error
                 self.client.update({"delete": {"query": "{!terms f=iv}" + ",".join(self._added)}}, commit="true")

@@ -153,9 +153,12 @@ class WhooshMatches:
                 out.append((owner, int(self.ncol[doc]), score))
         return out
 
-    def first_pages(self, item_id: str, limit: int) -> list[int]:
-        docs = self.owners.docs.get(item_id)
-        return [] if docs is None else [int(self.ncol[d]) for d in docs.docs_in(self.docs)[:limit]]
+    def first_pages(self, item_ids: list[str], limit: int) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for item_id in item_ids:
+            docs = self.owners.docs.get(item_id)
+            out[item_id] = [] if docs is None else [int(self.ncol[d]) for d in docs.docs_in(self.docs)[:limit]]
+        return out
 
 
 class Owners:
