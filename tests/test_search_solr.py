@@ -182,6 +182,13 @@ def test_unreachable_solr_is_a_503_for_search_only(demo_in_solr: Path, solr_url:
     service = manifest["items"][0]["items"][0]["items"][0]["body"]["service"][0]
     image = service.get("id") or service.get("@id")
     assert client.get(image.replace("http://heritage.test", "") + "/info.json").status_code == 200
+
+    monkeypatch.delenv("HERITAGE_SOLR_URL")  # not configured at all: the same, with the reason
+    _services.clear()
+    client = create_app({"data": demo_in_solr, "base_url": "http://heritage.test"}).test_client()
+    r = client.get("/search.json?q=comune")
+    assert r.status_code == 503 and "HERITAGE_SOLR_URL" in r.get_json()["message"]
+    assert client.get(f"/iiif/3/{RASSEGNA}/manifest").status_code == 200
     _services.clear()
 
 

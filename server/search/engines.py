@@ -125,9 +125,16 @@ class EngineWriter(Protocol):
 
 def open_engine(gen_dir: Path, meta: dict[str, Any], words: Any,
                 settings: EngineSettings | None = None) -> SearchEngine:
-    """The engine a generation was written with (``meta["engine"]``)."""
-    settings = settings or EngineSettings.from_env()
+    """The engine a generation was written with (``meta["engine"]``); a Solr generation without
+    a usable Solr setting cannot be searched (503), like an unreachable Solr."""
     if meta.get("engine", "whoosh") == "solr":
+        try:
+            settings = settings or EngineSettings.from_env()
+        except ValueError as exc:
+            raise SearchUnavailable(f"search is unavailable: {exc}") from None
+        if not settings.solr_url:
+            raise SearchUnavailable("search is unavailable: this publication is indexed in Solr; "
+                                    "set HERITAGE_SOLR_URL")
         from server.search.solr.reader import SolrEngine
         return SolrEngine(settings, meta)
     from server.search.whoosh.reader import WhooshEngine

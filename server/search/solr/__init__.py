@@ -2,11 +2,13 @@
 
 Consistency with publication generations: every document carries ``iv``, an *item version* — a
 random id given when ingest indexes an item, recorded in that item's entry of the generation's
-description (``heritage-search.json``) and carried over while the item is unchanged. A generation
-searches only its own item versions (a cached ``{!terms f=iv}`` filter site-wide, one ``iv`` term
-within an item), so documents from a failed or SIGKILLed ingest, or from a generation not yet
-switched to, are never answered for the generation being served. Versions no generation on disk
-lists any more are deleted when the next ingest starts (:func:`.writer.collect_garbage`).
+description (``heritage-search.json``) and carried over while the item is unchanged — and ``g``,
+when its ingest started. A generation searches its publication's documents with ``g`` up to its
+own, less the versions on disk when it was built that it does not list
+(:func:`.reader.generation_filter`, one cached filter); within an item, that item's version. So
+documents from a failed or SIGKILLed ingest, or from a generation not yet switched to, are never
+answered for the generation being served. Versions no generation on disk lists any more are
+deleted when the next ingest starts (:func:`.writer.collect_garbage`).
 
 Incremental: an unchanged item keeps its version and documents; a changed item gets a new version
 (its old documents stay for the generation still served until they are collected).

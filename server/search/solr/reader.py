@@ -12,6 +12,19 @@ VERSION = "solr"
 """Key of an item's version in its entry of the generation's description."""
 
 
+def generation_filter(meta: dict[str, Any]) -> str:
+    """The documents of one generation: its publication's, indexed by its ingest or before, less
+    the item versions that were on disk then and that it does not list (replaced or removed items).
+    Short whatever the archive's size; ingests that started later (running, failed or killed)
+    are after ``solr_seq``, and earlier failed ones were collected before this one indexed."""
+    pub, seq = meta.get("solr_pub"), meta.get("solr_seq")
+    if not pub or not isinstance(seq, int) or not str(pub).isalnum():
+        return "-*:*"
+    excluded = [v for v in meta.get("solr_excluded") or [] if str(v).isalnum()]
+    out = f"+pub:{pub} +g:[* TO {seq}]"
+    return out + (f" -{{!terms f=iv v='{','.join(excluded)}'}}" if excluded else "")
+
+
 class SolrEngine:
     """:class:`~server.search.engines.SearchEngine` over a SolrCloud collection."""
 
@@ -23,8 +36,7 @@ class SolrEngine:
         items: dict[str, dict[str, Any]] = meta.get("items") or {}
         self.versions = {k: str(v[VERSION]) for k, v in items.items() if v.get(VERSION)}
         self.page_counts = {k: int(v.get("page_count") or 0) for k, v in items.items()}
-        listed = ",".join(sorted(set(self.versions.values())))
-        self.generation_filter = "{!terms f=iv}" + listed if listed else "-*:*"
+        self.generation_filter = generation_filter(meta)
         """Cached by Solr's filterCache: the same string for every query of the generation."""
 
     def item_filter(self, item_id: str) -> str | None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -68,7 +69,10 @@ class SolrWriter:
         self.collection = settings.collection
         manifests = Path(gen_dir).parent
         self.pub = publication_id(manifests)
-        collect_garbage(self.client, self.pub, live_versions(manifests, Path(gen_dir)))
+        previous_seq = int((previous_meta or {}).get("solr_seq") or 0)
+        self.seq = max(time.time_ns() // 1000, previous_seq + 1)
+        self._live = live_versions(manifests, Path(gen_dir))
+        collect_garbage(self.client, self.pub, self._live)
         self._batch: list[dict[str, Any]] = []
         self._added: list[str] = []
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="solr-writer")
@@ -85,7 +89,7 @@ class SolrWriter:
         facets = _facets(entry)
         for page in pages:
             self._batch.append({"id": f"{version}-{page.n}", "item": item_id, "iv": version, "pub": self.pub,
-                                "n": int(page.n), "lang": page.language or NONE,
+                                "g": self.seq, "n": int(page.n), "lang": page.language or NONE,
                                 text_field(page.language): field_text(page.tokens, page.stems, page.language),
                                 FOLDED: " ".join(page.tokens), **{k: v for k, v in facets.items() if v}})
             if len(self._batch) >= BATCH:
@@ -112,7 +116,9 @@ class SolrWriter:
         self._drain()
         self._sender.shutdown()
         self.client.update({"commit": {}})
-        meta["solr_collection"] = self.collection
+        listed = {str(v[VERSION]) for v in (meta.get("items") or {}).values() if v.get(VERSION)}
+        meta.update(solr_collection=self.collection, solr_pub=self.pub, solr_seq=self.seq,
+                    solr_excluded=sorted(self._live - listed))
 
     def abort(self) -> None:
         """Best effort: these versions are unlisted anyway, and collected at the next ingest."""
