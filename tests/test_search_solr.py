@@ -279,3 +279,24 @@ def test_killing_a_node_under_query_load_loses_no_query(own_cluster: tuple[str, 
     assert not errors, errors[:3]
     assert answered[0] >= before + 30  # it kept answering after the kill
 
+
+
+def test_solr_stems_italian_as_the_word_store_does(solr: SolrClient) -> None:
+    """The configset's Italian chain and the project's (which locates hits) agree on every word of
+    the real sample, so both engines match the same pages."""
+    from server.ocr import parse_ocr
+    from server.search.analysis import stem, tokens
+    from tests.conftest import SAMPLE
+    folder = SAMPLE / "items" / RASSEGNA
+    words = sorted({t for n in (1, 2, 3) for w in parse_ocr(folder / f"000{n}.hocr", 2300, 3400).words
+                    for t in tokens(w.text)})
+    assert len(words) > 1000
+    differ = []
+    for i in range(0, len(words), 300):
+        chunk = words[i:i + 300]
+        found = solr.request("POST", f"{COLLECTION}/analysis/field", data={
+            "analysis.fieldtype": "text_it", "analysis.fieldvalue": " ".join(chunk), "wt": "json"})
+        solr_stems = [t["text"] for t in found["analysis"]["field_types"]["text_it"]["index"][-1]]
+        assert len(solr_stems) == len(chunk)  # nothing dropped, nothing split
+        differ += [(w, s) for w, s in zip(chunk, solr_stems) if s != stem(w, "it")]
+    assert differ == []
