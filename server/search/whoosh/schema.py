@@ -21,8 +21,8 @@ or an item's vocabulary) and searched by the stems of those words.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import Callable, Iterable
 
 from whoosh import query as wq
 from whoosh.analysis import SpaceSeparatedTokenizer
