@@ -51,13 +51,13 @@ def _any(clauses: Iterable[str]) -> str:
     return unique[0] if len(unique) == 1 else "(" + " OR ".join(unique) + ")"
 
 
-def leaf_query(leaf: Node, languages: tuple[str, ...], expand: Expand) -> str:
+def leaf_query(leaf: Node, languages: tuple[str, ...], expand: Expand, native_prefix: bool = True) -> str:
     langs = languages or (NONE,)
     if isinstance(leaf, Term):
         return _any(f"{text_field(lang)}:{_quoted(_value(leaf.text, lang))}" for lang in langs)
     if isinstance(leaf, Phrase):
         return _any(f"{text_field(lang)}:{_quoted(' '.join(_value(t, lang) for t in leaf.tokens))}" for lang in langs)
-    if isinstance(leaf, Prefix) and leaf.prefix.isalnum():
+    if native_prefix and isinstance(leaf, Prefix) and leaf.prefix.isalnum():
         return f"{FOLDED}:{leaf.prefix}*"  # exact, whatever the number of expansions
     if isinstance(leaf, (Prefix, Fuzzy)):
         words = expand(leaf)
@@ -67,13 +67,18 @@ def leaf_query(leaf: Node, languages: tuple[str, ...], expand: Expand) -> str:
     raise TypeError(leaf)
 
 
-def to_solr(node: Node, languages: Iterable[str], expand: Expand) -> str:
-    """The Lucene-syntax query of a tree (``q.op`` is irrelevant: every operator is explicit)."""
+def to_solr(node: Node, languages: Iterable[str], expand: Expand, native_prefix: bool = True) -> str:
+    """The Lucene-syntax query of a tree (``q.op`` is irrelevant: every operator is explicit).
+
+    ``native_prefix``: Solr expands prefixes over the whole index (site-wide: exact); within an
+    item, ``expand`` lists the item's own words instead, so the query costs what the item costs;
+    there an expansion too long to list matches every page, so exclusions are left to the word store."""
     langs = tuple(languages)
     if isinstance(node, AllOf):
-        parts = [f"+{to_solr(c, langs, expand)}" for c in node.must]
-        parts += [f"-{to_solr(c, langs, expand)}" for c in node.must_not]
+        parts = [f"+{to_solr(c, langs, expand, native_prefix)}" for c in node.must]
+        if native_prefix:  # within an item, candidates are verified on the whole tree: no need to exclude
+            parts += [f"-{to_solr(c, langs, expand, native_prefix)}" for c in node.must_not]
         return "(" + " ".join(parts) + ")"
     if isinstance(node, AnyOf):
-        return _any(to_solr(c, langs, expand) for c in node.clauses)
-    return leaf_query(node, langs, expand)
+        return _any(to_solr(c, langs, expand, native_prefix) for c in node.clauses)
+    return leaf_query(node, langs, expand, native_prefix)

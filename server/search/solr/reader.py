@@ -47,7 +47,8 @@ class SolrEngine:
         fq = self.item_filter(item_id)
         if fq is None or not self.page_counts.get(item_id):
             return []
-        found = self.client.select({"q": to_solr(tree, self.languages, expand), "fq": fq, "fl": "n",
+        query = to_solr(tree, self.languages, expand, native_prefix=False)
+        found = self.client.select({"q": query, "fq": fq, "fl": "n",
                                     "sort": "n asc", "rows": self.page_counts[item_id]})
         return [int(d["n"]) for d in found["response"]["docs"]]
 
