@@ -3,6 +3,7 @@
 
     python bench/search_bench.py                 # 20,000 pages × 300 words, defaults as in bench/README.md
     python bench/search_bench.py --pages 2000    # a quick run
+    python bench/search_bench.py --engine solr --solr-url http://127.0.0.1:18983/solr --pages 100000
 
 The corpus is seeded and realistic in the ways that matter to an inverted index: the vocabulary
 and its Zipf frequencies come from the real Italian OCR of the sample (La Rassegna Settimanale,
@@ -12,6 +13,10 @@ text is copied in runs from the real pages, so phrases occur as they do in print
 words split over two lines). Everything goes through the production code path: SearchIndexWriter
 builds the index and word store, SearchService / site_search answer, search_v1 builds the JSON
 Mirador and Universal Viewer receive.
+
+``--engine solr`` indexes into a SolrCloud collection (``--collection``, default ``bench``, dropped
+and created again with ``--shards``), as ``HERITAGE_SEARCH=solr`` does; the Solr heap in use
+after the queries is read from each node.
 
 It prints indexing pages/s, the size of the index and of the word store, and p50/p99 of each
 query family, and writes the record to bench/results/ (git-ignored). Work files go to
@@ -30,28 +35,27 @@ import shutil
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from server.ocr import PageText, Word, parse_ocr  # noqa: E402
-from server.search import IndexedItem, IndexedPage, SearchIndexWriter, SiteQuery, site_search  # noqa: E402
-from server.search.analysis import tokens  # noqa: E402
-from server.search.iiif import search_v1  # noqa: E402
-from server.search.service import SearchService  # noqa: E402
-from server.search.urls import SearchUrls  # noqa: E402
+from server.ocr import PageText, Word, parse_ocr
+from server.search import IndexedItem, IndexedPage, SearchIndexWriter, SiteQuery, site_search
+from server.search.analysis import tokens
+from server.search.engines import EngineSettings
+from server.search.iiif import search_v1
+from server.search.service import SearchService
+from server.search.urls import SearchUrls
 
 SAMPLE = ROOT / "examples" / "holdings" / "items" / "periodical-ita-rassegna-settimanale-1878-10-06"
 SAMPLE_SIZES = {1: (2297, 3377), 2: (2242, 3357), 3: (2315, 3383)}
 FALLBACK_TEXT = ("la commissione parlamentare d'inchiesta sull'amministrazione del comune di firenze ha terminato "
                  "agli ultimi di settembre i suoi lavori e i giornali ne hanno fatto conoscere i risultati")
-SYLLABLES = ("ba be bi bo bu ca ce ci co cu da de di do du fa fe fi fo fu ga ge gi go gu la le li lo lu ma me "
-             "mi mo mu na ne ni no nu pa pe pi po pu ra re ri ro ru sa se si so su ta te ti to tu va ve vi vo "
-             "vu za ze zi zo stra stro pro pre tra tri con com par per sca sco gna gno gli chia chie").split()
-ENDINGS = "o a i e one ione ioni ato ata ati ente enti ezza ismo ista mente ore ori are ere ire".split()
+SYLLABLES = ["ba", "be", "bi", "bo", "bu", "ca", "ce", "ci", "co", "cu", "da", "de", "di", "do", "du", "fa", "fe", "fi", "fo", "fu", "ga", "ge", "gi", "go", "gu", "la", "le", "li", "lo", "lu", "ma", "me", "mi", "mo", "mu", "na", "ne", "ni", "no", "nu", "pa", "pe", "pi", "po", "pu", "ra", "re", "ri", "ro", "ru", "sa", "se", "si", "so", "su", "ta", "te", "ti", "to", "tu", "va", "ve", "vi", "vo", "vu", "za", "ze", "zi", "zo", "stra", "stro", "pro", "pre", "tra", "tri", "con", "com", "par", "per", "sca", "sco", "gna", "gno", "gli", "chia", "chie"]
+ENDINGS = ["o", "a", "i", "e", "one", "ione", "ioni", "ato", "ata", "ati", "ente", "enti", "ezza", "ismo", "ista", "mente", "ore", "ori", "are", "ere", "ire"]
 CANVAS = (2300, 3400)
 WORDS_PER_LINE = 10
 
@@ -159,6 +163,42 @@ def du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def fresh_collection(settings: EngineSettings, shards: int) -> None:
+    from server.search.solr.client import SolrClient
+    from server.search.solr.setup import collections, setup
+    client = SolrClient(str(settings.solr_url), settings.collection)
+    if settings.collection in collections(client):
+        client.request("GET", "admin/collections", params={"action": "DELETE", "name": settings.collection})
+    setup(client, shards=shards, replicas=1)
+
+
+def solr_index_bytes(settings: EngineSettings) -> int:
+    from server.search.solr.client import SolrClient
+    client = SolrClient(str(settings.solr_url), settings.collection)
+    status = client.request("GET", "admin/collections", params={"action": "CLUSTERSTATUS",
+                                                                "collection": settings.collection})
+    shards = status["cluster"]["collections"][settings.collection]["shards"]
+    total = 0
+    for shard in shards.values():
+        for replica in shard["replicas"].values():
+            node = SolrClient(replica["base_url"], settings.collection)
+            cores = node.request("GET", "admin/cores", params={"action": "STATUS", "core": replica["core"]})
+            total += int(cores["status"][replica["core"]]["index"]["sizeInBytes"])
+    return total
+
+
+def solr_heap_mib(settings: EngineSettings) -> int:
+    from server.search.solr.client import SolrClient
+    client = SolrClient(str(settings.solr_url), settings.collection)
+    nodes = client.request("GET", "admin/collections", params={"action": "CLUSTERSTATUS"})["cluster"]["live_nodes"]
+    used = 0
+    for node in nodes:  # 127.0.0.1:8983_solr
+        host, _, context = node.partition("_")
+        info = SolrClient(f"http://{host}/{context}", "x").request("GET", "admin/info/system")
+        used += int(info["jvm"]["memory"]["raw"]["used"])
+    return used // 2**20
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--pages", type=int, default=20_000, help="pages to index (default 20000)")
@@ -168,7 +208,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1878)
     p.add_argument("--work", type=Path, default=HERE / "work" / "search")
     p.add_argument("--results", type=Path, default=HERE / "results")
+    p.add_argument("--engine", choices=("whoosh", "solr"), default="whoosh")
+    p.add_argument("--solr-url", default=os.environ.get("HERITAGE_SOLR_URL"))
+    p.add_argument("--collection", default="bench")
+    p.add_argument("--shards", type=int, default=2)
     args = p.parse_args(argv)
+    settings = EngineSettings(args.engine, args.solr_url, args.collection)
+    if args.engine == "solr":
+        if not args.solr_url:
+            p.error("--engine solr needs --solr-url (or HERITAGE_SOLR_URL)")
+        fresh_collection(settings, args.shards)
 
     rng = random.Random(args.seed)
     real = real_text()
@@ -183,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
 
     generate_s = 0.0
     started = time.perf_counter()
-    writer = SearchIndexWriter(gen, None)
+    writer = SearchIndexWriter(gen, None, settings=settings)
     texts_by_item: dict[str, list[list[str]]] = {}
     for item, size in plan:
         g0 = time.perf_counter()
@@ -201,14 +250,14 @@ def main(argv: list[str] | None = None) -> int:
     writer.commit()
     commit_s = time.perf_counter() - c0
     total_s = time.perf_counter() - started - generate_s
-    index_bytes = du(gen / "index")
+    index_bytes = du(gen / "index") if args.engine == "whoosh" else solr_index_bytes(settings)
     words_bytes = du(gen / "words")
     print(f"indexing: {args.pages / total_s:.0f} pages/s ({total_s:.1f} s, of which commit {commit_s:.1f} s; "
           f"generating the text took another {generate_s:.1f} s)")
     print(f"size: index {index_bytes / 2**20:.1f} MiB, word store {words_bytes / 2**20:.1f} MiB "
           f"({len(list((gen / 'words').rglob('*.page')))} page files)")
 
-    service = SearchService(gen)
+    service = SearchService(gen, settings)
     urls = SearchUrls("http://localhost:5000")
     qrng = random.Random(args.seed + 1)
     common = [w for w in vocab[:60] if len(w) > 3]
@@ -231,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
                 return w[0][:qrng.randint(4, min(7, len(w[0]) - 1))] + "*"
         return "amministra*"
 
-    service.searcher()  # open once, as a running server has
+    service.search_item(next(iter(service.items)), "la")  # open once, as a running server has
     results: dict[str, dict[str, float]] = {}
 
     def run(name: str, queries: list[tuple[str, object]], fn) -> None:  # type: ignore[no-untyped-def]
@@ -269,9 +318,14 @@ def main(argv: list[str] | None = None) -> int:
     run("site term", [(term_query(), None) for _ in range(args.queries)], site)
     run("site phrase", [(phrase_query(), None) for _ in range(args.queries)], site)
     run("site prefix", [(prefix_query(), None) for _ in range(args.queries)], site)
-    run("site term, common words", [(qrng.choice(common), None) for _ in range(max(20, args.queries // 4))], site)
+    top50 = [w for w in vocab if tokens(w)][:50]
+    run("site term, 50 most common words", [(w, None) for w in top50], site)
+    heap = solr_heap_mib(settings) if args.engine == "solr" else None
+    if heap is not None:
+        print(f"Solr heap in use: {heap} MiB (all nodes)")
 
-    record = {"benchmark": "search", "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    record = {"benchmark": "search", "when": datetime.now(UTC).isoformat(timespec="seconds"),
+              "engine": args.engine, "solr_heap_mib": heap,
               "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
               "corpus": {"pages": args.pages, "words_per_page": args.words, "items": len(plan), "vocabulary": len(vocab),
                          "seed": args.seed},
@@ -280,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                            "word_store_mib": round(words_bytes / 2**20, 1)},
               "queries": results}
     args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / f"search-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.json"
+    out = args.results / f"search-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     out.write_text(json.dumps(record, indent=2))
     print(f"record: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     return 0

@@ -138,6 +138,27 @@ def _server(flag: str | None, settings: Settings) -> str:
     return chosen
 
 
+@main.command("solr-setup")
+@click.option("--url", default=None, help="Solr root URL (default: HERITAGE_SOLR_URL).")
+@click.option("--collection", default=None, help="Collection name (default: HERITAGE_SOLR_COLLECTION or heritage).")
+@click.option("--shards", type=click.IntRange(1, 256), default=1, show_default=True)
+@click.option("--replicas", type=click.IntRange(1, 16), default=1, show_default=True)
+def solr_setup(url: str | None, collection: str | None, shards: int, replicas: int) -> None:
+    """Upload the search configset to SolrCloud and create the collection (see docs/search.md)."""
+    from .search.engines import DEFAULT_COLLECTION, SearchUnavailable
+    from .search.solr.client import SolrClient
+    from .search.solr.setup import setup
+    url = url or os.environ.get("HERITAGE_SOLR_URL")
+    if not url:
+        raise click.UsageError("give --url or set HERITAGE_SOLR_URL")
+    name = collection or os.environ.get("HERITAGE_SOLR_COLLECTION") or DEFAULT_COLLECTION
+    try:
+        created = setup(SolrClient(url, name), shards=shards, replicas=replicas)
+    except SearchUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{'created' if created else 'updated'} collection {name!r} (configset {name!r})")
+
+
 def _access_log(flag: bool | None, settings: Settings) -> bool:
     return settings.access_log if flag is None else flag
 

@@ -50,7 +50,8 @@ def _html_page(status: int, title: str, message: str) -> str:
 def init_app(app: Flask) -> None:
     @app.errorhandler(HeritageError)
     def _heritage(exc: HeritageError) -> Response:
-        titles = {400: "Bad Request", 404: "Not Found", 403: "Forbidden", 501: "Not Implemented"}
+        titles = {400: "Bad Request", 404: "Not Found", 403: "Forbidden", 501: "Not Implemented",
+                  503: "Service Unavailable"}
         return error_response(exc.status, titles.get(exc.status, "Error"), str(exc), exc.parameter)
 
     @app.errorhandler(HTTPException)

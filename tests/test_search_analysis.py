@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from server.search.analysis import display_form, fold, language_key, raw_tokens, stem, tokens
-from server.search.engine import common_grams, common_words
+from server.search.whoosh.schema import common_grams, common_words
 
 
 def test_elisions_split_on_every_apostrophe_form() -> None:

@@ -24,6 +24,7 @@ from server.search.iiif import autocomplete_v1, autocomplete_v2, search_v1, sear
 from server.search.service import SearchService
 from server.search.urls import SearchUrls, search_services
 from tests.conftest import SAMPLE
+from tests.search_engines import search_engine, solr_url  # noqa: F401
 from tests.search_support import index_generation
 
 ITEMS = SAMPLE / "items"
@@ -68,7 +69,7 @@ def sample_pages(item_id: str) -> list[IndexedPage]:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_dir(tmp_path_factory: pytest.TempPathFactory, search_engine: str) -> Path:  # noqa: F811
     data = tmp_path_factory.mktemp("search-data")
     index_generation(data, [(item, sample_pages(item_id)) for item_id, (item, _) in SAMPLE_ITEMS.items()],
                      {"emeroteca": {"it": ["Emeroteca"], "en": ["Newspaper library"]}})

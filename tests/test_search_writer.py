@@ -11,6 +11,9 @@ from server.ocr.model import PageText, Word
 from server.search import IndexedItem, IndexedPage, SearchIndexWriter, SearchService
 from server.search.store import read_page
 from server.search.writer import INDEX_DIR, META_FILE
+from tests.search_engines import search_engine, solr_url  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("search_engine")
 
 
 def page(n: int, text: str | list[str], language: str | None = "it") -> IndexedPage:
@@ -172,3 +175,13 @@ def test_indexed_item_from_the_sample_holdings() -> None:
     assert bnf.collection_path == ["archivio", "manoscritti"] and bnf.year == 1300  # a range: its start
     assert collection_labels(holdings.collections)["emeroteca"]["en"] == ["Newspapers and periodicals"]
     assert collection_path("missing", holdings.collections) == ["missing"]
+
+
+def test_exclusions_and_prefixes_within_an_item(tmp_path: Path) -> None:
+    gen = tmp_path / "gen"
+    build(gen, None, {"a": [page(1, "amministrazione del comune"), page(2, "amministrazione di Milano"),
+                            page(3, "il comune di Milano")]})
+    assert hits(gen, "a", "amministra* -milano") == 1
+    assert hits(gen, "a", "comune -mil*") == 1
+    assert hits(gen, "a", "mil* -amministra*") == 1
+    assert hits(gen, "a", "amministra*") == 2

@@ -1,35 +1,31 @@
 """Read side: one :class:`SearchService` per published generation, shared by all requests.
 
-The generation never changes, so everything read from it can be cached for its lifetime: the
-Whoosh index (one searcher per thread: Whoosh searchers are not meant to be shared across
-threads), item metadata, each item's range of document numbers, the lexicon, per-item
-vocabularies and recent hit lists (Universal Viewer fetches every ``next`` page of a search,
-which would otherwise recompute the same hits each time).
+Engine-independent: the index is a :class:`~server.search.engines.SearchEngine` (Whoosh or Solr,
+whichever wrote the generation); this holds the word store and what is read from it.
+The generation never changes, so everything read from it can be cached for its lifetime: item
+metadata, the lexicon, per-item vocabularies and recent hit lists (Universal Viewer fetches every
+``next`` page of a search, which would otherwise recompute the same hits each time).
 
-Within an item, the index proposes candidate pages and the stored tokens decide: every page is
-verified against the whole query, so the hits and totals of Content Search are exact.
+Within an item, the engine proposes candidate pages and the stored tokens decide: every page is
+verified against the whole query, so the hits and totals of Content Search are exact on both engines.
 """
 from __future__ import annotations
 
-import bisect
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Callable, Generic, Hashable, Sequence, TypeVar
-
-from whoosh import index as windex
-from whoosh import query as wq
-from whoosh.searching import Searcher
+from typing import Generic, TypeVar
 
 from server.ocr.model import Box
 from server.search.analysis import tokens
-from server.search.engine import to_whoosh
+from server.search.engines import EngineSettings, SearchEngine, open_engine
 from server.search.lexicon import EXPANSIONS, Vocabulary
 from server.search.match import hit_ranges
+from server.search.meta import INDEX_DIR, LEXICON_FILE, read_meta
 from server.search.model import Hit, HitPart, IndexedItem, ItemSearch
 from server.search.query import Fuzzy, Node, Prefix, parse
 from server.search.store import StoredPage, item_dir, read_page
-from server.search.writer import INDEX_DIR, LEXICON_FILE, read_meta
 
 CONTEXT_WORDS = 6
 AUTOCOMPLETE_LIMIT = 20
@@ -64,30 +60,10 @@ PageHit = tuple[int, int, int, int]
 """``(page n, first word, last word, lines)`` of one hit."""
 
 
-class ItemDocs:
-    """An item's documents: one docnum range ``[lo, hi)`` (ingest adds an item's pages together);
-    ``members`` only if, against expectation, they are not contiguous."""
-
-    __slots__ = ("lo", "hi", "members")
-
-    def __init__(self, lo: int, hi: int, members: frozenset[int] | None) -> None:
-        self.lo, self.hi, self.members = lo, hi, members
-
-    def count_in(self, sorted_docs: Sequence[int]) -> int:
-        if self.members is not None:
-            return sum(1 for d in sorted_docs[bisect.bisect_left(sorted_docs, self.lo):
-                                              bisect.bisect_left(sorted_docs, self.hi)] if d in self.members)
-        return bisect.bisect_left(sorted_docs, self.hi) - bisect.bisect_left(sorted_docs, self.lo)
-
-    def docs_in(self, sorted_docs: Sequence[int]) -> list[int]:
-        found = sorted_docs[bisect.bisect_left(sorted_docs, self.lo):bisect.bisect_left(sorted_docs, self.hi)]
-        return list(found) if self.members is None else [d for d in found if d in self.members]
-
-
 class SearchService:
     """Searches one generation: within an item (Content Search) and site-wide (researchers)."""
 
-    def __init__(self, gen_dir: Path) -> None:
+    def __init__(self, gen_dir: Path, settings: EngineSettings | None = None) -> None:
         self.gen_dir = Path(gen_dir)
         meta = read_meta(self.gen_dir)
         self.available = meta is not None
@@ -98,25 +74,13 @@ class SearchService:
         self.page_languages: dict[str, list[str]] = {k: list(v.get("page_languages") or [])  # type: ignore[call-overload]
                                                      for k, v in raw_items.items()}
         self.collections: dict[str, dict[str, list[str]]] = meta.get("collections") or {}
-        self._index = windex.open_dir(str(self.gen_dir / INDEX_DIR)) if self.available else None
-        self._local = threading.local()
-        self._lock = threading.Lock()
+        self.engine_name = str(meta.get("engine") or "whoosh")
+        self.engine: SearchEngine | None = open_engine(self.gen_dir, meta, self, settings) if self.available else None
         self._vocab: LRU[str, Vocabulary] = LRU(64)
         self._hits: LRU[tuple[str, str], list[PageHit]] = LRU(32)
-        self._item_docs: dict[str, ItemDocs] | None = None
         self._lexicon: Vocabulary | None = None
 
     # -- plumbing ------------------------------------------------------------------------
-    def searcher(self) -> Searcher:
-        """This thread's searcher (opened once per thread and generation)."""
-        s = getattr(self._local, "searcher", None)
-        if s is None:
-            if self._index is None:
-                raise RuntimeError("no search index in this generation")
-            s = self._index.searcher()
-            self._local.searcher = s
-        return s
-
     def has_item(self, item_id: str) -> bool:
         return item_id in self.items
 
@@ -131,27 +95,6 @@ class SearchService:
         if self._lexicon is None:
             self._lexicon = Vocabulary.load(self.gen_dir / INDEX_DIR / LEXICON_FILE)
         return self._lexicon
-
-    def item_docs(self) -> dict[str, ItemDocs]:
-        """Every item's documents, read once from the ``item`` column (live documents only)."""
-        if self._item_docs is None:
-            with self._lock:
-                if self._item_docs is None:
-                    self._item_docs = self._read_item_docs()
-        return self._item_docs
-
-    def _read_item_docs(self) -> dict[str, ItemDocs]:
-        reader = self.searcher().reader()
-        column = reader.column_reader("item")
-        found: dict[str, list[int]] = {}
-        for doc in reader.all_doc_ids():
-            value = column[doc]
-            found.setdefault(value.decode("utf-8") if isinstance(value, bytes) else value, []).append(doc)
-        out = {}
-        for item_id, docs in found.items():
-            lo, hi = docs[0], docs[-1] + 1
-            out[item_id] = ItemDocs(lo, hi, None if hi - lo == len(docs) else frozenset(docs))
-        return out
 
     def expander(self, vocabulary: Vocabulary, complete: bool = False,
                  limit: int = EXPANSIONS) -> Callable[[Node], list[str] | None]:
@@ -178,17 +121,10 @@ class SearchService:
 
     def _item_hits(self, item_id: str, q: str) -> list[PageHit]:
         tree = parse(q)
-        if tree is None or not self.available or item_id not in self.items:
+        if tree is None or self.engine is None or item_id not in self.items:
             return []
-        docs = self.item_docs().get(item_id)
-        if docs is None:
-            return []
-        searcher = self.searcher()
-        query = to_whoosh(tree, self.languages, self.expander(self.vocabulary(item_id), complete=True),
-                          exact_negations=True)
-        ncol = searcher.reader().column_reader("n")
         hits: list[PageHit] = []
-        for n in sorted(int(ncol[d]) for d in docs_matching(searcher, query, docs)):
+        for n in self.engine.item_pages(item_id, tree, self.expander(self.vocabulary(item_id), complete=True)):
             page = self.page(item_id, n)
             if page is not None:
                 hits.extend((n, a, b, lines) for a, b, lines in hit_ranges(page, tree, verify=True))
@@ -222,31 +158,8 @@ class SearchService:
         return rows[:limit]
 
     def close(self) -> None:
-        if self._index is not None:
-            self._index.close()
-
-
-def docs_matching(searcher: Searcher, query: wq.Query, docs: ItemDocs, scored: bool = False) -> list[int]:
-    """Matching docnums within one item: skip straight to its range instead of intersecting the
-    query with the item's postings (a common word matches most of the index)."""
-    return [d for d, _ in scored_docs(searcher, query, docs, scored)]
-
-
-def scored_docs(searcher: Searcher, query: wq.Query, docs: ItemDocs, scored: bool = True) -> list[tuple[int, float]]:
-    if docs.hi <= docs.lo:
-        return []
-    matcher = query.matcher(searcher, None if scored else searcher.boolean_context())
-    out: list[tuple[int, float]] = []
-    if matcher.is_active() and matcher.id() < docs.lo:
-        matcher.skip_to(docs.lo)
-    while matcher.is_active():
-        doc = matcher.id()
-        if doc >= docs.hi:
-            break
-        if docs.members is None or doc in docs.members:
-            out.append((doc, matcher.score() if scored else 0.0))
-        matcher.next()
-    return out
+        if self.engine is not None:
+            self.engine.close()
 
 
 def build_hit(item_id: str, page: StoredPage, first: int, last: int, context: int = CONTEXT_WORDS) -> Hit:

@@ -9,11 +9,11 @@ chosen within one facet are alternatives (OR); different facets combine (AND).
 """
 from __future__ import annotations
 
-import bisect
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -21,11 +21,10 @@ from server.errors import BadRequest
 from server.ocr.lang import to_iso639_1
 from server.ocr.model import Box
 from server.presentation import labels
-from server.search.engine import DocSets, approximate, to_whoosh
-from server.search.match import PageMatcher, hit_ranges
+from server.search.match import hit_ranges
 from server.search.model import IndexedItem
 from server.search.query import Node, parse
-from server.search.service import ItemDocs, SearchService, union
+from server.search.service import SearchService, union
 from server.search.store import StoredPage
 from server.search.urls import SearchUrls, query_string
 from server.web.contentstate import Site, View, encoded
@@ -42,8 +41,6 @@ TOP_PAGES = 200
 RANK_EXPANSIONS = 8
 """Expansions of a prefix or fuzzy term that are scored (the most frequent); pages matching only
 rarer ones rank after the scored pages."""
-VERIFY_LIMIT = 500
-"""Approximate matches (see :func:`approximate`) are checked on the stored tokens up to this many pages."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +57,7 @@ class SiteQuery:
     pages_per_item: int = 3
 
     @classmethod
-    def from_args(cls, args: Any) -> "SiteQuery":
+    def from_args(cls, args: Any) -> SiteQuery:
         """From request arguments (a werkzeug MultiDict or a plain dict); 400 on bad values."""
         def getlist(name: str) -> list[str]:
             if hasattr(args, "getlist"):
@@ -229,9 +226,8 @@ def facet_values(item: IndexedItem, page_languages: list[str] | None = None) -> 
 def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery, language: str = labels.FALLBACK) -> SiteResults:
     """Run a researcher's search over every published item.
 
-    Two passes over the index: an unscored one finds every matching page (counts, facets,
-    filters, sorting by date: set algebra over postings lists, :class:`DocSets`), a scored one
-    ranks the best ``TOP_PAGES`` pages (prefix and fuzzy terms by their ``RANK_EXPANSIONS`` most
+    Two passes over the engine's index: an unscored one finds every matching page (counts, facets,
+    filters, sorting by date), a scored one ranks the best ``TOP_PAGES`` pages (prefix and fuzzy terms by their ``RANK_EXPANSIONS`` most
     frequent expansions). Items are ordered by their best page among those; items matching only
     further down follow, by how many of their pages match (scoring every match of a common word
     is what a pure-Python engine cannot afford). An item shows its best-ranked matching pages,
@@ -240,18 +236,11 @@ def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery, lang
     """
     started = time.perf_counter()
     tree = None if query.browsing else parse(query.q)
-    if (tree is None and not query.browsing) or not service.available:
+    if (tree is None and not query.browsing) or service.engine is None:
         return SiteResults(query, 0, 0, [], {}, (time.perf_counter() - started) * 1000)
-    searcher = service.searcher()
-    if tree is None:
-        docs = sorted(searcher.reader().all_doc_ids())
-    else:
-        docs = sorted(DocSets(searcher.reader(), service.languages, service.expander(service.lexicon)).of(tree))
-    owners = Owners(service.item_docs())
-    verified = False
-    if tree is not None and approximate(tree, service.languages) and len(docs) <= VERIFY_LIMIT:
-        docs, verified = _verified(service, owners, tree, docs), True
-    counts = owners.count(docs)
+    found = service.engine.site_matches(tree, service.expander(service.lexicon),
+                                        service.expander(service.lexicon, limit=RANK_EXPANSIONS))
+    counts = found.counts
 
     values = {i: facet_values(service.items[i], service.page_languages.get(i)) for i in counts if i in service.items}
     if query.date_from is not None or query.date_to is not None:
@@ -282,13 +271,9 @@ def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery, lang
     matched = [i for i, v in values.items() if passes(v)]
     top: dict[str, list[tuple[float, int]]] = {}
     if query.sort == "relevance" and tree is not None:
-        restricted = verified or len(matched) < len(counts)
-        allowed = {d for i in matched for d in owners.docs[i].docs_in(docs)} if restricted else None
-        ranking = to_whoosh(tree, service.languages, service.expander(service.lexicon, limit=RANK_EXPANSIONS))
-        for score, doc in searcher.search(ranking, limit=TOP_PAGES, filter=allowed).top_n:
-            owner = owners.owner(doc)
-            if owner is not None:
-                top.setdefault(owner, []).append((score, doc))
+        allowed = set(matched) if len(matched) < len(counts) else None
+        for owner, n, score in found.ranked(allowed, TOP_PAGES):
+            top.setdefault(owner, []).append((score, n))
         rank = {i: k for k, i in enumerate(top)}  # insertion order = best page first
         matched.sort(key=lambda i: (rank.get(i, len(rank)), -counts[i], i))
     else:
@@ -299,68 +284,18 @@ def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery, lang
             return (item.year is None, sign * (item.year or 0), item.date or "", -counts[i], i)
         matched.sort(key=date_key)
     start = (query.page - 1) * query.page_size
-    ncol = searcher.reader().column_reader("n")
+    on_page = matched[start:start + query.page_size]
+    short = [i for i in on_page if len(top.get(i, [])) < query.pages_per_item]
+    first = found.first_pages(short, query.pages_per_item * 2) if short else {}
     shown = []
-    for item_id in matched[start:start + query.page_size]:
-        best = top.get(item_id, [])[:query.pages_per_item]
-        picked = [(score, int(ncol[doc])) for score, doc in best]
+    for item_id in on_page:
+        picked = top.get(item_id, [])[:query.pages_per_item]
         if len(picked) < query.pages_per_item:
-            have = {doc for _, doc in best}
-            picked += [(0.0, int(ncol[doc])) for doc in owners.docs[item_id].docs_in(docs)
-                       if doc not in have][:query.pages_per_item - len(picked)]
+            have = {n for _, n in picked}
+            picked += [(0.0, n) for n in first.get(item_id, []) if n not in have][:query.pages_per_item - len(picked)]
         shown.append(_item_result(service, urls, query, tree, item_id, picked, counts[item_id], language))
     total_pages = sum(counts[i] for i in matched)
     return SiteResults(query, len(matched), total_pages, shown, facets, (time.perf_counter() - started) * 1000)
-
-
-def _verified(service: SearchService, owners: "Owners", tree: Node, docs: list[int]) -> list[int]:
-    """The documents whose stored tokens satisfy the query exactly."""
-    ncol = service.searcher().reader().column_reader("n")
-    out = []
-    for doc in docs:
-        owner = owners.owner(doc)
-        page = service.page(owner, int(ncol[doc])) if owner else None
-        if page is not None and PageMatcher(page.tokens, page.stems, page.language).matches(tree):
-            out.append(doc)
-    return out
-
-
-class Owners:
-    """Which item a document belongs to, and how many matching documents each item has."""
-
-    def __init__(self, item_docs: dict[str, ItemDocs]) -> None:
-        self.docs = item_docs
-        ranges = sorted((d.lo, d.hi, i) for i, d in item_docs.items() if d.members is None and d.hi > d.lo)
-        self.starts = [r[0] for r in ranges]
-        self.ranges = ranges
-        self.scattered = {i: d for i, d in item_docs.items() if d.members is not None}
-
-    def owner(self, doc: int) -> str | None:
-        k = bisect.bisect_right(self.starts, doc) - 1
-        if k >= 0 and doc < self.ranges[k][1]:
-            return self.ranges[k][2]
-        for item_id, d in self.scattered.items():
-            if d.members is not None and doc in d.members:
-                return item_id
-        return None
-
-    def count(self, sorted_docs: list[int]) -> dict[str, int]:
-        """Matching documents per item, jumping from item to item through the sorted docnums."""
-        counts: dict[str, int] = {}
-        k = 0
-        while k < len(sorted_docs):
-            r = bisect.bisect_right(self.starts, sorted_docs[k]) - 1
-            if r >= 0 and sorted_docs[k] < self.ranges[r][1]:
-                end = bisect.bisect_left(sorted_docs, self.ranges[r][1], k)
-                counts[self.ranges[r][2]] = end - k
-                k = end
-            else:
-                k += 1
-        for item_id, d in self.scattered.items():
-            c = d.count_in(sorted_docs)
-            if c:
-                counts[item_id] = c
-        return counts
 
 
 def _item_result(service: SearchService, urls: SearchUrls, query: SiteQuery, tree: Node | None, item_id: str,

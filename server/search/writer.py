@@ -1,10 +1,14 @@
 """Builds a generation's search index and word store, starting from the previous generation's.
 
+Engine-independent: the word store, the lexicon and the index's description
+(``{gen}/index/heritage-search.json``) are written here; the engine's documents by an
+:class:`~server.search.engines.EngineWriter` (Whoosh: segments in ``{gen}/index``; Solr: documents
+tagged with an item version that only generations listing it search, see :mod:`server.search.solr`).
+
 The previous generation is still being served while ingest runs, so it is never written to:
-its index files (immutable Whoosh segments; deletions live in the table of contents, which is
-rewritten) and its unchanged items' word folders are hard-linked into the new generation, then
-changed items are replaced. A crash before ``commit`` leaves only a half-built folder in the new,
-unpublished generation.
+its unchanged items' word folders are hard-linked into the new generation, then changed items are
+replaced. A crash before ``commit`` leaves only a half-built folder in the new, unpublished
+generation, and documents no published generation searches.
 
 Usage by ingest::
 
@@ -18,18 +22,15 @@ Usage by ingest::
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections import Counter
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from whoosh import index as windex
-
 from server.search.analysis import ANALYSIS_VERSION, language_key
-from server.search.engine import NONE, bigram_field, common_grams, make_schema, text_field
+from server.search.engines import EngineSettings, PageDoc, engine_writer
 from server.search.lexicon import Vocabulary, counts_of, dump
+from server.search.meta import FORMAT_VERSION, INDEX_DIR, LEXICON_FILE, META_FILE, read_meta
 from server.search.model import IndexedItem, IndexedPage
 from server.search.store import (
     WORDS_DIR,
@@ -42,23 +43,7 @@ from server.search.store import (
     write_vocab,
 )
 
-INDEX_DIR = "index"
-META_FILE = "heritage-search.json"
-LEXICON_FILE = "lexicon.tsv"
-FORMAT_VERSION = 5
-"""Bump when the schema or the word store changes: an older index is then rebuilt, not reused.
-5: Tesseract ALTO's line-end hyphens joined (the words of such pages changed)."""
-
-
-def read_meta(gen_dir: Path) -> dict[str, Any] | None:
-    """The index's own description (versions, items, languages), or None if absent or foreign."""
-    try:
-        meta = json.loads((gen_dir / INDEX_DIR / META_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION or meta.get("analysis") != ANALYSIS_VERSION:
-        return None
-    return meta
+NONE = "none"
 
 
 def page_language(page: IndexedPage, item: IndexedItem) -> str | None:
@@ -76,14 +61,18 @@ def page_language(page: IndexedPage, item: IndexedItem) -> str | None:
 class SearchIndexWriter:
     """Incremental builder of ``{gen_dir}/index`` and ``{gen_dir}/words``; see the module docstring."""
 
-    def __init__(self, gen_dir: Path, previous_gen_dir: Path | None = None, *, limitmb: int = 256) -> None:
+    def __init__(self, gen_dir: Path, previous_gen_dir: Path | None = None, *,
+                 settings: EngineSettings | None = None) -> None:
         self.gen_dir = Path(gen_dir)
         self.index_dir = self.gen_dir / INDEX_DIR
         self.words_dir = self.gen_dir / WORDS_DIR
         if self.index_dir.exists() or self.words_dir.exists():
             raise FileExistsError(f"{self.gen_dir} already has a search index")
+        self.settings = settings or EngineSettings.from_env()
         self.previous = Path(previous_gen_dir) if previous_gen_dir else None
         meta = read_meta(self.previous) if self.previous else None
+        if meta is not None and meta.get("engine", "whoosh") != self.settings.engine:
+            meta = None  # another engine's documents: index everything again
         self.words_dir.mkdir(parents=True)
         self.index_dir.mkdir(parents=True)
         self._previous_items: dict[str, dict[str, Any]] = dict(meta["items"]) if meta else {}
@@ -91,19 +80,9 @@ class SearchIndexWriter:
         self._languages: set[str] = set(meta.get("languages") or []) if meta else set()
         self._lexicon: Counter[str] = Counter()
         if meta and self.previous is not None:
-            for entry in os.scandir(self.previous / INDEX_DIR):
-                if entry.is_file() and entry.name not in (META_FILE, LEXICON_FILE) and not entry.name.endswith("LOCK"):
-                    try:
-                        os.link(entry.path, self.index_dir / entry.name)
-                    except OSError:
-                        shutil.copy2(entry.path, self.index_dir / entry.name)
-            self._index = windex.open_dir(str(self.index_dir))
             self._lexicon = counts_of(Vocabulary.load(self.previous / INDEX_DIR / LEXICON_FILE))
-        else:
-            self._index = windex.create_in(str(self.index_dir), make_schema())
-        self._writer = self._index.writer(limitmb=limitmb)
+        self._engine = engine_writer(self.gen_dir, self.previous, meta, self.settings)
         self._items: dict[str, dict[str, Any]] = {}
-        self._changed = False
         self._done = False
         self.pages_added = 0
 
@@ -128,6 +107,7 @@ class SearchIndexWriter:
         data = dict(self._previous_items[item_id])
         if not isinstance(item, str):
             data.update(item.to_json())
+        self._engine.keep(item_id, data)
         self._items[item_id] = data
         return True
 
@@ -139,6 +119,7 @@ class SearchIndexWriter:
         folder = new_item_folder(self.gen_dir, item_id)
         vocab: Counter[tuple[str, str]] = Counter()
         page_languages: set[str] = set()
+        docs: list[PageDoc] = []
         for page in sorted(pages, key=lambda p: p.n):
             lang = page_language(page, item)
             words = [(w.text, w.line, w.boxes) for w in page.page.words]
@@ -148,12 +129,8 @@ class SearchIndexWriter:
             vocab.update(seen)
             if not toks:
                 continue
+            docs.append(PageDoc(int(page.n), lang, toks, stems))
             key = lang or NONE
-            fields = {"item": item_id, "n": int(page.n), text_field(key): stems}
-            grams = common_grams(toks, stems, lang)
-            if grams:
-                fields[bigram_field(key)] = grams
-            self._writer.add_document(**fields)
             self._languages.add(key)
             page_languages.add(key)
             self.pages_added += 1
@@ -162,8 +139,8 @@ class SearchIndexWriter:
             self._lexicon[folded] += count
         data = item.to_json()
         data["page_languages"] = sorted(page_languages - {NONE})
+        self._engine.add(item_id, data, docs)
         self._items[item_id] = data
-        self._changed = True
 
     def remove_items(self, item_ids: list[str]) -> None:
         """Drop items explicitly (``commit`` also drops every previous item not kept or added)."""
@@ -183,25 +160,20 @@ class SearchIndexWriter:
             raise RuntimeError("already committed")
         for item_id in list(self._previous_items.keys() - self._items.keys()):
             self._forget_previous(item_id)
-        if self._changed:
-            self._writer.commit()
-        else:
-            self._writer.cancel()
+        meta = {"format": FORMAT_VERSION, "analysis": ANALYSIS_VERSION, "engine": self.settings.engine,
+                "languages": sorted(self._languages), "items": self._items, "collections": self._collections}
+        self._engine.commit(meta)
         write_text(self.index_dir / LEXICON_FILE, dump(self._lexicon))
-        meta = {"format": FORMAT_VERSION, "analysis": ANALYSIS_VERSION, "languages": sorted(self._languages),
-                "items": self._items, "collections": self._collections}
         write_text(self.index_dir / META_FILE, json.dumps(meta, ensure_ascii=False, separators=(",", ":")))
-        self._index.close()
         self._done = True
 
     def abort(self) -> None:
         """Give up (ingest failed): release the writer; the generation folder is the caller's to delete."""
         if not self._done:
-            self._writer.cancel()
-            self._index.close()
+            self._engine.abort()
             self._done = True
 
-    def __enter__(self) -> "SearchIndexWriter":
+    def __enter__(self) -> SearchIndexWriter:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -222,6 +194,5 @@ class SearchIndexWriter:
         """Delete a previous generation's documents of an item, and its words from the lexicon."""
         if self._previous_items.pop(item_id, None) is None or self.previous is None:
             return
-        self._writer.delete_by_term("item", item_id)
+        self._engine.forget(item_id)
         self._lexicon.subtract(counts_of(Vocabulary.load(self.previous / WORDS_DIR / item_id / "vocab.tsv")))
-        self._changed = True

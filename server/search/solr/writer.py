@@ -1,0 +1,133 @@
+"""Write side of the Solr engine (see :mod:`server.search.solr` for the design)."""
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from server.search.engines import EngineSettings, PageDoc
+from server.search.meta import read_meta
+from server.search.solr.client import SolrClient
+from server.search.solr.query import FOLDED, NONE, field_text, text_field
+from server.search.solr.reader import VERSION
+
+BATCH = 500
+"""Documents per update request."""
+PUBLICATION_FILE = "search-solr-publication"
+"""In the manifests folder: this publication's id, so that cleaning up never touches another
+publication sharing the collection."""
+
+
+def publication_id(manifests_dir: Path) -> str:
+    """This publication's id (hex), created on first use."""
+    path = manifests_dir / PUBLICATION_FILE
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pid = uuid.uuid4().hex
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(pid + "\n", encoding="utf-8")
+        tmp.replace(path)
+        return path.read_text(encoding="utf-8").strip()
+
+
+def live_versions(manifests_dir: Path, exclude: Path) -> set[str]:
+    """Item versions listed by the generations on disk (complete ones: a description is written last)."""
+    out: set[str] = set()
+    for gen in manifests_dir.iterdir() if manifests_dir.is_dir() else ():
+        if gen.is_dir() and not gen.is_symlink() and gen != exclude:
+            meta = read_meta(gen)
+            if meta and meta.get("engine") == "solr":
+                out.update(str(v[VERSION]) for v in (meta.get("items") or {}).values() if v.get(VERSION))
+    return out
+
+
+def collect_garbage(client: SolrClient, pub: str, keep: set[str]) -> None:
+    """Delete this publication's documents whose version no generation on disk lists."""
+    query = f"+pub:{pub}" + (f" -{{!terms f=iv v='{','.join(sorted(keep))}'}}" if keep else "")
+    client.update({"delete": {"query": query}})
+
+
+def _facets(entry: dict[str, Any]) -> dict[str, Any]:
+    year = entry.get("year")
+    return {"collection": list(entry.get("collection_path") or []), "type": entry.get("type") or None,
+            "year": year if isinstance(year, int) else None,
+            "decade": year // 10 * 10 if isinstance(year, int) else None,
+            "language": list(entry.get("languages") or [])}
+
+
+class SolrWriter:
+    """:class:`~server.search.engines.EngineWriter` into a SolrCloud collection."""
+
+    def __init__(self, settings: EngineSettings, gen_dir: Path, previous_meta: dict[str, Any] | None) -> None:
+        if not settings.solr_url:
+            raise ValueError("HERITAGE_SEARCH=solr needs HERITAGE_SOLR_URL")
+        self.client = SolrClient(settings.solr_url, settings.collection)
+        self.collection = settings.collection
+        manifests = Path(gen_dir).parent
+        self.pub = publication_id(manifests)
+        previous_seq = int((previous_meta or {}).get("solr_seq") or 0)
+        self.seq = max(time.time_ns() // 1000, previous_seq + 1)
+        self._live = live_versions(manifests, Path(gen_dir))
+        collect_garbage(self.client, self.pub, self._live)
+        self._batch: list[dict[str, Any]] = []
+        self._added: list[str] = []
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="solr-writer")
+        self._pending: list[Future[Any]] = []
+
+    def keep(self, item_id: str, entry: dict[str, Any]) -> None:
+        """The item's version (in ``entry``, from the previous generation) stays listed."""
+
+    def add(self, item_id: str, entry: dict[str, Any], pages: list[PageDoc]) -> None:
+        version = uuid.uuid4().hex[:20]
+        entry[VERSION] = version
+        entry["page_count"] = len(pages)
+        self._added.append(version)
+        facets = _facets(entry)
+        for page in pages:
+            self._batch.append({"id": f"{version}-{page.n}", "item": item_id, "iv": version, "pub": self.pub,
+                                "g": self.seq, "n": int(page.n), "lang": page.language or NONE,
+                                text_field(page.language): field_text(page.tokens, page.stems, page.language),
+                                FOLDED: " ".join(page.tokens), **{k: v for k, v in facets.items() if v}})
+            if len(self._batch) >= BATCH:
+                self._flush()
+
+    def forget(self, item_id: str) -> None:
+        """Nothing now: the served generation still lists the old version (collected later)."""
+
+    def _flush(self) -> None:
+        """Send the batch in the background (Solr analyses one batch while we prepare the next);
+        at most two in flight, and the first error stops the ingest."""
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self._pending.append(self._sender.submit(self.client.update, batch))
+            while len(self._pending) > 2:
+                self._pending.pop(0).result()
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._pending.pop(0).result()
+
+    def commit(self, meta: dict[str, Any]) -> None:
+        self._flush()
+        self._drain()
+        self._sender.shutdown()
+        self.client.update({"commit": {}})
+        listed = {str(v[VERSION]) for v in (meta.get("items") or {}).values() if v.get(VERSION)}
+        meta.update(solr_collection=self.collection, solr_pub=self.pub, solr_seq=self.seq,
+                    solr_excluded=sorted(self._live - listed))
+
+    def abort(self) -> None:
+        """Best effort: these versions are unlisted anyway, and collected at the next ingest."""
+        self._batch = []
+        for future in self._pending:
+            future.cancel()
+        with contextlib.suppress(Exception):
+            self._drain()
+        self._sender.shutdown()
+        if self._added:
+            with contextlib.suppress(Exception):  # an abort must not hide the ingest's own error
+                self.client.update({"delete": {"query": "{!terms f=iv}" + ",".join(self._added)}}, commit="true")
