@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from .errors import HeritageError
 from .http import add_cors
@@ -38,7 +39,7 @@ def _html_page(status: int, title: str, message: str) -> str:
     try:
         from .web.errors import render_error_page
         return render_error_page(status, message)
-    except Exception:  # noqa: BLE001 - an error page must never fail
+    except Exception:
         from flask import current_app
         current_app.logger.exception("the error page could not be rendered")
         from markupsafe import escape
@@ -55,7 +56,7 @@ def init_app(app: Flask) -> None:
         return error_response(exc.status, titles.get(exc.status, "Error"), str(exc), exc.parameter)
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Response:
+    def _http(exc: HTTPException) -> Response | BaseResponse:
         if exc.code is not None and exc.code < 400:
             return exc.get_response()
         status = exc.code or 500

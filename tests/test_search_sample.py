@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -218,7 +219,7 @@ def test_every_target_is_an_integer_xywh_string(service: SearchService, urls: Se
             m = re.fullmatch(rf"{re.escape(BASE)}/iiif/3/{re.escape(item_id)}/canvas/(\d+)#xywh=(\d+),(\d+),(\d+),(\d+)",
                              resource["on"])
             assert m, resource["on"]
-            x, y, w, h = map(int, m.groups()[1:])
+            _x, _y, w, h = map(int, m.groups()[1:])
             assert w > 0 and h > 0
 
 

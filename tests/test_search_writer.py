@@ -126,10 +126,9 @@ def test_writer_refuses_misuse(tmp_path: Path) -> None:
 def test_abort_leaves_nothing_served(tmp_path: Path) -> None:
     gen = tmp_path / "gen"
     gen.mkdir()
-    with pytest.raises(KeyError):
-        with SearchIndexWriter(gen, None) as writer:
-            writer.add_item(item("a"), [page(1, "testo")])
-            raise KeyError("ingest failed")
+    with pytest.raises(KeyError), SearchIndexWriter(gen, None) as writer:
+        writer.add_item(item("a"), [page(1, "testo")])
+        raise KeyError("ingest failed")
     assert not SearchService(gen).available  # no description written: nothing to serve
 
 

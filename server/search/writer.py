@@ -25,7 +25,7 @@ import json
 from collections import Counter
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from server.search.analysis import ANALYSIS_VERSION, language_key
 from server.search.engines import EngineSettings, PageDoc, engine_writer
@@ -173,7 +173,7 @@ class SearchIndexWriter:
             self._engine.abort()
             self._done = True
 
-    def __enter__(self) -> SearchIndexWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
