@@ -177,8 +177,11 @@ def test_share_this_view_round_trips_in_mirador(page: Any, site: str, viewer_ser
     canvas = f"{site}/iiif/3/{ITEM}/canvas/3"
 
     def same_view() -> bool:
+        # the shared region is in view, zoomed in (not the whole page). Not checked: the scale. The
+        # region is read from OpenSeadragon's viewport, whose aspect can differ from the box Mirador
+        # reports, so a wide view can reopen up to about twice as wide (a known limit, docs/web.md).
         bounds = mirador_view(page)["bounds"]
-        return zoomed_on(page, canvas, view.region, size) and bounds[2] <= shown[2] * 1.5 + 2  # type: ignore[arg-type]
+        return zoomed_on(page, canvas, view.region, size) and bounds[2] <= shown[2] * 2.5 + 2  # type: ignore[arg-type]
     page.wait_until(same_view, LOAD_TIMEOUT_MS, f"the shared view (was {shown})")
     page.wait_for_quiet()
     assert same_view(), (shown, mirador_view(page))

@@ -148,7 +148,7 @@
 
   function miradorBounds(M, windowId) {
     var viewer = osdViewer(M, windowId);
-    var b = viewer && viewer.viewport.getBounds(true);
+    var b = viewer && viewer.viewport.getBounds();  // where the viewport is going: a share taken mid-zoom names the end of it
     return b ? [b.x, b.y, b.width, b.height] : null;
   }
 
