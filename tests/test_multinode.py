@@ -41,8 +41,8 @@ SAMPLE_FROM, KILL_AT, RESTART_AT, REINGEST_AT = 3.0, 8.0, 12.0, 15.0
 MAX_WORKER_RSS_MB = 400
 # Growth allowed over the run. A survivor steps up twice: when it takes over the killed node's load,
 # and when the re-ingest opens the new generation beside the old one (the two newest stay open by
-# design). Measured on 2 busy cores: steps of 15-21 % in all, then flat (the samples are printed).
-MAX_GROWTH = 1.25
+# design). Measured on 2 cores: steps of 15-25 % in all, then flat (the samples are printed).
+MAX_GROWTH = 1.35
 
 
 def nginx_binary() -> str:

@@ -84,7 +84,9 @@ def test_sigkilled_ingest_never_changes_what_the_served_generation_answers(solr:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     pub = publication_id(manifests)
-    assert raw_count(solr, f"+pub:{pub} +f:venezia") == 40  # the killed ingest's pages are in Solr, searchable
+    # the killed ingest's pages are in Solr and searchable (the batches it had sent when it was killed: the
+    # writer sends them in the background, so not necessarily all 40)
+    assert 0 < raw_count(solr, f"+pub:{pub} +f:venezia") <= 40
     # … yet the served generation answers exactly as before
     assert site_total(g1, "venezia") == 0 and site_total(g1, "testo") == 1 and site_total(g1, "*") == 2
     assert served.search_item("a", "venezia").total_hits == 0
