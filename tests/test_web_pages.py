@@ -483,6 +483,26 @@ def test_item_under_a_prefix(client: Any) -> None:
     page = Page(html)
     assert all(link.startswith(("/museo/", "#", "http")) for link in page.links()), page.links()
     assert page.all("link", rel="stylesheet")[0]["href"] == "/museo/static/site.css"
+    # absolute URLs start at the public base (configured: it already names the mount point), never
+    # base + the mount point again: canonical, the embed code
+    assert page.all("link", rel="canonical")[0]["href"] == f"{BASE}/item/{DEMO_ITEMS[0]}"
+    assert f"{BASE}/embed/{DEMO_ITEMS[0]}" in html and f"{BASE}/museo/" not in html
+
+
+def test_collection_and_sitemap_under_a_prefix(client: Any) -> None:
+    html = get(client, f"/collection/{DEMO_COLLECTIONS[0]}", environ_overrides={"SCRIPT_NAME": "/museo"})
+    assert Page(html).all("link", rel="canonical")[0]["href"] == f"{BASE}/collection/{DEMO_COLLECTIONS[0]}"
+    xml = client.get("/sitemap.xml", environ_overrides={"SCRIPT_NAME": "/museo"}).get_data(as_text=True)
+    assert f"{BASE}/collections<" in xml and f"{BASE}/museo/" not in xml
+
+
+def test_absolute_urls_without_a_configured_base(demo_data: Path) -> None:
+    """Without HERITAGE_BASE_URL the base is the request's host and mount point: named once."""
+    from server import create_app
+    client = create_app({"data": demo_data}).test_client()
+    html = get(client, f"/item/{DEMO_ITEMS[0]}", environ_overrides={"SCRIPT_NAME": "/museo"})
+    assert Page(html).all("link", rel="canonical")[0]["href"] == f"http://localhost/museo/item/{DEMO_ITEMS[0]}"
+    assert f"http://localhost/museo/embed/{DEMO_ITEMS[0]}" in html and "/museo/museo/" not in html
 
 
 # --------------------------------------------------------------------------- for machines

@@ -51,6 +51,16 @@ def urls(box: int = 400) -> Urls:
     return Urls(base_url(), thumbnail_box=box)
 
 
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL for one of our pages: the public base already holds the mount point (SCRIPT_NAME),
+    which ``url_for`` adds too, so it is taken off the path once."""
+    path = url_for(endpoint, **values)
+    root = request.script_root
+    if root and path.startswith(root):
+        path = path[len(root):]
+    return base_url() + path
+
+
 def _required_publication() -> Publication:
     pub = publication()
     if pub is None:
@@ -133,7 +143,7 @@ def collection(coll_id: str) -> Response:
     return _html(render_template(
         "collection.html", node=node, ancestors=tree.ancestors(coll_id), items=items, total=total,
         page=page, pages=pages, page_link=page_link, serial=serial, years=years, months=months,
-        year=year, month=month, canonical=urls().base + url_for("web.collection", coll_id=coll_id),
+        year=year, month=month, canonical=absolute_url("web.collection", coll_id=coll_id),
         calendar=days, weekdays=issue_calendar.weekday_names(select_locale()) if days else [],
         active_page="collections"))
 
@@ -219,7 +229,7 @@ def item(item_id: str) -> Response:
     node = tree.nodes.get(it.collection)
     ancestors = [*tree.ancestors(it.collection), node] if node else []
     title = pick_one(manifest.get("label") or it.label, it.id)
-    embed_url = u.base + url_for("web.embed", item_id=it.id)
+    embed_url = absolute_url("web.embed", item_id=it.id)
     embed_code = (f'<iframe src="{escape(embed_url)}" title="{escape(title)}" width="800" height="600" '
                   f'style="border:0" allowfullscreen></iframe>')
     og = urls(OG_BOX)
@@ -285,7 +295,7 @@ def page_text(item_id: str, n: int) -> Response:
         size=_fit(by_n[n].width, by_n[n].height, 1000),
         previous=numbers[index - 1] if index > 0 else None,
         next=numbers[index + 1] if index + 1 < len(numbers) else None,
-        canonical=urls().base + url_for("web.page_text", item_id=item_id, n=n), active_page="collections"))
+        canonical=absolute_url("web.page_text", item_id=item_id, n=n), active_page="collections"))
 
 
 def _fit(width: int, height: int, box: int) -> tuple[int, int]:
@@ -331,10 +341,10 @@ def content_state_annotation(item_id: str, n: int, x: int | None = None, y: int 
 def sitemap() -> Response:
     """Home, the collections and every item page (the first 50,000 URLs: the protocol's limit)."""
     u = urls()
-    locs = [u.site(), u.base + url_for("web.collections")]
+    locs = [u.site(), absolute_url("web.collections")]
     pub = publication()
     if pub is not None:
-        locs += [u.base + url_for("web.collection", coll_id=c) for _, c in
+        locs += [absolute_url("web.collection", coll_id=c) for _, c in
                  ((d, n.id) for d, n in catalog.tree(pub).walk())]
         locs += [u.item_page(i) for i in catalog.all_item_ids(pub)]
     body = ['<?xml version="1.0" encoding="UTF-8"?>',
