@@ -9,6 +9,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,3 +121,28 @@ def write_holdings(root: Path, items: list[dict[str, str]], pages: dict[str, lis
         for i, src in enumerate(files, 1):
             os.symlink(src, folder / f"{i:04d}{src.suffix}")
     return root
+
+
+# --------------------------------------------------------------------------- live sites for the browser tests
+
+MIRADOR = "/node_modules/mirador4/dist/mirador.min.js"
+UV = "/node_modules/universalviewer/dist/umd/UV.js"
+
+
+def mirador_env(viewer_server: Any) -> dict[str, str]:
+    """What a live server needs so that item pages load Mirador from the loopback static server."""
+    return {"HERITAGE_VIEWER": "mirador", "HERITAGE_VIEWER_URL": viewer_server.url(MIRADOR)}
+
+
+@pytest.fixture(scope="module")
+def site(demo_data: Path, viewer_server: Any) -> Iterator[str]:
+    server = LiveServer(demo_data, env=mirador_env(viewer_server))
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def uv_site(demo_data: Path, viewer_server: Any) -> Iterator[str]:
+    server = LiveServer(demo_data, env={"HERITAGE_VIEWER": "uv", "HERITAGE_VIEWER_URL": viewer_server.url(UV)})
+    yield server.url
+    server.stop()

@@ -14,7 +14,6 @@ import json
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import pytest
 from server.search.site import FACETS
 
 from .browser.support import ARTIFACTS_DIR, inject_axe
-from .conftest import DEMO, LiveServer
+from .conftest import DEMO
 
 ITEM = "periodical-ita-rassegna-settimanale-1878-10-06"  # 3 pages, hOCR, two ranges
 ITEMS = sorted(p.name for p in (DEMO / "items").iterdir() if p.is_dir())
@@ -42,27 +41,6 @@ PAGE_TYPES = {
     "error": "/no/such/page",
 }
 WITH_VIEWER = {"item", "embed"}
-MIRADOR = "/node_modules/mirador4/dist/mirador.min.js"
-UV = "/node_modules/universalviewer/dist/umd/UV.js"
-
-
-def mirador_env(viewer_server: Any) -> dict[str, str]:
-    """What a live server needs so that item pages load Mirador from the loopback static server."""
-    return {"HERITAGE_VIEWER": "mirador", "HERITAGE_VIEWER_URL": viewer_server.url(MIRADOR)}
-
-
-@pytest.fixture(scope="module")
-def site(demo_data: Path, viewer_server: Any) -> Iterator[str]:
-    server = LiveServer(demo_data, env=mirador_env(viewer_server))
-    yield server.url
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def uv_site(demo_data: Path, viewer_server: Any) -> Iterator[str]:
-    server = LiveServer(demo_data, env={"HERITAGE_VIEWER": "uv", "HERITAGE_VIEWER_URL": viewer_server.url(UV)})
-    yield server.url
-    server.stop()
 
 
 def known_defects(viewer_base: str, site_url: str) -> list[re.Pattern[str]]:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -23,14 +21,11 @@ import pytest
 
 from server.web import contentstate as cs
 
-from .conftest import LiveServer
 from .test_web_browser import (
     ITEM,
     LOAD_TIMEOUT_MS,
-    UV,
     axe,
     known_defects,
-    mirador_env,
     mirador_selected_hit,
     open_page,
     screenshot,
@@ -39,20 +34,6 @@ from .test_web_browser import (
 )
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def site(demo_data: Path, viewer_server: Any) -> Iterator[str]:
-    server = LiveServer(demo_data, env=mirador_env(viewer_server))
-    yield server.url
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def uv_site(demo_data: Path, viewer_server: Any) -> Iterator[str]:
-    server = LiveServer(demo_data, env={"HERITAGE_VIEWER": "uv", "HERITAGE_VIEWER_URL": viewer_server.url(UV)})
-    yield server.url
-    server.stop()
 
 
 def get_json(url: str) -> Any:
