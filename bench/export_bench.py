@@ -45,8 +45,7 @@ def main() -> None:
         settings = Settings.load({"data": data})
         pub = PublicationStore(settings.manifests_dir, settings.image_cache_dir).current()
         assert pub is not None
-        pages = pub.query("SELECT COUNT(*) AS n FROM pages")[0]["n"]
-        items = pub.query("SELECT COUNT(*) AS n FROM items")[0]["n"]
+        items, pages = pub.catalog.counts()
         first, summary = run(data, "export", str(out), "--base-url", "https://museo.example.org")
         again, summary2 = run(data, "export", str(out), "--base-url", "https://museo.example.org")
         files = json.loads((out / ".heritage-export.json").read_text(encoding="utf-8"))["files"]

@@ -5,7 +5,7 @@ Layout under ``{data}/manifests/``::
     gen-20261126T101500-1a2b/   catalog.sqlite (its number, collections), iiif/ (the IIIF JSON, servable
                                 statically; iiif/3/<item> links into objects/), index/, words/
     current -> gen-…            a symlink, replaced atomically (rename) when an ingest completes
-    items.sqlite                the shared catalog of item versions (server/catalog.py)
+    items.sqlite                the shared catalog of item versions (server/catalog/)
     objects/<k[:2]>/<k>/        an item version's files, shared by generations (server/ingest/artefacts.py)
 
 The web app only reads; it notices a new ``current`` on the next request and reopens. Pyramids (and
@@ -13,48 +13,17 @@ the render cache) live in ``{data}/image_cache/`` keyed by content, shared by al
 """
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
 
-from .catalog import generation_number, open_generation
+from .catalog import CatalogReader, generation_number, open_generation
+from .errors import NotFound
 from .image.model import Pyramid
-
-SCHEMA = """
--- the self-contained catalog of generations written before the shared catalog (server/catalog.py);
--- still read, and still what create_catalog makes for tests that build a generation by hand
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE images (
-    id TEXT PRIMARY KEY,          -- the public Image API identifier: {item id}~{page number}
-    key TEXT NOT NULL,            -- content key of the master; names the pyramid and its tiles
-    pyramid TEXT NOT NULL,        -- path of the pyramid, relative to image_cache/
-    width INTEGER NOT NULL,
-    height INTEGER NOT NULL,
-    levels TEXT NOT NULL          -- JSON [[w, h], ...], level 0 first
-);
-CREATE TABLE collections (
-    id TEXT PRIMARY KEY, parent TEXT, position INTEGER NOT NULL, data TEXT NOT NULL
-);
-CREATE TABLE items (
-    id TEXT PRIMARY KEY, collection TEXT NOT NULL, type TEXT NOT NULL, date TEXT,
-    position INTEGER NOT NULL, data TEXT NOT NULL
-);
-CREATE INDEX items_by_collection ON items (collection, position);
-CREATE TABLE pages (
-    item_id TEXT NOT NULL, n INTEGER NOT NULL, image_id TEXT NOT NULL,
-    width INTEGER NOT NULL, height INTEGER NOT NULL, label TEXT,
-    ocr_path TEXT, ocr_format TEXT,
-    PRIMARY KEY (item_id, n)
-);
-CREATE TABLE inputs (           -- fingerprints of every input file, for incremental ingest
-    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, digest TEXT NOT NULL
-);
-"""
 
 CURRENT = "current"
 
@@ -67,7 +36,9 @@ class ImageRecord:
 
 
 class Publication:
-    """Read access to one generation. Connections are per thread; the file is immutable."""
+    """Read access to one generation. Connections are per thread; the file is immutable.
+
+    Its catalog is read through :attr:`catalog` (typed reads, :mod:`server.catalog.reads`)."""
 
     def __init__(self, root: Path, image_cache: Path) -> None:
         self.root = root
@@ -75,6 +46,7 @@ class Publication:
         self.catalog_path = root / "catalog.sqlite"
         self._local = threading.local()
         self._image_memo: dict[str, ImageRecord | None] = {}
+        self.catalog = CatalogReader(self._db)
 
     @property
     def generation(self) -> str:
@@ -84,7 +56,6 @@ class Publication:
         db = getattr(self._local, "db", None)
         if db is None:
             db = open_generation(self.catalog_path)
-            db.row_factory = sqlite3.Row
             self._local.db = db
         return db
 
@@ -93,8 +64,10 @@ class Publication:
         """The generation's number in the shared catalog (None: a self-contained older catalog)."""
         return generation_number(self._db())
 
-    def query(self, sql: str, *args: Any) -> list[sqlite3.Row]:
-        return self._db().execute(sql, args).fetchall()
+    @cached_property
+    def baked_base_url(self) -> str:
+        """The public base URL the generation's IIIF documents were written with ("" if none)."""
+        return self.catalog.meta("base_url") or ""
 
     def image(self, image_id: str) -> ImageRecord | None:
         """The pyramid behind a public image id, or None. Memoised: the generation never changes."""
@@ -102,13 +75,11 @@ class Publication:
             return self._image_memo[image_id]
         except KeyError:
             pass
-        rows = self.query("SELECT id, key, pyramid, width, height, levels FROM images WHERE id = ?", image_id)
+        row = self.catalog.image(image_id)
         record = None
-        if rows:
-            r = rows[0]
-            levels = tuple(tuple(level) for level in json.loads(r["levels"]))
-            record = ImageRecord(r["id"], r["key"], Pyramid(str(self.image_cache / r["pyramid"]),
-                                                             r["width"], r["height"], levels))
+        if row is not None:
+            record = ImageRecord(row.id, row.key, Pyramid(str(self.image_cache / row.pyramid),
+                                                          row.width, row.height, row.level_sizes))
         if len(self._image_memo) > 100_000:
             self._image_memo.clear()
         self._image_memo[image_id] = record
@@ -153,10 +124,12 @@ def current_publication() -> Publication | None:
     return store.current()
 
 
-def create_catalog(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path)
-    db.executescript(SCHEMA)
-    return db
+def required_publication() -> Publication:
+    """The served generation of a request that needs one: NotFound (404) before any ingest."""
+    pub = current_publication()
+    if pub is None:
+        raise NotFound("nothing is published yet: run `heritage ingest HOLDINGS_DIR`")
+    return pub
 
 
 def switch_current(manifests_dir: Path, generation_dir: Path) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from server.publication import create_catalog, switch_current
+from server.catalog import create_catalog
+from server.publication import switch_current
 from server.search import IndexedItem, IndexedPage, SearchIndexWriter
 
 

@@ -27,7 +27,7 @@ class ImageFiles:
         self.site = site
         self.writer = writer
         settings: Settings = client.application.config["SETTINGS"]
-        self.limits = Limits(settings.max_width, settings.max_height, settings.max_area)
+        self.limits = Limits.of(settings)
 
     def file(self, image_id: str, rest: str) -> str | None:
         """One image request (``region/size/rotation/quality.format``) written as a file, or None."""

@@ -27,7 +27,7 @@ from flask.testing import FlaskClient
 
 from ..config import Settings
 from ..errors import HeritageError
-from ..publication import Publication
+from ..publication import STORE_EXTENSION, Publication
 from ..web import catalog
 from ..web.i18n import default_language, ui_languages
 from . import rewrite
@@ -341,7 +341,7 @@ def export_site(settings: Settings, out_dir: Path, base_url: str, progress: bool
     overrides = {f.name: getattr(settings, f.name) for f in fields(settings)}
     overrides["base_url"] = base_url.rstrip("/")
     app = create_app(overrides)
-    store = app.extensions["heritage.store"]
+    store = app.extensions[STORE_EXTENSION]
     pub = store.current()
     if pub is None:
         raise HeritageError("nothing is published yet: run `heritage ingest HOLDINGS_DIR` first")

@@ -1,4 +1,5 @@
 """Reading the holdings layout (HOLDINGS.md) into plain, validated dataclasses. Pure: reads, never writes."""
+from ..ids import is_safe_id
 from .model import (
     IMAGE_EXTENSIONS,
     ITEM_TYPES,
@@ -12,7 +13,6 @@ from .model import (
     Page,
     Problem,
     Range,
-    is_safe_id,
     normalize_rights,
 )
 from .reader import natural_key, read_holdings

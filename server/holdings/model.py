@@ -26,14 +26,6 @@ IMAGE_EXTENSIONS = frozenset({".tif", ".tiff", ".jpg", ".jpeg", ".png", ".jp2", 
 # ALTO is XML; hOCR is XHTML (Tesseract writes .hocr, other tools .html or .hocr.html)
 OCR_FORMATS: dict[str, OcrFormat] = {".xml": "alto", ".hocr": "hocr", ".html": "hocr", ".htm": "hocr"}
 
-# Same rule as the HTTP layer's: ids go into URLs and file names, so no '/', '.', spaces.
-SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
-
-
-def is_safe_id(value: str) -> bool:
-    return bool(SAFE_ID.match(value))
-
-
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the input, where a person can find it (file relative to the holdings root)."""

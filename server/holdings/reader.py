@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..ids import is_safe_id
 from ..texts import N_, Nn_, Text
 from .csvread import Columns, Row, Table, split_multi
 from .model import (
@@ -25,7 +26,6 @@ from .model import (
     Page,
     Problem,
     Range,
-    is_safe_id,
     normalize_rights,
 )
 from .package import Package, merge_metadata

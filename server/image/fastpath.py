@@ -33,7 +33,7 @@ class TileFastPath:
         self.app = app
         self.settings = settings
         self.store = store
-        self.limits = Limits(settings.max_width, settings.max_height, settings.max_area)
+        self.limits = Limits.of(settings)
         self.max_age = f"public, max-age={settings.cache_max_age}"
         self.vary = ", ".join(base_vary(settings.base_url))
         self.rendered = render_cache(str(settings.image_cache_dir), settings.render_cache_mb)

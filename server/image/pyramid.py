@@ -19,6 +19,7 @@ from pathlib import Path
 import pyvips
 
 from ..errors import HeritageError
+from ..ids import CONTENT_KEY
 from .model import Pyramid
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,6 @@ _LOADERS = {"jpegload", "pngload", "tiffload", "webpload", "heifload", "gifload"
 _JP2_MAGIC = (b"\x00\x00\x00\x0cjP  \r\n\x87\n", b"\xff\x4f\xff\x51")
 # interpretations libvips converts to sRGB by formula (no ICC profile involved)
 _COLOUR_SPACES = {"lab", "labq", "labs", "lch", "cmc", "xyz", "yxy", "scrgb", "hsv", "oklab", "oklch"}
-_KEY_RE = re.compile(r"[A-Za-z0-9_-]{3,128}")
 
 
 def master_key(master: Path) -> str:
@@ -63,7 +63,7 @@ def _check_tile(tile: int) -> None:
 
 def pyramid_path(cache_dir: Path, key: str) -> Path:
     """Where the pyramid of ``key`` lives: sharded by the first two hex digits."""
-    if not _KEY_RE.fullmatch(key):
+    if not CONTENT_KEY.fullmatch(key):
         raise ValueError(f"not a pyramid key: {key!r}")
     return Path(cache_dir) / "pyramids" / key[:2] / f"{key}.tif"
 

@@ -20,8 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from math import isqrt
+from typing import TYPE_CHECKING
 
 from server.errors import BadRequest
+
+if TYPE_CHECKING:
+    from server.config import Settings
 
 MEDIA_TYPES: dict[str, str] = {
     "jpg": "image/jpeg",
@@ -58,6 +62,11 @@ class Limits:
     def __post_init__(self) -> None:
         if min(self.max_width, self.max_height, self.max_area) < 1:
             raise ValueError("limits must be positive")
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        """The limits configured in ``settings`` (HERITAGE_MAX_WIDTH, _MAX_HEIGHT, _MAX_AREA)."""
+        return cls(settings.max_width, settings.max_height, settings.max_area)
 
 
 @dataclass(frozen=True, slots=True)

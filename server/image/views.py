@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..config import Settings
 from ..errors import NotFound
 from ..http import IMAGE2_PROFILE, IMAGE3_PROFILE, base_url, cacheable, json_response
-from ..publication import ImageRecord, PublicationStore
+from ..publication import ImageRecord, current_publication
 from . import info as info_mod
 from .render import render
 from .request import MEDIA_TYPES, ImageRequest, Limits, parse, resolve
@@ -42,12 +42,11 @@ def render_cache(image_cache: str, render_cap_mb: int) -> DiskCache | None:
 
 def _limits() -> Limits:
     s = current_app.config["SETTINGS"]
-    return Limits(s.max_width, s.max_height, s.max_area)
+    return Limits.of(s)
 
 
 def _lookup(identifier: str) -> ImageRecord:
-    store: PublicationStore = current_app.extensions["heritage.store"]
-    pub = store.current()
+    pub = current_publication()
     record = pub.image(identifier) if pub is not None else None
     if record is None:
         raise NotFound(f"no image with identifier {identifier!r}", parameter="identifier")

@@ -1,4 +1,4 @@
-"""Stage: write a complete generation into ``gen``: its catalog rows (``server/catalog.py``), links
+"""Stage: write a complete generation into ``gen``: its catalog rows (``server/catalog/``), links
 to its items' content-addressed files (``artefacts.py``: IIIF JSON, OCR copies, plain text, written
 only for new or changed item versions), its collections and its search index.
 
@@ -74,11 +74,10 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
                       results: dict[str, PageResult], previous: Publication | None, fps: Fingerprints,
                       settings: Settings, report: IngestReport, progress: Progress, force: bool,
                       urls: Urls) -> tuple[int, int]:
-    db = catalog.db
     iiif = gen / "iiif" / "3"
     iiif.mkdir(parents=True)
-    db.execute("INSERT INTO gen.meta VALUES ('base_url', ?)", (urls.base,))
-    db.execute("INSERT INTO gen.meta VALUES ('holdings', ?)", (str(holdings.root),))
+    catalog.set_meta("base_url", urls.base)
+    catalog.set_meta("holdings", str(holdings.root))
     live = catalog.live()
     order = {item_id: n for n, item_id in enumerate([*holdings.items, *sorted(holdings.rejected)])}
 
@@ -147,11 +146,9 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
         "new": [i for i in published if i not in prev_items], "changed": [i for i in published if i in prev_items],
         "unchanged": unchanged, "carried": carried,
         "withdrawn": sorted(set(prev_items) - set(published) - set(unchanged) - set(carried))}
-    _write_collections(db, iiif, holdings, urls, settings)
+    _write_collections(catalog, iiif, holdings, urls, settings)
     catalog.set_inputs(fps.current, _previous_inputs(previous, fps, live))
-    pages = db.execute("SELECT COUNT(*) FROM pages").fetchone()[0]
-    items = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
-    return items, pages
+    return catalog.reads.counts()
 
 
 def _previous_inputs(previous: Publication | None, fps: Fingerprints,
@@ -161,7 +158,7 @@ def _previous_inputs(previous: Publication | None, fps: Fingerprints,
         return {}
     if fps.previous:
         return fps.previous
-    return {r["path"]: (r["size"], r["mtime_ns"], r["digest"]) for r in previous.query("SELECT * FROM inputs")}
+    return previous.catalog.inputs()
 
 
 def item_row(problems: list[Problem], item_id: str) -> tuple[str, int | None]:
@@ -305,13 +302,17 @@ def _carry_over(catalog: SharedCatalog, live: dict[str, tuple[int, int, int]], i
             catalog.hide(member)
             catalog.show(vid, position)
         return
-    for row in previous.query("SELECT * FROM items WHERE id = ?", item_id):  # from a self-contained catalog
-        vid = catalog.add_version(row["id"], row["collection"], row["type"], row["date"], row["data"], position,
-                                  os.path.relpath(target, iiif.parent.parent.parent))
-    for row in previous.query("SELECT * FROM pages WHERE item_id = ?", item_id):
-        catalog.add_page(vid, *tuple(row))
-        for img in previous.query("SELECT * FROM images WHERE id = ?", row["image_id"]):
-            catalog.add_image(vid, *tuple(img))
+    row = previous.catalog.item(item_id)  # from a self-contained catalog
+    if row is None:
+        return
+    vid = catalog.add_version(row.id, row.collection, row.type, row.date, row.data, position,
+                              os.path.relpath(target, iiif.parent.parent.parent))
+    for page in previous.catalog.pages(item_id):
+        catalog.add_page(vid, page.item_id, page.n, page.image_id, page.width, page.height, page.label,
+                         page.ocr_path, page.ocr_format)
+        img = previous.catalog.image(page.image_id)
+        if img is not None:
+            catalog.add_image(vid, img.id, img.key, img.pyramid, img.width, img.height, img.levels)
 
 
 def _previous_items(previous: Publication | None) -> dict[str, str]:
@@ -319,7 +320,7 @@ def _previous_items(previous: Publication | None) -> dict[str, str]:
     if previous is None:
         return {}
     try:
-        return {r["id"]: json.loads(r["data"]).get("fingerprint", "") for r in previous.query("SELECT id, data FROM items")}
+        return previous.catalog.fingerprints()
     except sqlite3.Error:
         return {}
 
@@ -346,17 +347,19 @@ def _ranges(structures: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _write_collections(db: sqlite3.Connection, iiif: Path, holdings: Holdings, urls: Urls, settings: Settings) -> None:
+def _write_collections(catalog: SharedCatalog, iiif: Path, holdings: Holdings, urls: Urls, settings: Settings) -> None:
     """The collection tree, pruned to what is published; ``top`` lists the top-level collections."""
-    rows = {r[0]: json.loads(r[1]) for r in db.execute("SELECT id, data FROM items")}
-    item_coll = dict(db.execute("SELECT id, collection FROM items").fetchall())
+    written = catalog.reads.items()
+    rows = {r.id: json.loads(r.data) for r in written}
+    item_coll = {r.id: r.collection for r in written}
     thumbs: dict[str, PageInfo] = {}
     for item_id, data in rows.items():
         thumb = (data.get("thumbnail") or [None])[0]
         if thumb:
             image_id = thumb["service"][0]["id"].rsplit("/", 1)[1]
-            page = db.execute("SELECT width, height FROM pages WHERE image_id = ?", (image_id,)).fetchone()
-            thumbs[item_id] = PageInfo(image_id, page[0], page[1])
+            page = catalog.reads.page_of_image(image_id)
+            assert page is not None  # ingest wrote the thumbnail's page with the item
+            thumbs[item_id] = PageInfo(image_id, page.width, page.height)
     out = iiif / "collection"
     out.mkdir()
     languages = settings.languages
@@ -384,16 +387,15 @@ def _write_collections(db: sqlite3.Connection, iiif: Path, holdings: Holdings, u
     top_label = labels.top_label(settings.provider_label,
                                  labels.publication_languages(settings.default_language, settings.languages))
     _write_collection(out, "top", top_label, None, children_of(None), urls, settings, None)
-    issues = {r[0]: IssueInfo(r[1], r[2], r[3]) for r in db.execute("SELECT id, type, date, position FROM items")}
+    issues = {r.id: IssueInfo(r.type, r.date, r.position) for r in written}
     for position, coll in enumerate(holdings.collections.values()):
         kids, years = group_by_year(coll.id, children_of(coll.id), issues)  # a serial's issues, by year
         for group in years:
             _write_collection(out, group.id, year_label(group), None, group.issues, urls, settings, coll.id)
         _write_collection(out, coll.id, coll.title, coll.description or None, kids, urls, settings,
                           coll.parent or "top")
-        db.execute("INSERT INTO collections VALUES (?, ?, ?, ?)",
-                   (coll.id, coll.parent, position, json.dumps({"label": coll.title, "summary": coll.description,
-                                                               "children": len(kids)}, ensure_ascii=False)))
+        catalog.add_collection(coll.id, coll.parent, position, json.dumps(
+            {"label": coll.title, "summary": coll.description, "children": len(kids)}, ensure_ascii=False))
     del languages
 
 

@@ -194,8 +194,7 @@ def _previous_inputs(previous: Publication | None) -> dict[str, tuple[int, int, 
     if previous is None:
         return {}
     try:
-        return {r["path"]: (r["size"], r["mtime_ns"], r["digest"])
-                for r in previous.query("SELECT path, size, mtime_ns, digest FROM inputs")}
+        return previous.catalog.inputs()
     except sqlite3.Error:
         return {}
 

@@ -7,40 +7,21 @@ another base URL (no HERITAGE_BASE_URL set, or a proxy), the ids are rewritten o
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 
 from flask import Blueprint, Response
 
 from ..errors import NotFound
-from ..holdings.model import is_safe_id
 from ..http import PRESENTATION3_PROFILE, base_url, cacheable, json_content_type
-from ..publication import Publication, current_publication
+from ..ids import is_safe_id
+from ..publication import required_publication
 
 presentation = Blueprint("presentation", __name__, url_prefix="/iiif/3")
 
 
 
-def _publication() -> Publication:
-    pub = current_publication()
-    if pub is None:
-        raise NotFound("nothing is published yet: run `heritage ingest HOLDINGS_DIR`")
-    return pub
-
-
-@lru_cache(maxsize=16)
-def _baked_base(catalog: str) -> str:
-    import sqlite3
-    db = sqlite3.connect(f"file:{catalog}?mode=ro&immutable=1", uri=True)
-    try:
-        row = db.execute("SELECT value FROM meta WHERE key = 'base_url'").fetchone()
-    finally:
-        db.close()
-    return row[0] if row else ""
-
-
 def send_document(relative: str, what: str, media_type: str | None = None) -> Response:
     """Send one pre-built file of the current generation, with the ids rebased to this request."""
-    pub = _publication()
+    pub = required_publication()
     path = pub.iiif_file(relative)
     try:
         body = path.read_bytes()
@@ -48,7 +29,7 @@ def send_document(relative: str, what: str, media_type: str | None = None) -> Re
     except OSError:
         raise NotFound(f"no {what}") from None
     if media_type is None:
-        baked = _baked_base(str(pub.catalog_path))
+        baked = pub.baked_base_url
         here = base_url()
         if baked and baked != here:
             body = body.replace(f'"{baked}/'.encode(), f'"{here}/'.encode())
@@ -109,11 +90,11 @@ def range_(item_id: str, range_id: str) -> Response:
 
 @presentation.route("/<item_id>/ocr/<int:n>")
 def ocr(item_id: str, n: int) -> Response:
-    pub = _publication()
-    rows = pub.query("SELECT ocr_format FROM pages WHERE item_id = ? AND n = ?", _safe(item_id, "item"), n)
-    if not rows or not rows[0]["ocr_format"]:
+    pub = required_publication()
+    page = pub.catalog.page(_safe(item_id, "item"), n)
+    if page is None or not page.ocr_format:
         raise NotFound(f"no OCR for page {n} of item {item_id!r}")
-    fmt = rows[0]["ocr_format"]
+    fmt = page.ocr_format
     media = "application/xml" if fmt == "alto" else "text/vnd.hocr+html"
     return send_document(f"3/{item_id}/ocr/{n}.{ 'xml' if fmt == 'alto' else 'hocr'}", "OCR file", media)
 
@@ -127,4 +108,4 @@ def text(item_id: str) -> Response:
 @presentation.route("/<item_id>/item.pdf")
 def pdf(item_id: str) -> Response:
     from .item_pdf import send_item_pdf
-    return send_item_pdf(_publication(), _safe(item_id, "item"))
+    return send_item_pdf(required_publication(), _safe(item_id, "item"))

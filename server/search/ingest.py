@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.ocr import OCRError, parse_ocr
 from server.search.model import IndexedItem, IndexedPage
+
+if TYPE_CHECKING:
+    from server.publication import Publication
 
 
 def collection_path(collection_id: str, collections: Mapping[str, Any]) -> list[str]:
@@ -33,7 +36,7 @@ def collection_labels(collections: Mapping[str, Any]) -> dict[str, dict[str, lis
     return {cid: dict(c.title) for cid, c in collections.items()}
 
 
-def pages_from_publication(pub: Any, item_id: str) -> list[IndexedPage]:
+def pages_from_publication(pub: Publication, item_id: str) -> list[IndexedPage]:
     """An item's pages with OCR, re-read from a published generation: its catalog's ``pages``
     rows and the OCR copies ingest keeps in ``iiif/3/{item}/ocr/{n}.xml|hocr``.
 
@@ -42,14 +45,13 @@ def pages_from_publication(pub: Any, item_id: str) -> list[IndexedPage]:
     Unreadable OCR is skipped: it was reported when the item was published.
     """
     pages: list[IndexedPage] = []
-    rows = pub.query("SELECT n, width, height, label, ocr_format FROM pages WHERE item_id = ? ORDER BY n", item_id)
-    for r in rows:
-        if not r["ocr_format"]:
+    for r in pub.catalog.pages(item_id):
+        if not r.ocr_format:
             continue
-        path = Path(pub.root) / "iiif" / "3" / item_id / "ocr" / f"{r['n']}.{'xml' if r['ocr_format'] == 'alto' else 'hocr'}"
+        path = Path(pub.root) / "iiif" / "3" / item_id / "ocr" / f"{r.n}.{'xml' if r.ocr_format == 'alto' else 'hocr'}"
         try:
-            text = parse_ocr(path, r["width"], r["height"])
+            text = parse_ocr(path, r.width, r.height)
         except (OSError, OCRError):
             continue
-        pages.append(IndexedPage(int(r["n"]), r["label"] or "", int(r["width"]), int(r["height"]), text))
+        pages.append(IndexedPage(int(r.n), r.label or "", int(r.width), int(r.height), text))
     return pages

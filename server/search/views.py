@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 
 from server.errors import BadRequest, NotFound
 from server.http import base_url, json_response
+from server.publication import current_publication, required_publication
 from server.search.iiif import autocomplete_v1, autocomplete_v2, ignored_parameters, search_v1, search_v2
 from server.search.service import HITS_PER_PAGE, SearchService, service_for
 from server.search.site import FACETS, SiteQuery, site_search
@@ -25,15 +26,8 @@ SEARCH_MAX_AGE = 300
 """Search responses change when a new generation is published: cache them briefly (ETag does the rest)."""
 
 
-def _publication() -> Any:
-    pub = current_app.extensions["heritage.store"].current()
-    if pub is None:
-        raise NotFound("nothing is published yet")
-    return pub
-
-
 def _service_and_item(item_id: str) -> tuple[Any, SearchService]:
-    pub = _publication()
+    pub = required_publication()
     service = service_for(pub.root)
     if not service.has_item(item_id) and not _in_catalog(pub, item_id):
         raise NotFound(f"no item {item_id!r}")
@@ -43,7 +37,7 @@ def _service_and_item(item_id: str) -> tuple[Any, SearchService]:
 def _in_catalog(pub: Any, item_id: str) -> bool:
     """Published items without OCR may be missing from the index: still searchable (no hits)."""
     try:
-        return bool(pub.query("SELECT 1 FROM items WHERE id = ?", item_id))
+        return pub.catalog.has_item(item_id)
     except (sqlite3.Error, AttributeError):
         return False
 
@@ -130,7 +124,7 @@ def run_site_search(args: Any, language: str | None = None) -> tuple[Any, SiteQu
     query = SiteQuery.from_args(args)
     language = language or current_app.config["SETTINGS"].default_language
     urls = SearchUrls(base_url())
-    pub = current_app.extensions["heritage.store"].current()
+    pub = current_publication()
     if pub is None:
         from server.search.site import SiteResults
         return SiteResults(query, 0, 0, [], {}), query, urls

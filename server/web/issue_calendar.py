@@ -6,7 +6,6 @@ convention); only issues dated to the day appear (a month- or year-only date has
 from __future__ import annotations
 
 import calendar
-import json
 import re
 from dataclasses import dataclass, field
 
@@ -34,19 +33,17 @@ class MonthGrid:
 
 def year_calendar(pub: Publication, coll_id: str, year: int) -> list[MonthGrid]:
     """The twelve months of ``year`` with the collection's issues of each day (empty when it has none)."""
-    rows = pub.query("SELECT id, date, data FROM items WHERE collection = ? AND date LIKE ? ORDER BY date, position, id",
-                     coll_id, f"{year:04d}-%")
+    rows = pub.catalog.items_of_year(coll_id, year)
     months = [MonthGrid(m, calendar.Calendar(calendar.MONDAY).monthdayscalendar(year, m)) for m in range(1, 13)]
     found = False
     for row in rows:
-        match = DAY.match(row["date"] or "")
+        match = DAY.match(row.date or "")
         if not match or int(match.group(1)) != year:
             continue
         month, day = int(match.group(2)), int(match.group(3))
         if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]):
             continue
-        label = json.loads(row["data"]).get("label") or {}
-        months[month - 1].issues.setdefault(day, []).append(Issue(row["id"], label))
+        months[month - 1].issues.setdefault(day, []).append(Issue(row.id, row.label))
         found = True
     return months if found else []
 

@@ -27,8 +27,9 @@ from markupsafe import escape
 
 from ..errors import BadRequest, NotFound
 from ..http import PRESENTATION3_PROFILE, add_cors, base_url, json_response
+from ..ids import is_safe_id
 from ..presentation.urls import Urls
-from ..publication import Publication, current_publication
+from ..publication import current_publication, required_publication
 from . import catalog, contentstate, describe, issue_calendar, pagetext, viewer
 from .i18n import gettext, pick_one, select_locale
 
@@ -43,10 +44,6 @@ HTML_MAX_AGE = 300
 OG_BOX = 800
 
 
-def publication() -> Publication | None:
-    return current_publication()
-
-
 def urls(box: int = 400) -> Urls:
     return Urls(base_url(), thumbnail_box=box)
 
@@ -59,13 +56,6 @@ def absolute_url(endpoint: str, **values: Any) -> str:
     if root and path.startswith(root):
         path = path[len(root):]
     return base_url() + path
-
-
-def _required_publication() -> Publication:
-    pub = publication()
-    if pub is None:
-        raise NotFound("nothing is published yet")
-    return pub
 
 
 def _int_arg(name: str, default: int | None = None, low: int = 1, high: int = 10**9) -> int | None:
@@ -93,7 +83,7 @@ def _html(body: str, status: int = 200) -> Response:
 
 @web.get("/")
 def home() -> Response:
-    pub = publication()
+    pub = current_publication()
     featured: list[catalog.CollectionNode] = []
     recent: list[catalog.ItemSummary] = []
     total = 0
@@ -111,7 +101,7 @@ def home() -> Response:
 
 @web.get("/collections")
 def collections() -> Response:
-    pub = _required_publication()
+    pub = required_publication()
     tree = catalog.tree(pub)
     return _html(render_template("collections.html", roots=[tree.nodes[r] for r in tree.roots],
                                  active_page="collections"))
@@ -119,9 +109,9 @@ def collections() -> Response:
 
 @web.get("/collection/<coll_id>")
 def collection(coll_id: str) -> Response:
-    pub = _required_publication()
+    pub = required_publication()
     tree = catalog.tree(pub)
-    node = tree.nodes.get(coll_id) if catalog.SAFE_ID.match(coll_id) else None
+    node = tree.nodes.get(coll_id) if is_safe_id(coll_id) else None
     if node is None:
         raise NotFound(f"no collection {coll_id!r}")
     serial = catalog.is_serial(pub, coll_id)
@@ -152,7 +142,7 @@ def collection(coll_id: str) -> Response:
 
 
 def _item_context(item_id: str, embedded: bool = False) -> dict[str, Any]:
-    pub = _required_publication()
+    pub = required_publication()
     item = catalog.item(pub, item_id)
     if item is None:
         raise NotFound(f"no item {item_id!r}")
@@ -186,10 +176,10 @@ def _item_context(item_id: str, embedded: bool = False) -> dict[str, Any]:
 
 def _site() -> contentstate.Site:
     """What a content state may open: the canvases of the published items, at this base URL."""
-    pub = _required_publication()
+    pub = required_publication()
 
     def sizes(item_id: str) -> dict[int, tuple[int, int]] | None:
-        if not catalog.SAFE_ID.match(item_id) or catalog.item(pub, item_id) is None:
+        if not is_safe_id(item_id) or catalog.item(pub, item_id) is None:
             return None
         return {p.n: (p.width, p.height) for p in catalog.pages(pub, item_id)}
     return contentstate.Site(urls().base, sizes)
@@ -280,7 +270,7 @@ def embed(item_id: str) -> Response:
 @web.get("/item/<item_id>/text/<int:n>")
 def page_text(item_id: str, n: int) -> Response:
     """The OCR text of one page in reading order, beside its image: the text panel without JavaScript."""
-    pub = _required_publication()
+    pub = required_publication()
     item = catalog.item(pub, item_id)
     by_n = {p.n: p for p in catalog.pages(pub, item_id)} if item else {}
     if item is None or n not in by_n:
@@ -307,7 +297,7 @@ def _fit(width: int, height: int, box: int) -> tuple[int, int]:
 @web.get("/item/<item_id>/text/<int:n>.json")
 def page_text_json(item_id: str, n: int) -> Response:
     """The same text for the item page's text panel (``viewer.js`` asks as the viewer turns pages)."""
-    pub = _required_publication()
+    pub = required_publication()
     if catalog.item(pub, item_id) is None or n not in {p.n for p in catalog.pages(pub, item_id)}:
         raise NotFound(f"no page {n} in item {item_id!r}")
     lines = pagetext.lines(pub.root, item_id, n)
@@ -342,7 +332,7 @@ def sitemap() -> Response:
     """Home, the collections and every item page (the first 50,000 URLs: the protocol's limit)."""
     u = urls()
     locs = [u.site(), absolute_url("web.collections")]
-    pub = publication()
+    pub = current_publication()
     if pub is not None:
         locs += [absolute_url("web.collection", coll_id=c) for _, c in
                  ((d, n.id) for d, n in catalog.tree(pub).walk())]

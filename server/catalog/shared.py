@@ -1,4 +1,4 @@
-"""The catalog: one shared SQLite database of item versions, and which generation shows which.
+"""The catalog's storage: one shared SQLite database of item versions, and which generation shows which.
 
 A one-item change must cost what changed, so the catalog is not rewritten per generation.
 ``{manifests}/items.sqlite`` holds, once per item version, its row (``versions``), its pages and its
@@ -24,6 +24,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+
+from .reads import CatalogReader
 
 SHARED = "items.sqlite"
 SHARED_SCHEMA = """
@@ -63,6 +65,37 @@ GENERATION_SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE collections (
     id TEXT PRIMARY KEY, parent TEXT, position INTEGER NOT NULL, data TEXT NOT NULL
+);
+"""
+
+SELF_CONTAINED_SCHEMA = """
+-- the self-contained catalog of generations written before the shared catalog (above);
+-- still read, and still what create_catalog makes for tests that build a generation by hand
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE images (
+    id TEXT PRIMARY KEY,          -- the public Image API identifier: {item id}~{page number}
+    key TEXT NOT NULL,            -- content key of the master; names the pyramid and its tiles
+    pyramid TEXT NOT NULL,        -- path of the pyramid, relative to image_cache/
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    levels TEXT NOT NULL          -- JSON [[w, h], ...], level 0 first
+);
+CREATE TABLE collections (
+    id TEXT PRIMARY KEY, parent TEXT, position INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE TABLE items (
+    id TEXT PRIMARY KEY, collection TEXT NOT NULL, type TEXT NOT NULL, date TEXT,
+    position INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE INDEX items_by_collection ON items (collection, position);
+CREATE TABLE pages (
+    item_id TEXT NOT NULL, n INTEGER NOT NULL, image_id TEXT NOT NULL,
+    width INTEGER NOT NULL, height INTEGER NOT NULL, label TEXT,
+    ocr_path TEXT, ocr_format TEXT,
+    PRIMARY KEY (item_id, n)
+);
+CREATE TABLE inputs (           -- fingerprints of every input file, for incremental ingest
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, digest TEXT NOT NULL
 );
 """
 
@@ -120,6 +153,7 @@ class SharedCatalog:
         self.g = 0
         self.previous: int | None = None
         self.abandoned: set[str] = set()
+        self.reads = CatalogReader(lambda: self.db)  # the generation being written (after begin)
 
     def begin(self, current: int | None, gen_catalog: Path, name: str) -> int:
         """Start generation ``name``'s transaction after ``current`` (the served one); returns its number.
@@ -138,7 +172,7 @@ class SharedCatalog:
         top = self.db.execute("SELECT MAX(g) FROM main.generations").fetchone()[0] or 0
         self.g = max(top, floor) + 1
         self.db.execute("INSERT INTO main.generations VALUES (?, ?)", (self.g, name))
-        self.db.execute("INSERT INTO gen.meta VALUES ('generation', ?)", (str(self.g),))
+        self.set_meta("generation", str(self.g))
         _script(self.db, _VIEWS.format(live=_LIVE.format(g=self.g), s="main."))
         return self.g
 
@@ -166,6 +200,12 @@ class SharedCatalog:
     def add_image(self, vid: int, image_id: str, key: str, pyramid: str, width: int, height: int, levels: str) -> None:
         self.db.execute("INSERT INTO main.images VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (vid, image_id, key, pyramid, width, height, levels))
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO gen.meta VALUES (?, ?)", (key, value))
+
+    def add_collection(self, coll_id: str, parent: str | None, position: int, data: str) -> None:
+        self.db.execute("INSERT INTO gen.collections VALUES (?, ?, ?, ?)", (coll_id, parent, position, data))
 
     def set_words(self, vid: int, words: str) -> None:
         self.db.execute("UPDATE main.versions SET words = ? WHERE vid = ?", (words, vid))
@@ -228,6 +268,13 @@ def _script(db: sqlite3.Connection, sql: str) -> None:
     for statement in sql.split(";"):
         if statement.strip():
             db.execute(statement)
+
+
+def create_catalog(path: Path) -> sqlite3.Connection:
+    """A self-contained catalog (the older layout), for tests that build a generation by hand."""
+    db = sqlite3.connect(path)
+    db.executescript(SELF_CONTAINED_SCHEMA)
+    return db
 
 
 def collect(manifests_dir: Path, generation_catalogs: list[Path]) -> set[str]:
