@@ -135,7 +135,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
             key = pyramid_key(fps.master(page.image), settings.tile_size)
             keys.append(key)
             tasks.append(PageTask(str(page.image), key, str(settings.image_cache_dir), settings.tile_size,
-                                  settings.jpeg_quality, force))
+                                  settings.jpeg_quality, force, str(page.ocr) if page.ocr is not None else None))
         page_keys[item.id] = keys
         for page in item.pages:
             if page.ocr is not None:
