@@ -22,6 +22,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -101,19 +102,30 @@ RUNNER = ("import atexit, runpy, shutil, sys; atexit.register(shutil.copyfile, '
           "runpy.run_module('server.cli', run_name='__main__')")
 
 
-def ingest(holdings: Path, data: Path, workers: int) -> tuple[float, int]:
-    """Wall seconds of one ``heritage ingest``, and the bytes its main process wrote (write(2) calls)."""
+def ingest(holdings: Path, data: Path, workers: int) -> tuple[float, int, float]:
+    """Wall seconds of one ``heritage ingest``, the bytes its main process wrote (write(2) calls), and
+    the CPU seconds (user + system) of its whole process tree: on a shared machine the wall time
+    counts the other sessions too, the CPU time (nearly) only ours."""
     env = {**os.environ, "HERITAGE_DATA": str(data), "HERITAGE_WORKERS": str(workers), "HERITAGE_PRETILE": "0",
            "LANG": "C.UTF-8"}
     io = data.parent / "io.txt"
+    cpu = _children_cpu()
     start = time.monotonic()
     result = subprocess.run([sys.executable, "-c", RUNNER, str(io), "ingest", str(holdings)], env=env, cwd=ROOT,
                             capture_output=True, text=True, check=False)
     took = time.monotonic() - start
+    cpu = _children_cpu() - cpu
     if result.returncode != 0:
         raise SystemExit(f"ingest failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     counters = dict(line.split(": ") for line in io.read_text().splitlines())
-    return took, int(counters["wchar"])
+    return took, int(counters["wchar"]), cpu
+
+
+def _children_cpu() -> float:
+    """User + system seconds of all waited-for descendants (the pool's workers are reaped by the ingest
+    process before it exits, so theirs are included)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def folder_bytes(root: Path) -> tuple[int, int]:
@@ -126,12 +138,14 @@ def throughput(n: int, workers: int) -> dict[str, float]:
     holdings, data = WORK / "large" / "holdings", WORK / "large" / "data"
     shutil.rmtree(WORK / "large", ignore_errors=True)
     large_pages(holdings, n)
-    took, _ = ingest(holdings, data, workers)
+    took, _, cpu = ingest(holdings, data, workers)
     pyramids, _ = folder_bytes(data / "image_cache" / "pyramids")
     total, _ = folder_bytes(data)
     masters, _ = folder_bytes(holdings / "items")
     return {"pages": n, "workers": workers, "seconds": round(took, 1),
             "pages_per_min_per_core": round(n / (took / 60) / workers, 1),
+            "cpu_seconds": round(cpu, 1), "cpu_seconds_per_page": round(cpu / n, 2),
+            "pages_per_cpu_minute": round(n / (cpu / 60), 1),
             "master_mp": 4 * 2146 * 3038 / 1e6, "masters_bytes": masters, "pyramid_bytes": pyramids,
             "derived_bytes": total - pyramids, "derived_over_pyramids": round((total - pyramids) / pyramids, 3)}
 
@@ -141,7 +155,7 @@ def one_item_change(pages: int, workers: int) -> dict[str, float]:
     holdings, data = base / "holdings", base / "data"
     shutil.rmtree(base, ignore_errors=True)
     ids = small_pages(holdings, pages)
-    first, _ = ingest(holdings, data, workers)
+    first, _, _ = ingest(holdings, data, workers)
     total, entries = folder_bytes(data / "manifests")
     before = snapshot(data)
     with open(holdings / "items.csv", encoding="utf-8", newline="") as f:
@@ -149,7 +163,7 @@ def one_item_change(pages: int, workers: int) -> dict[str, float]:
     rows[1 + len(ids) // 2][3] += " (changed)"
     with open(holdings / "items.csv", "w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows(rows)
-    took, wchar = ingest(holdings, data, workers)
+    took, wchar, _ = ingest(holdings, data, workers)
     new_bytes, changed_bytes, paths = written(before, snapshot(data))
     gen = data / "manifests" / "current"
     item = ids[len(ids) // 2]
@@ -173,7 +187,8 @@ def main() -> None:
     if args.large:
         record["throughput"] = t = throughput(args.large, args.workers)
         print(f"first ingest: {t['pages']} pages of {t['master_mp']:.0f} MP in {t['seconds']} s with "
-              f"{args.workers} workers: {t['pages_per_min_per_core']} pages/min/core; derived bytes "
+              f"{args.workers} workers: {t['pages_per_min_per_core']} pages/min/core (wall); CPU {t['cpu_seconds']} s, "
+              f"{t['cpu_seconds_per_page']} CPU s a page: {t['pages_per_cpu_minute']} pages per CPU-minute; derived bytes "
               f"{t['derived_over_pyramids']}x the pyramids", flush=True)
     changes: list[dict[str, float]] = []
     record["changes"] = changes

@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from .config import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:  # Flask is imported by create_app: ingest workers, which only build pyramids, never load it
+    from flask import Flask
 
 __version__ = "0.1.0"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The app factory: settings from defaults < environment < ``config``; one blueprint per API."""
+    from flask import Flask
+
     settings = Settings.load(config)
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"), static_folder=None)
     app.config["SETTINGS"] = settings

@@ -2,7 +2,9 @@
 
 Runs in worker processes; each task is one page and either returns its Pyramid or a one-line
 error, so that one bad master never stops the batch. Nothing else is pre-rendered: grid tiles
-are read from the pyramid itself at request time (``server/image/tiles.py``).
+are read from the pyramid itself at request time (``server/image/tiles.py``). The page's OCR
+file, if any, is parsed in the same task once the pyramid's size is known: it runs in parallel
+with the other pages' pyramids, and publishing needs no second pool of workers.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 from ..errors import HeritageError
 from ..image.model import Pyramid
 from ..image.pyramid import build_pyramid, open_pyramid, pyramid_path
+from .ocrparse import OCRResult, OCRTask, parse_one
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class PageTask:
     tile_size: int
     jpeg_quality: int
     force: bool
+    ocr: str | None = None  # the page's OCR file, parsed at the pyramid's size
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class PageResult:
     pyramid: Pyramid | None
     built: bool
     error: str | None = None
+    text: tuple[OCRTask, OCRResult] | None = None  # the parsed ``PageTask.ocr``
 
 
 def process_page(task: PageTask) -> PageResult:
@@ -51,7 +56,11 @@ def process_page(task: PageTask) -> PageResult:
     except Exception as exc:  # noqa: BLE001 - a codec failure must not stop the batch; report it as this page's error
         return PageResult(task.master, task.key, None, built, f"cannot process image: {exc.__class__.__name__}: "
                           f"{str(exc).splitlines()[0] if str(exc) else ''}")
-    return PageResult(task.master, task.key, pyramid, built)
+    text = None
+    if task.ocr is not None:
+        ocr = OCRTask(task.ocr, pyramid.width, pyramid.height)
+        text = (ocr, parse_one(ocr))
+    return PageResult(task.master, task.key, pyramid, built, text=text)
 
 
 def cached_result(task: PageTask) -> PageResult | None:

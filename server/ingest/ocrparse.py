@@ -39,12 +39,16 @@ def parse_one(task: OCRTask) -> OCRResult:
         return OCRResult(None, exc.reason, exc.line)
 
 
-def parse_all(tasks: list[OCRTask], workers: int) -> dict[OCRTask, OCRResult]:
-    """Every task's result; in ``workers`` processes when there is enough to do."""
-    unique = list(dict.fromkeys(tasks))
+def parse_all(tasks: list[OCRTask], workers: int,
+              parsed: dict[OCRTask, OCRResult] | None = None) -> dict[OCRTask, OCRResult]:
+    """Every task's result; ``parsed`` ones (the pyramid workers parse the OCR of the pages they
+    build) are taken as they are, the rest parsed in ``workers`` processes when there is enough to do."""
+    parsed = parsed or {}
+    done = {t: parsed[t] for t in tasks if t in parsed}
+    unique = [t for t in dict.fromkeys(tasks) if t not in done]
     workers = workers or os.cpu_count() or 1
     if workers < 2 or len(unique) < SERIAL_BELOW:
-        return {t: parse_one(t) for t in unique}
+        return {**done, **{t: parse_one(t) for t in unique}}
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        return dict(zip(unique, pool.map(parse_one, unique, chunksize=8)))
+        return {**done, **dict(zip(unique, pool.map(parse_one, unique, chunksize=8)))}

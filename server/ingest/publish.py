@@ -89,8 +89,9 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
     todo = {item.id for item in holdings.items.values()
             if force or prev_items.get(item.id) != fingerprints[item.id]
             or not all(results[k].pyramid for k in page_keys[item.id])}
+    parsed = dict(r.text for r in results.values() if r.text is not None)  # by the pyramid workers
     texts = parse_all([t for item_id in todo for t in _ocr_tasks(holdings.items[item_id], page_keys[item_id], results)],
-                      settings.workers)
+                      settings.workers, parsed)
     for item in holdings.items.values():
         fingerprint = fingerprints[item.id]
         if item.id not in todo:

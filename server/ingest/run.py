@@ -16,9 +16,10 @@ import sqlite3
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 from ..catalog import collect as collect_catalog
 from ..config import Settings
@@ -127,40 +128,32 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     previous = PublicationStore(manifests_dir, settings.image_cache_dir).current()
     fps = Fingerprints(_previous_inputs(previous) if not force else {})
 
-    tasks: list[PageTask] = []
-    page_keys: dict[str, list[str]] = {}
-    for item in holdings.items.values():
-        keys = []
-        for page in item.pages:
-            key = pyramid_key(fps.master(page.image), settings.tile_size)
-            keys.append(key)
-            tasks.append(PageTask(str(page.image), key, str(settings.image_cache_dir), settings.tile_size,
-                                  settings.jpeg_quality, force))
-        page_keys[item.id] = keys
-        for page in item.pages:
-            if page.ocr is not None:
-                fps.file(page.ocr)
-
-    progress = Progress(len(tasks), len(holdings.items), tty)
+    progress = Progress(sum(len(item.pages) for item in holdings.items.values()), len(holdings.items), tty)
     results: dict[str, PageResult] = {}
-    unique = []
-    for task in {t.key: t for t in tasks}.values():  # identical masters are built once
-        done = cached_result(task)
-        if done is None:
-            unique.append(task)
-        else:
-            results[task.key] = done
-            progress.page_done(task.master)
-    workers = settings.workers or os.cpu_count() or 1
-    if workers > 1 and len(unique) > 1:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            for res in pool.map(process_page, unique, chunksize=1):
-                results[res.key] = res
-                progress.page_done(res.master)
-    else:
-        for task in unique:
-            res = process_page(task)
+    page_keys: dict[str, list[str]] = {}
+    queued: set[str] = set()
+    with PageBuilds(settings.workers or os.cpu_count() or 1) as builds:
+        for item in holdings.items.values():
+            keys = []
+            for page in item.pages:
+                key = pyramid_key(fps.master(page.image), settings.tile_size)
+                keys.append(key)
+                if key in results or key in queued:
+                    continue  # identical masters are built once
+                task = PageTask(str(page.image), key, str(settings.image_cache_dir), settings.tile_size,
+                                settings.jpeg_quality, force, str(page.ocr) if page.ocr is not None else None)
+                done = cached_result(task)
+                if done is None:
+                    queued.add(key)
+                    builds.add(task)  # workers build while the next masters are hashed
+                else:
+                    results[key] = done
+                    progress.page_done(task.master)
+            page_keys[item.id] = keys
+            for page in item.pages:
+                if page.ocr is not None:
+                    fps.file(page.ocr)
+        for res in builds.results():
             results[res.key] = res
             progress.page_done(res.master)
     progress.close()
@@ -188,6 +181,40 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
         prebuild(Publication(final, settings.image_cache_dir), settings)
     _collect_old_generations(manifests_dir, interrupted)
     return holdings
+
+
+class PageBuilds:
+    """The pyramids to build, handed to a pool of worker processes as the masters are hashed: the
+    workers start, and build, while the main process reads the remaining masters. No pool is
+    started for fewer than two pages to build (a re-ingest has none), or for one worker."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.waiting: list[PageTask] = []  # built in this process, or by the pool once it starts
+        self.futures: list[Future[PageResult]] = []
+        self.pool: ProcessPoolExecutor | None = None
+
+    def add(self, task: PageTask) -> None:
+        self.waiting.append(task)
+        if self.workers > 1 and len(self.waiting) + len(self.futures) > 1:
+            if self.pool is None:
+                self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self.futures.extend(self.pool.submit(process_page, t) for t in self.waiting)
+            self.waiting.clear()
+
+    def results(self) -> Iterator[PageResult]:
+        """Every added page's result, in the order added."""
+        for future in self.futures:
+            yield future.result()
+        for task in self.waiting:
+            yield process_page(task)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if self.pool is not None:  # on an error (Ctrl-C …) the pages not started are dropped
+            self.pool.shutdown(wait=True, cancel_futures=exc_type is not None)
 
 
 def _previous_inputs(previous: Publication | None) -> dict[str, tuple[int, int, str]]:
