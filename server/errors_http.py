@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from . import headers
 from .errors import HeritageError
 from .http import add_cors
 
@@ -28,9 +29,9 @@ def error_response(status: int, title: str, message: str, parameter: str | None 
         response.status_code = status
     else:
         response = Response(_html_page(status, title, message), status=status,
-                            content_type="text/html; charset=utf-8")
+                            content_type=headers.HTML)
         response.vary.update(("Accept-Language", "Cookie"))
-    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cache-Control"] = headers.CACHE_ERRORS
     return response
 
 
@@ -51,8 +52,8 @@ def _html_page(status: int, title: str, message: str) -> str:
 def init_app(app: Flask) -> None:
     @app.errorhandler(HeritageError)
     def _heritage(exc: HeritageError) -> Response:
-        titles = {400: "Bad Request", 404: "Not Found", 403: "Forbidden", 501: "Not Implemented",
-                  503: "Service Unavailable"}
+        titles = {400: "Bad Request", 404: "Not Found", 403: "Forbidden", 412: "Precondition Failed",
+                  501: "Not Implemented", 503: "Service Unavailable"}
         return error_response(exc.status, titles.get(exc.status, "Error"), str(exc), exc.parameter)
 
     @app.errorhandler(HTTPException)

@@ -1,52 +1,35 @@
-"""Cross-cutting HTTP behaviour of every IIIF response, in one place.
+"""The Flask side of the HTTP edge, and the public base URL.
 
-CORS on everything (errors too), JSON-LD media types with the API profile when the client asks
-for them, strong validators (ETag, Last-Modified) with 304s, cache lifetimes, and the public base
-URL: configured, or derived from the request, where ``X-Forwarded-*`` counts only when a trusted
-proxy sent it (anyone else could otherwise plant their host in ids that caches then share). The
-Flask views and the WSGI tile shortcut (``image/fastpath.py``) both use what is here.
+The headers themselves (CORS, media types, validators and 304s, cache lifetimes, Vary) are defined
+once in ``headers.py``, which the WSGI tile shortcut (``image/fastpath.py``) uses directly; this is
+the small adapter the Flask views use, plus the public base URL: configured, or derived from the
+request, where ``X-Forwarded-*`` counts only when a trusted proxy sent it (anyone else could
+otherwise plant their host in ids that caches then share).
 """
 from __future__ import annotations
 
 import ipaddress
 import json
 from collections.abc import Callable, Iterable
-from email.utils import formatdate
 from typing import Any
 
 from flask import Flask, Response, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import get_host
 
-IMAGE3_PROFILE = "http://iiif.io/api/image/3/context.json"
-IMAGE2_PROFILE = "http://iiif.io/api/image/2/context.json"
-PRESENTATION3_PROFILE = "http://iiif.io/api/presentation/3/context.json"
+from . import headers
+from .errors import HeritageError
 
 
 def add_cors(response: Response) -> Response:
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    if request.method == "OPTIONS":
-        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = request.headers.get(
-            "Access-Control-Request-Headers", "Accept, Range, If-None-Match, If-Modified-Since")
-        response.headers["Access-Control-Max-Age"] = "86400"
-    response.headers.setdefault("Access-Control-Expose-Headers", "Link, ETag, Last-Modified, Content-Type")
+    """CORS on every response (``after_request``: errors too), a preflight's answer included."""
+    response.headers.update(headers.cors(request.method, request.headers.get("Access-Control-Request-Headers")))
     return response
 
 
-def wants_jsonld() -> bool:
-    """True when the Accept header names application/ld+json (the spec's content negotiation)."""
-    return "application/ld+json" in request.headers.get("Accept", "")
-
-
 def json_content_type(profile: str) -> str:
-    if wants_jsonld():
-        return f'application/ld+json;profile="{profile}"'
-    return "application/json"
+    return headers.json_media_type(request.headers.get("Accept"), profile)
 
-
-# what a request-derived base URL is made of besides the Host (which is part of every cache key)
-BASE_VARY = ("X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -103,11 +86,6 @@ def public_base(environ: dict[str, Any], configured: str) -> str:
     return f"{environ['wsgi.url_scheme']}://{get_host(environ)}{environ.get('SCRIPT_NAME', '')}".rstrip("/")
 
 
-def base_vary(configured: str) -> tuple[str, ...]:
-    """The request headers a body with absolute URLs depends on (none when the base is configured)."""
-    return () if configured else BASE_VARY
-
-
 def base_url() -> str:
     """The public base URL of the current Flask request."""
     return public_base(request.environ, current_app.config["SETTINGS"].base_url)
@@ -115,7 +93,7 @@ def base_url() -> str:
 
 def _vary_on_base(response: Response) -> Response:
     """Publicly cacheable responses carry absolute URLs built from the base: say what they vary on."""
-    extra = base_vary(current_app.config["SETTINGS"].base_url)
+    extra = headers.base_vary(current_app.config["SETTINGS"].base_url)
     if extra and "public" in response.headers.get("Cache-Control", ""):
         response.vary.update(extra)
     return response
@@ -127,20 +105,28 @@ def init_app(app: Flask) -> None:
     app.after_request(_vary_on_base)
 
 
-def cacheable(response: Response, etag: str, mtime: float | None, vary_accept: bool = False) -> Response:
-    """Attach validators and cache lifetime; turn the response into a 304 when the client has it."""
-    settings = current_app.config["SETTINGS"]
-    response.set_etag(etag)
-    if mtime is not None:
-        response.headers["Last-Modified"] = formatdate(mtime, usegmt=True)
-    response.headers["Cache-Control"] = f"public, max-age={settings.cache_max_age}"
+def cacheable(response: Response, tag: str, mtime: float | None, vary_accept: bool = False,
+              cache_control: str | None = None) -> Response:
+    """Attach validators (``tag``: the entity tag's opaque part) and a cache lifetime (IIIF content's
+    unless ``cache_control`` says otherwise); answer 304 when the client has it, 412 when its
+    If-Match names another version."""
+    value = headers.etag(tag)
+    response.headers.extend(headers.validators(value, mtime))
+    response.headers["Cache-Control"] = cache_control or headers.published(current_app.config["SETTINGS"].cache_max_age)
     if vary_accept:
         response.vary.add("Accept")
-    response.make_conditional(request)  # in place (it returns self, typed as werkzeug's base class)
+    if request.method in ("GET", "HEAD"):
+        response.headers.setdefault("Date", headers.http_date())
+        status = headers.evaluate(request.environ, value, mtime)
+        if status == headers.PRECONDITION_FAILED:
+            raise HeritageError("the resource is not the version If-Match names", status)
+        if status == headers.NOT_MODIFIED and response.status_code == headers.OK:
+            response.status_code = status  # werkzeug leaves out the body and its headers
     return response
 
 
-def json_response(doc: Any, profile: str, etag: str, mtime: float | None, status: int = 200) -> Response:
+def json_response(doc: Any, profile: str, tag: str, mtime: float | None, status: int = 200,
+                  cache_control: str | None = None) -> Response:
     body = json.dumps(doc, ensure_ascii=False, indent=2) if not isinstance(doc, (bytes, str)) else doc
     response = Response(body, status=status, content_type=json_content_type(profile))
-    return cacheable(response, etag, mtime, vary_accept=True)
+    return cacheable(response, tag, mtime, vary_accept=True, cache_control=cache_control)

@@ -12,7 +12,8 @@ import pytest
 from werkzeug.test import Client
 
 from server import create_app
-from server.http import BASE_VARY, is_trusted, proxy_networks
+from server.headers import BASE_VARY
+from server.http import is_trusted, proxy_networks
 
 EVIL = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https", "X-Forwarded-Prefix": "/x"}
 TILE = "/iiif/3/image/periodical-ita-rassegna-settimanale-1878-10-06~1/0,0,256,256/256,256/0/default.jpg"

@@ -1,12 +1,16 @@
 """The WSGI shortcut for tiles on disk (in the pyramid or the render cache) answers exactly as the
-Flask view does."""
+Flask view does; on a miss it hands what it looked up and parsed to the view."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
-from werkzeug.test import Client
+from werkzeug.test import Client, EnvironBuilder
 
 from server import create_app
 from server.http import ForwardedHeaders
+from server.image import fastpath, views
 from server.image.fastpath import TileFastPath
 from server.image.request import parse, resolve
 from server.image.tilecache import cache_key
@@ -48,7 +52,64 @@ def test_fast_path_answers_like_flask(demo_data, config) -> None:  # type: ignor
         _compare(app_client, flask_client, url, headers={"If-Modified-Since": modified})
         _compare(app_client, flask_client, url, headers={"X-Forwarded-Host": "museo.example",
                                                          "X-Forwarded-Proto": "https"})
+        _compare(app_client, flask_client, url, headers={"If-None-Match": f'W/{etag}, "other"'})
+        assert _compare(app_client, flask_client, url, headers={"If-Match": '"other"'}) == 412
+        assert _compare(app_client, flask_client, url, headers={"If-Match": etag}) == 200
     assert served == [200] * len(TILES)
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[tuple[str, ...]]:
+    """Record every call of ``module.parse`` (the real parser still answers)."""
+    calls: list[tuple[str, ...]] = []
+    real: Callable[..., Any] = module.parse
+
+    def counted(*args: Any) -> Any:
+        calls.append(args)
+        return real(*args)
+    monkeypatch.setattr(module, "parse", counted)
+    return calls
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_miss_hands_the_parsed_request_to_the_view(demo_data, monkeypatch, method) -> None:  # type: ignore[no-untyped-def]
+    """A tile not rendered yet: looked up and parsed once (by the shortcut), rendered by the view,
+    which takes the hand-over off the environ; the answer is the one the view gives on its own."""
+    app = create_app({"data": demo_data})
+    fast = _fast_path(app)
+    url = RENDERED[0]
+    parts = url.removeprefix("/iiif/3/image/").split("/")
+    flask_only = Client(_without_fast_path(create_app({"data": demo_data})))
+    _forget(fast, parts)
+    alone = flask_only.open(url, method=method)
+    _forget(fast, parts)
+    fast_calls, view_calls = _counting(monkeypatch, fastpath), _counting(monkeypatch, views)
+    environ = EnvironBuilder(url, method=method).get_environ()
+    answered: list[str] = []
+    body = b"".join(app.wsgi_app(environ, lambda status, headers, *_: answered.append(status)))
+    assert answered == ["200 OK"] and len(fast_calls) == 1 and view_calls == []
+    assert views.HANDED_OVER not in environ  # taken by the view, not left for anything after it
+    assert body == (alone.get_data() if method == "GET" else b"")
+    handed = Client(app).open(url, method=method)  # now a render-cache hit: answered by the shortcut
+    assert len(fast_calls) == 2 and view_calls == []
+    assert {k: v for k, v in handed.headers.items() if k != "Date"} == \
+        {k: v for k, v in alone.headers.items() if k != "Date"}
+
+
+def test_the_view_ignores_a_hand_over_of_another_request(demo_data, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The hand-over counts only for the URL it was parsed from: anything else is parsed again."""
+    app = _without_fast_path(create_app({"data": demo_data}))
+    fast = _fast_path_of(app)
+    other = STORED[0].removeprefix("/iiif/3/image/").split("/")
+    pub = fast.store.current()
+    record = pub.image(IMG) if pub is not None else None
+    assert record is not None
+    stale = views.Resolved(tuple(other), record, resolve(parse(3, *other[1:]), record.pyramid.width,
+                                                         record.pyramid.height, fast.limits))
+    view_calls = _counting(monkeypatch, views)
+    environ = EnvironBuilder(STORED[1]).get_environ()
+    environ[views.HANDED_OVER] = stale
+    body = b"".join(app.wsgi_app(environ, lambda *_: None))
+    assert len(view_calls) == 1 and body == Client(app).get(STORED[1]).get_data() != Client(app).get(STORED[0]).get_data()
 
 
 def _without_fast_path(app):  # type: ignore[no-untyped-def]
@@ -56,7 +117,14 @@ def _without_fast_path(app):  # type: ignore[no-untyped-def]
     outer = _fast_path(app)
     assert isinstance(app.wsgi_app, ForwardedHeaders) and app.wsgi_app.app is outer
     app.wsgi_app.app = outer.app
+    app.extensions["test.fast_path"] = outer  # still at hand for its store, limits and caches
     return app
+
+
+def _fast_path_of(app) -> TileFastPath:  # type: ignore[no-untyped-def]
+    fast = app.extensions["test.fast_path"]
+    assert isinstance(fast, TileFastPath)
+    return fast
 
 
 def _fast_path(app) -> TileFastPath:  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app
 
 from ..errors import NotFound
+from ..headers import CACHE_FEED_HEAD, CACHE_IMMUTABLE
 from ..http import base_url, json_response
 from ..presentation.urls import Urls
 from ..publication import CURRENT
@@ -25,8 +26,6 @@ from .log import Activity, ChangeLog, log_path
 
 DISCOVERY_CONTEXT = "http://iiif.io/api/discovery/1/context.json"
 PAGE_SIZE = 100
-SHORT_MAX_AGE = 60
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 discovery = Blueprint("discovery", __name__, url_prefix="/iiif/discovery")
 log = logging.getLogger(__name__)
@@ -69,12 +68,10 @@ def _activity(urls: Urls, activity: Activity) -> dict[str, Any]:
             "endTime": activity.end_time}
 
 
-def _send(doc: dict[str, Any], max_age: int | None) -> Response:
+def _send(doc: dict[str, Any], cache_control: str) -> Response:
     body = json.dumps(doc, ensure_ascii=False, indent=1)
     etag = hashlib.sha1(body.encode()).hexdigest()
-    response = json_response(body, DISCOVERY_CONTEXT, etag, None)
-    response.headers["Cache-Control"] = IMMUTABLE if max_age is None else f"public, max-age={max_age}"
-    return response
+    return json_response(body, DISCOVERY_CONTEXT, etag, None, cache_control=cache_control)
 
 
 def _pages(total: int) -> int:
@@ -86,7 +83,7 @@ def changes() -> Response:
     total = _log().count()
     doc = {"@context": DISCOVERY_CONTEXT, "id": _feed_url(), "type": "OrderedCollection", "totalItems": total,
            "first": _page_ref(1), "last": _page_ref(_pages(total))}
-    return _send(doc, SHORT_MAX_AGE)
+    return _send(doc, CACHE_FEED_HEAD)
 
 
 @discovery.route("/changes/page/<int:n>")
@@ -108,7 +105,7 @@ def page(n: int) -> Response:
     if full:
         doc["next"] = _page_ref(n + 1)
     doc["orderedItems"] = [_activity(urls, a) for a in items]
-    return _send(doc, None if full else SHORT_MAX_AGE)
+    return _send(doc, CACHE_IMMUTABLE if full else CACHE_FEED_HEAD)
 
 
 @discovery.route("/activity/<int:seq>")
@@ -116,4 +113,4 @@ def activity(seq: int) -> Response:
     found = _log().activity(seq)
     if found is None:
         raise NotFound(f"no activity {seq}")
-    return _send({"@context": DISCOVERY_CONTEXT, **_activity(Urls(base_url()), found)}, None)
+    return _send({"@context": DISCOVERY_CONTEXT, **_activity(Urls(base_url()), found)}, CACHE_IMMUTABLE)

@@ -4,26 +4,27 @@ Viewers ask for thousands of these; each is one ``pread`` (whole tiles, ``tiles.
 read (edge tiles and anything else once rendered, from the render cache), and Flask's dispatch
 would be most of its cost. This middleware answers exactly those requests (Image API 3.0,
 GET/HEAD, bytes on disk) with the same bytes and headers as the Flask view; everything else —
-other versions, misses, errors, anything unusual — goes on to Flask unchanged. ``tests/test_image_fastpath.py`` checks that both paths answer alike.
+other versions, misses, errors, anything unusual — goes on to Flask. Both build their headers from
+``headers.py``, and ``tests/test_image_fastpath.py`` checks that they answer alike. A 3.0 request it
+resolved but has no bytes for (a rendering not cached yet) goes on with its lookup and parse
+attached (``views.HANDED_OVER``), so the view does not repeat them.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
+from .. import headers
 from ..config import Settings
 from ..errors import HeritageError
-from ..http import base_vary, public_base
+from ..http import public_base
 from ..publication import PublicationStore
-from .request import MEDIA_TYPES, Limits, parse, resolve
+from .request import Limits, parse, resolve
 from .tilecache import cache_etag, cache_key
 from .tiles import stored_tile
-from .views import LEVEL_PROFILE, pyramid_mtime, render_cache
+from .views import HANDED_OVER, Resolved, profile_link, pyramid_mtime, render_cache
 
 PREFIX = "/iiif/3/image/"
-PROFILE_LINK = f'<{LEVEL_PROFILE[3]}>;rel="profile"'
-EXPOSE = "Link, ETag, Last-Modified, Content-Type"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -34,8 +35,10 @@ class TileFastPath:
         self.settings = settings
         self.store = store
         self.limits = Limits.of(settings)
-        self.max_age = f"public, max-age={settings.cache_max_age}"
-        self.vary = ", ".join(base_vary(settings.base_url))
+        vary = headers.base_vary(settings.base_url)  # the canonical Link depends on the request's base
+        # the same for every tile: the views get them from the same definitions (``http.py``)
+        self.fixed: headers.Headers = [("Cache-Control", headers.published(settings.cache_max_age)),
+                                       *headers.cors("GET"), *([("Vary", ", ".join(vary))] if vary else [])]
         self.rendered = render_cache(str(settings.image_cache_dir), settings.render_cache_mb)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -43,12 +46,13 @@ class TileFastPath:
         if path.startswith(PREFIX) and environ.get("REQUEST_METHOD") in ("GET", "HEAD") and path.isascii():
             answer = self._tile(environ, path[len(PREFIX):].split("/"))
             if answer is not None:
-                status, headers, body = answer
-                start_response(status, headers)
+                status, response_headers, body = answer
+                start_response(status, response_headers)
                 return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
         return self.app(environ, start_response)
 
-    def _tile(self, environ: dict[str, Any], parts: list[str]) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    def _tile(self, environ: dict[str, Any], parts: list[str]) -> tuple[str, headers.Headers, bytes] | None:
+        """The answer to a tile request with bytes on disk; None (Flask answers) otherwise."""
         if len(parts) != 5:
             return None
         identifier, region, size, rotation, quality_format = parts
@@ -62,25 +66,21 @@ class TileFastPath:
         except HeritageError:
             return None
         key = cache_key(record.key, req)
-        body = stored_tile(record.pyramid, req)
-        if body is None:
-            body = self._rendered(key)
-            if body is None:
-                return None
-        etag = f'"{cache_etag(key)}"'
-        mtime = pyramid_mtime(record.pyramid.path)
+        body = stored_tile(record.pyramid, req) or self._rendered(key)
+        status = headers.OK
+        if body is not None:
+            tag = headers.etag(cache_etag(key))
+            mtime = pyramid_mtime(record.pyramid.path)
+            status = headers.evaluate(environ, tag, mtime)
+        if body is None or status == headers.PRECONDITION_FAILED:  # the view renders it, or words the 412
+            environ[HANDED_OVER] = Resolved(tuple(parts), record, req)  # looked up and parsed once
+            return None
         canonical = f"{public_base(environ, self.settings.base_url)}{PREFIX}{identifier}/{req.canonical(3)}"
-        headers = [("Link", f'{PROFILE_LINK}, <{canonical}>;rel="canonical"'), ("ETag", etag),
-                   ("Cache-Control", self.max_age), ("Date", formatdate(usegmt=True)),
-                   ("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", EXPOSE)]
-        if self.vary:  # the canonical Link depends on the request's base
-            headers.append(("Vary", self.vary))
-        if _not_modified(environ, etag, mtime):
-            return "304 NOT MODIFIED", headers, b""
-        if mtime is not None:
-            headers.insert(2, ("Last-Modified", formatdate(mtime, usegmt=True)))
-        headers[:0] = [("Content-Type", MEDIA_TYPES[req.format]), ("Content-Length", str(len(body)))]
-        return "200 OK", headers, body
+        common = [("Link", profile_link(3, canonical)), *headers.validators(tag, mtime),
+                  ("Date", headers.http_date()), *self.fixed]
+        if status == headers.NOT_MODIFIED:
+            return "304 NOT MODIFIED", headers.not_modified(common), b""
+        return "200 OK", [("Content-Type", req.media_type), ("Content-Length", str(len(body))), *common], body
 
     def _rendered(self, key: str) -> bytes | None:
         """A rendering already in the render cache (edge tiles after their first request), or None."""
@@ -92,17 +92,3 @@ class TileFastPath:
         except OSError:  # evicted between get() and the read: Flask renders it again
             return None
 
-
-def _not_modified(environ: dict[str, Any], etag: str, mtime: float | None) -> bool:
-    """RFC 9110 §13.2.2: If-None-Match decides when present; else If-Modified-Since."""
-    inm = environ.get("HTTP_IF_NONE_MATCH")
-    if inm is not None:
-        tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
-        return "*" in tags or etag in tags
-    ims = environ.get("HTTP_IF_MODIFIED_SINCE")
-    if ims and mtime is not None:
-        try:
-            return int(mtime) <= parsedate_to_datetime(ims).timestamp()
-        except (TypeError, ValueError, IndexError):
-            return False
-    return False

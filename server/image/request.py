@@ -23,17 +23,12 @@ from math import isqrt
 from typing import TYPE_CHECKING
 
 from server.errors import BadRequest
+from server.headers import IMAGE_MEDIA_TYPES
 
 if TYPE_CHECKING:
     from server.config import Settings
 
-MEDIA_TYPES: dict[str, str] = {
-    "jpg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "tif": "image/tiff",
-    "gif": "image/gif",
-}
+MEDIA_TYPES = IMAGE_MEDIA_TYPES  # the formats there are (sent as ``headers.py`` says)
 QUALITIES: frozenset[str] = frozenset({"default", "color", "gray", "bitonal"})
 VERSIONS: frozenset[int] = frozenset({2, 3})
 

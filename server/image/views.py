@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, redirect
+from flask import Blueprint, Response, current_app, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..config import Settings
 from ..errors import NotFound
-from ..http import IMAGE2_PROFILE, IMAGE3_PROFILE, base_url, cacheable, json_response
+from ..headers import IMAGE2_PROFILE, IMAGE3_PROFILE
+from ..http import base_url, cacheable, json_response
 from ..publication import ImageRecord, current_publication
 from . import info as info_mod
 from .render import render
-from .request import MEDIA_TYPES, ImageRequest, Limits, parse, resolve
+from .request import ImageRequest, Limits, parse, resolve
 from .tilecache import DiskCache, cache_etag, cache_key
 from .tiles import stored_tile, tile_size
 
@@ -30,6 +32,24 @@ image_v2 = Blueprint("image_v2", __name__, url_prefix="/iiif/2/image")
 LEVEL_PROFILE = {3: "http://iiif.io/api/image/3/level2.json", 2: "http://iiif.io/api/image/2/level2.json"}
 CONTEXT = {3: IMAGE3_PROFILE, 2: IMAGE2_PROFILE}
 PREFIX = {3: "/iiif/3/image", 2: "/iiif/2/image"}
+HANDED_OVER = "heritage.image_request"
+"""WSGI environ key of a :class:`Resolved` request the tile shortcut could not answer itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A 3.0 image request the WSGI shortcut already looked up, parsed and resolved, handed to the view
+    on a miss (bytes not on disk yet) so that it is not done twice."""
+
+    segments: tuple[str, ...]  # identifier, region, size, rotation, quality.format: what was parsed
+    record: ImageRecord
+    request: ImageRequest
+
+
+def profile_link(version: int, canonical: str | None = None) -> str:
+    """The ``Link`` header of an image response (canonical URI included) or of an info.json (without)."""
+    link = f'<{LEVEL_PROFILE[version]}>;rel="profile"'
+    return link if canonical is None else f'{link}, <{canonical}>;rel="canonical"'
 
 
 @lru_cache(maxsize=8)
@@ -74,7 +94,7 @@ def _info(version: int, identifier: str) -> Response:
         doc = info_mod.info_json_v2(service_id, record.pyramid, _limits(), tile)
     etag = hashlib.sha1(f"{record.key}|{service_id}|{tile}|{_limits()}".encode()).hexdigest()
     response = json_response(doc, CONTEXT[version], etag, pyramid_mtime(record.pyramid.path))
-    response.headers["Link"] = f'<{LEVEL_PROFILE[version]}>;rel="profile"'
+    response.headers["Link"] = profile_link(version)
     return response
 
 
@@ -89,13 +109,17 @@ def pyramid_mtime(path: str) -> float | None:
 
 
 def _image(version: int, identifier: str, region: str, size: str, rotation: str, quality_format: str) -> Response:
-    record = _lookup(identifier)
-    parsed = parse(version, region, size, rotation, quality_format)
-    req = resolve(parsed, record.pyramid.width, record.pyramid.height, _limits())
+    handed = request.environ.pop(HANDED_OVER, None)
+    if isinstance(handed, Resolved) and version == 3 and \
+            handed.segments == (identifier, region, size, rotation, quality_format):
+        record, req = handed.record, handed.request
+    else:
+        record = _lookup(identifier)
+        parsed = parse(version, region, size, rotation, quality_format)
+        req = resolve(parsed, record.pyramid.width, record.pyramid.height, _limits())
     key, body = rendering(record, req, current_app.config["SETTINGS"])
-    response = Response(body, content_type=MEDIA_TYPES[req.format])
-    canonical = f"{_service_id(version, identifier)}/{req.canonical(version)}"
-    response.headers["Link"] = f'<{LEVEL_PROFILE[version]}>;rel="profile", <{canonical}>;rel="canonical"'
+    response = Response(body, content_type=req.media_type)
+    response.headers["Link"] = profile_link(version, f"{_service_id(version, identifier)}/{req.canonical(version)}")
     return cacheable(response, cache_etag(key), pyramid_mtime(record.pyramid.path))
 
 

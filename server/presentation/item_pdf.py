@@ -23,6 +23,7 @@ from flask import Response, current_app
 from ..catalog import PageRow
 from ..config import Settings
 from ..errors import HeritageError, NotFound
+from ..headers import PDF
 from ..http import cacheable
 from ..image.request import ImageRequest, Limits, parse, resolve
 from ..image.tilecache import DiskCache
@@ -84,7 +85,7 @@ class ItemPdf:
 
 def send_item_pdf(pub: Publication, item_id: str) -> Response:
     pdf = ItemPdf(pub, item_id, current_app.config["SETTINGS"])
-    response = Response(pdf.bytes(), content_type="application/pdf")
+    response = Response(pdf.bytes(), content_type=PDF)
     response.headers["Content-Disposition"] = f'inline; filename="{item_id}.pdf"'
     return cacheable(response, pdf.key, None)
 

@@ -11,7 +11,8 @@ import os
 from flask import Blueprint, Response
 
 from ..errors import NotFound
-from ..http import PRESENTATION3_PROFILE, base_url, cacheable, json_content_type
+from ..headers import OCR_MEDIA_TYPES, PRESENTATION3_PROFILE, TEXT
+from ..http import base_url, cacheable, json_content_type
 from ..ids import is_safe_id
 from ..publication import required_publication
 
@@ -95,14 +96,13 @@ def ocr(item_id: str, n: int) -> Response:
     if page is None or not page.ocr_format:
         raise NotFound(f"no OCR for page {n} of item {item_id!r}")
     fmt = page.ocr_format
-    media = "application/xml" if fmt == "alto" else "text/vnd.hocr+html"
-    return send_document(f"3/{item_id}/ocr/{n}.{ 'xml' if fmt == 'alto' else 'hocr'}", "OCR file", media)
+    return send_document(f"3/{item_id}/ocr/{n}.{ 'xml' if fmt == 'alto' else 'hocr'}", "OCR file", OCR_MEDIA_TYPES[fmt])
 
 
 @presentation.route("/<item_id>/text.txt")
 def text(item_id: str) -> Response:
     return send_document(f"3/{_safe(item_id, 'item')}/text.txt", f"text of item {item_id!r}",
-                         "text/plain; charset=utf-8")
+                         TEXT)
 
 
 @presentation.route("/<item_id>/item.pdf")

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request
 
 from server.errors import BadRequest, NotFound
+from server.headers import CACHE_SEARCH
 from server.http import base_url, json_response
 from server.publication import current_publication, required_publication
 from server.search.iiif import autocomplete_v1, autocomplete_v2, ignored_parameters, search_v1, search_v2
@@ -21,9 +22,6 @@ from server.search.site import FACETS, SiteQuery, site_search
 from server.search.urls import SEARCH1_CONTEXT, SEARCH2_CONTEXT, SearchUrls, query_string
 
 search = Blueprint("search", __name__)
-
-SEARCH_MAX_AGE = 300
-"""Search responses change when a new generation is published: cache them briefly (ETag does the rest)."""
 
 
 def _service_and_item(item_id: str) -> tuple[Any, SearchService]:
@@ -60,9 +58,7 @@ def _respond(pub: Any, doc: Any, profile: str) -> Response:
         mtime = pub.root.stat().st_mtime
     except OSError:
         mtime = None
-    response = json_response(doc, profile, tag, mtime)
-    response.headers["Cache-Control"] = f"public, max-age={SEARCH_MAX_AGE}"
-    return response
+    return json_response(doc, profile, tag, mtime, cache_control=CACHE_SEARCH)
 
 
 def _search(version: int, item_id: str) -> Response:
@@ -136,7 +132,7 @@ def site_json() -> Response:
     results, _, urls = run_site_search(request.args)
     # an app.response_class at run time; flask types its JSON provider's result as werkzeug's sansio base class
     response: Response = current_app.json.response(results.to_json(urls))  # type: ignore[assignment]
-    response.headers["Cache-Control"] = f"public, max-age={SEARCH_MAX_AGE}"
+    response.headers["Cache-Control"] = CACHE_SEARCH
     return response
 
 

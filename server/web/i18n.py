@@ -21,6 +21,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from flask import Flask, Response, current_app, g, has_request_context, request
 
+from ..headers import CACHE_PRIVATE
+
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 SOURCE_LANGUAGE = "en"
 COOKIE = "lang"
@@ -95,7 +97,7 @@ def remember_choice(response: Response) -> Response:
     if chosen and chosen in ui_languages(current_app) and request.cookies.get(COOKIE) != chosen:
         response.set_cookie(COOKIE, chosen, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True,
                             secure=request.is_secure, path=(request.script_root or "") + "/")
-        response.headers["Cache-Control"] = "private, no-cache"
+        response.headers["Cache-Control"] = CACHE_PRIVATE
     return response
 
 

@@ -26,7 +26,8 @@ from flask import (
 from markupsafe import escape
 
 from ..errors import BadRequest, NotFound
-from ..http import PRESENTATION3_PROFILE, add_cors, base_url, json_response
+from ..headers import CACHE_PAGES, HTML, JSON, PRESENTATION3_PROFILE, TEXT, XML
+from ..http import base_url, json_response
 from ..ids import is_safe_id
 from ..presentation.urls import Urls
 from ..publication import current_publication, required_publication
@@ -40,7 +41,6 @@ FEATURED_MIN = 3
 FEATURED_MAX = 12
 MAX_QUERY = 200
 SITEMAP_LIMIT = 50_000
-HTML_MAX_AGE = 300
 OG_BOX = 800
 
 
@@ -72,8 +72,8 @@ def _int_arg(name: str, default: int | None = None, low: int = 1, high: int = 10
 
 
 def _html(body: str, status: int = 200) -> Response:
-    response = Response(body, status=status, content_type="text/html; charset=utf-8")
-    response.headers["Cache-Control"] = f"public, max-age={HTML_MAX_AGE}"
+    response = Response(body, status=status, content_type=HTML)
+    response.headers["Cache-Control"] = CACHE_PAGES
     response.vary.update(("Accept-Language", "Cookie"))
     return response
 
@@ -302,8 +302,8 @@ def page_text_json(item_id: str, n: int) -> Response:
         raise NotFound(f"no page {n} in item {item_id!r}")
     lines = pagetext.lines(pub.root, item_id, n)
     doc = {"item": item_id, "n": n, "language": pagetext.language(pub.root, item_id, n), "lines": lines}
-    response = Response(json.dumps(doc, ensure_ascii=False), content_type="application/json")
-    response.headers["Cache-Control"] = f"public, max-age={HTML_MAX_AGE}"
+    response = Response(json.dumps(doc, ensure_ascii=False), content_type=JSON)
+    response.headers["Cache-Control"] = CACHE_PAGES
     return response
 
 
@@ -321,7 +321,7 @@ def content_state_annotation(item_id: str, n: int, x: int | None = None, y: int 
         raise NotFound(str(e)) from None
     doc = contentstate.annotation(site, view)
     etag = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:20]
-    return add_cors(json_response(doc, PRESENTATION3_PROFILE, etag, None))
+    return json_response(doc, PRESENTATION3_PROFILE, etag, None)
 
 
 # --------------------------------------------------------------------------- for machines
@@ -341,8 +341,8 @@ def sitemap() -> Response:
             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     body += [f"  <url><loc>{xml_escape(loc)}</loc></url>" for loc in locs[:SITEMAP_LIMIT]]
     body.append("</urlset>\n")
-    response = Response("\n".join(body), content_type="application/xml; charset=utf-8")
-    response.headers["Cache-Control"] = f"public, max-age={HTML_MAX_AGE}"
+    response = Response("\n".join(body), content_type=XML)
+    response.headers["Cache-Control"] = CACHE_PAGES
     return response
 
 
@@ -353,8 +353,8 @@ def robots() -> Response:
     lines = ["User-agent: *", f"Disallow: {prefix}/search", f"Disallow: {prefix}/iiif/search/",
              f"Disallow: {prefix}/embed/", f"Allow: {prefix}/", "",
              f"Sitemap: {urls().base}/sitemap.xml", ""]
-    response = Response("\n".join(lines), content_type="text/plain; charset=utf-8")
-    response.headers["Cache-Control"] = f"public, max-age={HTML_MAX_AGE}"
+    response = Response("\n".join(lines), content_type=TEXT)
+    response.headers["Cache-Control"] = CACHE_PAGES
     return response
 
 
