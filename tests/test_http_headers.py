@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 
 import pytest
+from werkzeug.http import remove_entity_headers
 
 from server import headers
 from server.headers import NOT_MODIFIED, OK, PRECONDITION_FAILED, evaluate
@@ -88,6 +90,18 @@ def test_a_304_keeps_validators_and_cache_headers_not_the_body_s() -> None:
     kept = dict(headers.not_modified(sent))
     assert set(kept) == {"Link", "ETag", "Cache-Control", "Access-Control-Allow-Origin",
                          "Access-Control-Expose-Headers"}
+    # the same rule werkzeug applies to the views' 304s
+    every = [(name, "x") for name in (*headers.BODY_HEADERS, "Expires", "Content-Location", "ETag", "Vary", "Date")]
+    flask_304 = list(every)
+    remove_entity_headers(flask_304)
+    assert headers.not_modified(every) == flask_304
+
+
+def test_dates() -> None:
+    assert headers.http_date(MTIME) == SAME_SECOND
+    assert headers.http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT"
+    before = time.time()
+    assert int(before) <= parsedate_to_datetime(headers.http_date()).timestamp() <= time.time()
 
 
 def test_cors_and_preflight() -> None:
