@@ -119,3 +119,19 @@ def test_json_ld_only_when_asked_for() -> None:
     assert headers.json_media_type("application/json, */*", profile) == "application/json"
     assert headers.json_media_type("application/ld+json", profile) == \
         'application/ld+json;profile="http://iiif.io/api/presentation/3/context.json"'
+
+
+ITEM = "periodical-ita-rassegna-settimanale-1878-10-06"
+
+
+@pytest.mark.parametrize("url", [f"/iiif/3/image/{ITEM}~1/0,0,512,512/512,512/0/default.jpg",
+                                 f"/iiif/3/image/{ITEM}~1/info.json", f"/iiif/3/{ITEM}/manifest"])
+def test_if_match_names_the_version_or_gets_a_412(client, url: str) -> None:  # type: ignore[no-untyped-def]
+    """An If-Match of another version is a client error like any other: JSON, CORS, never cached."""
+    current = client.get(url)
+    assert current.status_code == 200
+    assert client.get(url, headers={"If-Match": current.headers["ETag"]}).get_data() == current.get_data()
+    refused = client.get(url, headers={"If-Match": '"another"'})
+    assert refused.status_code == 412 and refused.is_json and refused.json["status"] == 412
+    assert refused.headers["Access-Control-Allow-Origin"] == "*"
+    assert refused.headers["Cache-Control"] == headers.CACHE_ERRORS
