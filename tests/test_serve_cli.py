@@ -53,14 +53,24 @@ def _stopped_output(server: LiveServer) -> str:
 
 def test_serve_logs_each_request_in_combined_format(demo_data: Path) -> None:
     server = LiveServer(demo_data, workers=1, stdout=subprocess.PIPE)
+    early = b""
     try:
         status, body = _get(server.url + "/iiif/3/collection/top?page=1", Referer="http://example.org/",
                             **{"User-Agent": "heritage-test/1.0"})
         assert status == 200
         missing, _ = _get(server.url + "/no/such/page")
         tile_status, tile = _get(server.url + TILE)  # answered by the WSGI tile shortcut
+        # a body the server streams is logged when the server closes it, which may come just after the
+        # client has it all: wait for the three lines before stopping the server
+        assert server.proc.stdout is not None
+        os.set_blocking(server.proc.stdout.fileno(), False)
+        early, deadline = b"", time.monotonic() + 20
+        while early.count(b"\n") < 3 and time.monotonic() < deadline:
+            early += server.proc.stdout.read() or b""
+            time.sleep(0.05)
+        os.set_blocking(server.proc.stdout.fileno(), True)
     finally:
-        out = _stopped_output(server)
+        out = early.decode() + _stopped_output(server)
     lines = [COMBINED.match(line) for line in out.splitlines() if line.strip()]
     assert lines and all(lines), out  # stdout holds log lines only, each in the format
     by_target = {(m["method"], m["target"]): m for m in lines if m}
