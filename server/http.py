@@ -12,6 +12,7 @@ import ipaddress
 import json
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask, Response, current_app, request
@@ -64,6 +65,7 @@ def proxy_networks(addresses: Iterable[str]) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+@lru_cache(maxsize=1024)  # asked on every request, and the peers repeat (a proxy; a client's connections)
 def is_trusted(remote_addr: str | None, networks: tuple[Network, ...]) -> bool:
     if not remote_addr or not networks:
         return False

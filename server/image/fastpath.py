@@ -8,15 +8,17 @@ other versions, misses, errors, anything unusual — goes on to Flask unchanged.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
 from ..config import Settings
 from ..errors import HeritageError
 from ..http import base_vary, public_base
-from ..publication import PublicationStore
-from .request import MEDIA_TYPES, Limits, parse, resolve
+from ..publication import ImageRecord, Publication, PublicationStore
+from .request import MEDIA_TYPES, ImageRequest, Limits, parse, resolve
 from .tilecache import cache_etag, cache_key
 from .tiles import stored_tile
 from .views import LEVEL_PROFILE, pyramid_mtime, render_cache
@@ -26,6 +28,34 @@ PROFILE_LINK = f'<{LEVEL_PROFILE[3]}>;rel="profile"'
 EXPOSE = "Link, ETag, Last-Modified, Content-Type"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+_MEMO_SIZE = 1 << 14  # resolved tile URLs kept per process (about 500 bytes each); then start afresh
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    """What a tile URL resolves to in one publication: parsing, resolving, hashing and formatting
+    cost more than reading the tile, and a viewer asks the same URLs again and again."""
+
+    pub: Publication           # the publication it was resolved in (a new one resolves again)
+    record: ImageRecord
+    req: ImageRequest
+    key: str                   # render cache key
+    etag: str
+    canonical: str             # identifier/region/size/rotation/quality.format, canonical form
+    mtime: float | None
+    last_modified: str | None
+
+
+_date: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """The Date header, formatted once per second rather than once per response."""
+    global _date
+    now = int(time.time())
+    if _date[0] != now:
+        _date = (now, formatdate(now, usegmt=True))
+    return _date[1]
 
 
 class TileFastPath:
@@ -37,6 +67,7 @@ class TileFastPath:
         self.max_age = f"public, max-age={settings.cache_max_age}"
         self.vary = ", ".join(base_vary(settings.base_url))
         self.rendered = render_cache(str(settings.image_cache_dir), settings.render_cache_mb)
+        self._memo: dict[tuple[str, ...], _Resolved] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
@@ -49,11 +80,40 @@ class TileFastPath:
         return self.app(environ, start_response)
 
     def _tile(self, environ: dict[str, Any], parts: list[str]) -> tuple[str, list[tuple[str, str]], bytes] | None:
-        if len(parts) != 5:
-            return None
-        identifier, region, size, rotation, quality_format = parts
         pub = self.store.current()
-        record = pub.image(identifier) if pub is not None else None
+        if pub is None or len(parts) != 5:
+            return None
+        tail = tuple(parts)
+        r = self._memo.get(tail)
+        if r is None or r.pub is not pub:
+            if r is not None:  # a new publication: let the old one go
+                self._memo.clear()
+            r = self._resolve(pub, tail)
+            if r is None:
+                return None
+        body = stored_tile(r.record.pyramid, r.req)
+        if body is None:
+            body = self._rendered(r.key)
+            if body is None:
+                return None
+        etag, mtime = r.etag, r.mtime
+        canonical = f"{public_base(environ, self.settings.base_url)}{PREFIX}{r.canonical}"
+        headers = [("Link", f'{PROFILE_LINK}, <{canonical}>;rel="canonical"'), ("ETag", etag),
+                   ("Cache-Control", self.max_age), ("Date", _http_date()),
+                   ("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", EXPOSE)]
+        if self.vary:  # the canonical Link depends on the request's base
+            headers.append(("Vary", self.vary))
+        if _not_modified(environ, etag, mtime):
+            return "304 NOT MODIFIED", headers, b""
+        if r.last_modified is not None:
+            headers.insert(2, ("Last-Modified", r.last_modified))
+        headers[:0] = [("Content-Type", MEDIA_TYPES[r.req.format]), ("Content-Length", str(len(body)))]
+        return "200 OK", headers, body
+
+    def _resolve(self, pub: Publication, tail: tuple[str, ...]) -> _Resolved | None:
+        """Parse and resolve a tile URL's five segments in ``pub``, and remember them; None: not ours."""
+        identifier, region, size, rotation, quality_format = tail
+        record = pub.image(identifier)
         if record is None:
             return None
         try:
@@ -62,25 +122,13 @@ class TileFastPath:
         except HeritageError:
             return None
         key = cache_key(record.key, req)
-        body = stored_tile(record.pyramid, req)
-        if body is None:
-            body = self._rendered(key)
-            if body is None:
-                return None
-        etag = f'"{cache_etag(key)}"'
         mtime = pyramid_mtime(record.pyramid.path)
-        canonical = f"{public_base(environ, self.settings.base_url)}{PREFIX}{identifier}/{req.canonical(3)}"
-        headers = [("Link", f'{PROFILE_LINK}, <{canonical}>;rel="canonical"'), ("ETag", etag),
-                   ("Cache-Control", self.max_age), ("Date", formatdate(usegmt=True)),
-                   ("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", EXPOSE)]
-        if self.vary:  # the canonical Link depends on the request's base
-            headers.append(("Vary", self.vary))
-        if _not_modified(environ, etag, mtime):
-            return "304 NOT MODIFIED", headers, b""
-        if mtime is not None:
-            headers.insert(2, ("Last-Modified", formatdate(mtime, usegmt=True)))
-        headers[:0] = [("Content-Type", MEDIA_TYPES[req.format]), ("Content-Length", str(len(body)))]
-        return "200 OK", headers, body
+        resolved = _Resolved(pub, record, req, key, f'"{cache_etag(key)}"', f"{identifier}/{req.canonical(3)}", mtime,
+                             None if mtime is None else formatdate(mtime, usegmt=True))
+        if len(self._memo) >= _MEMO_SIZE:
+            self._memo.clear()
+        self._memo[tail] = resolved
+        return resolved
 
     def _rendered(self, key: str) -> bytes | None:
         """A rendering already in the render cache (edge tiles after their first request), or None."""
