@@ -14,8 +14,9 @@ from server.image.tilecache import cache_key
 IMG = "periodical-ita-rassegna-settimanale-1878-10-06~1"
 STORED = [f"/iiif/3/image/{IMG}/0,0,512,512/512,512/0/default.jpg",
           f"/iiif/3/image/{IMG}/512,1024,512,512/512,/0/default.jpg",     # another spelling of a tile
-          f"/iiif/3/image/{IMG}/0,0,2048,2048/512,512/0/default.jpg"]     # scale factor 4
-RENDERED = [f"/iiif/3/image/{IMG}/2048,3072,249,305/249,305/0/default.jpg",  # an edge tile: exact size
+          f"/iiif/3/image/{IMG}/0,0,2048,2048/512,512/0/default.jpg",     # scale factor 4
+          f"/iiif/3/image/{IMG}/2048,3072,249,305/249,305/0/default.jpg"]  # an edge tile, rendered at ingest
+RENDERED = [f"/iiif/3/image/{IMG}/0,0,300,300/300,/0/default.jpg",         # not a tile of the grid
             f"/iiif/3/image/{IMG}/768,1024,256,256/256,/0/default.jpg",     # not the pyramid's tile size
             f"/iiif/3/image/{IMG}/full/143,211/0/default.jpg"]
 TILES = STORED + RENDERED
