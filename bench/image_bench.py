@@ -189,7 +189,7 @@ def first_pass(args: argparse.Namespace, endpoints: list, mixes: dict[str, list[
         results = {}
         for ep in endpoints:
             # Heritage Lab endpoints share one data folder: the render cache is cold for the first of them only
-            warm = ep.name.startswith("heritage") and any(n.startswith("heritage") for n in results)
+            shared = ep.name.startswith("heritage") and any(n.startswith("heritage") for n in results)
             if args.wait_quiet > 0:
                 load.wait_until_quiet(25.0, 60.0)
             res = load.checked_pass(ep.base, ep.image_prefix, distinct, ep.name, mix, width, height)
@@ -198,7 +198,7 @@ def first_pass(args: argparse.Namespace, endpoints: list, mixes: dict[str, list[
             print(f"first pass {mix:6s} {ep.name:8s}: {res.requests} URLs in {res.seconds:.1f} s "
                   f"({res.rps:.0f} req/s, p50 {res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms), "
                   f"{len(res.failures)} failures" + (f", e.g. {res.failures[0]}" if res.failures else "")
-                  + (" (render cache warm)" if warm else ""))
+                  + (" (after another Heritage Lab endpoint: what it rendered is cached)" if shared else ""))
         if len(results) >= 2:
             a, b = list(results.values())[:2]
             differ = [p for p in distinct if p in a.sizes and p in b.sizes

@@ -1,7 +1,7 @@
 """A WSGI shortcut for the hottest requests there are: grid tiles whose bytes are already on disk.
 
-Viewers ask for thousands of these; each is one ``pread`` (whole tiles, ``tiles.py``) or one file
-read (edge tiles and anything else once rendered, from the render cache), and Flask's dispatch
+Viewers ask for thousands of these; each is one ``pread`` (grid tiles, ``tiles.py``) or one file
+read (anything else once rendered, from the render cache), and Flask's dispatch
 would be most of its cost. This middleware answers exactly those requests (Image API 3.0,
 GET/HEAD, bytes on disk) with the same bytes and headers as the Flask view; everything else —
 other versions, misses, errors, anything unusual — goes on to Flask unchanged. ``tests/test_image_fastpath.py`` checks that both paths answer alike.
@@ -131,7 +131,7 @@ class TileFastPath:
         return resolved
 
     def _rendered(self, key: str) -> bytes | None:
-        """A rendering already in the render cache (edge tiles after their first request), or None."""
+        """A rendering already in the render cache (after its first request), or None."""
         hit = self.rendered.get(key) if self.rendered is not None else None
         if hit is None:
             return None
