@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import shutil
 import signal
 import subprocess
@@ -56,6 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "(granian, gthread, gunicorn-sync; default granian, the default of heritage serve)")
     p.add_argument("--no-ceiling", action="store_true",
                    help="leave out nginx serving the same tiles and thumbnails as static files (the ceiling)")
+    p.add_argument("--granian-variant", action="append", default=[], metavar="NAME=OPTIONS",
+                   help="also serve Heritage Lab's app with granian's command line and these options, named "
+                        "NAME, e.g. 2x1-st='--workers 2 --blocking-threads 1 --runtime-mode st' (repeatable)")
     p.add_argument("--heritage-workers", type=int, default=None,
                    help="pass --workers to heritage serve (default: not passed, the server's default)")
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="MINUTES",
@@ -177,6 +181,34 @@ def client_check(args: argparse.Namespace, procs: servers.Processes, paths: list
     return {"client_check": results}
 
 
+def first_pass(args: argparse.Namespace, endpoints: list, mixes: dict[str, list[str]], width: int, height: int,
+               passes: list[dict], record: dict) -> None:
+    """The checked first pass: each distinct URL once on each endpoint (the first time it is asked)."""
+    for mix, paths in mixes.items():
+        distinct = list(dict.fromkeys(paths))
+        results = {}
+        for ep in endpoints:
+            # Heritage Lab endpoints share one data folder: the render cache is cold for the first of them only
+            shared = ep.name.startswith("heritage") and any(n.startswith("heritage") for n in results)
+            if args.wait_quiet > 0:
+                load.wait_until_quiet(25.0, 60.0)
+            res = load.checked_pass(ep.base, ep.image_prefix, distinct, ep.name, mix, width, height)
+            results[ep.name] = res
+            passes.append(res.as_dict())
+            print(f"first pass {mix:6s} {ep.name:8s}: {res.requests} URLs in {res.seconds:.1f} s "
+                  f"({res.rps:.0f} req/s, p50 {res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms), "
+                  f"{len(res.failures)} failures" + (f", e.g. {res.failures[0]}" if res.failures else "")
+                  + (" (after another Heritage Lab endpoint: what it rendered is cached)" if shared else ""))
+        if len(results) >= 2:
+            a, b = list(results.values())[:2]
+            differ = [p for p in distinct if p in a.sizes and p in b.sizes
+                      and load._off_by_more_than_one(a.sizes[p], b.sizes[p])]
+            if differ:
+                print(f"warning: {len(differ)} {mix} URLs give different pixel sizes, e.g. {differ[0]}: "
+                      f"{a.sizes[differ[0]]} vs {b.sizes[differ[0]]}")
+            record.setdefault("size_mismatches", {})[mix] = differ[:50]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
@@ -250,6 +282,14 @@ def main(argv: list[str] | None = None) -> int:
                 cpu_roots[ep.name] = lambda hpid=hpid: load.process_tree_cpu([hpid])
                 endpoints.append(ep)
                 print(f"{ep.name}: {ep.base}{ep.image_prefix}")
+            for variant in args.granian_variant:
+                vname, _, options = variant.partition("=")
+                ep = servers.start_granian(procs, data, IDENTIFIER, args.work / "logs" / f"granian-{vname}.log",
+                                           f"heritage-{vname}", shlex.split(options), tile_size=args.tile_size)
+                gpid = procs.popens[-1][1].pid
+                cpu_roots[ep.name] = lambda gpid=gpid: load.process_tree_cpu([gpid])
+                endpoints.append(ep)
+                print(f"{ep.name}: granian {options}: {ep.base}{ep.image_prefix}")
 
         infos = {ep.name: fetch_json(ep.info_url) for ep in endpoints[:2]}  # iipsrv and the first heritage
         record["info_json"] = infos
@@ -260,7 +300,9 @@ def main(argv: list[str] | None = None) -> int:
         factors = tiles.common_scale_factors(*infos.values())
         advertised = {name: tiles.advertised_tiles(info) for name, info in infos.items()}
         print("tiles advertised:", json.dumps(advertised), "-> scale factors used:", factors)
-        shares = args.tile_shares or f"{min(advertised.get('heritage') or advertised.get('iipsrv') or {256: []})}:1.0"
+        # the tile size the (first) Heritage Lab endpoint advertises, else iipsrv's
+        ours = next((a for name, a in advertised.items() if name.startswith("heritage")), None)
+        shares = args.tile_shares or f"{min(ours or advertised.get('iipsrv') or {256: []})}:1.0"
         spec = tiles.MixSpec(requests=args.requests, seed=args.seed, tile_shares=parse_shares(shares))
         tile_list = tiles.tile_mix(src.width, src.height, factors, spec)
         thumb_list = tiles.thumbnail_mix(max(1000, args.requests // 10), args.seed)
@@ -279,35 +321,18 @@ def main(argv: list[str] | None = None) -> int:
             f.write_text("".join(f"/{p}\n" for p in paths))
             list_files[mix] = f
 
+        passes: list[dict] = []
+        if not args.no_check_pass:
+            first_pass(args, endpoints, mixes, src.width, src.height, passes, record)
+        # the ceiling is built from Heritage Lab's answers, which fills its render cache: only after the cold passes
         if not args.no_ceiling and len(endpoints) > 1:
             ep = servers.start_ceiling(procs, args.work, endpoints[-1], [p for ps in mixes.values() for p in ps])
             npid = procs.popens[-1][1].pid
             cpu_roots[ep.name] = lambda npid=npid: load.process_tree_cpu([npid])
             endpoints.append(ep)
             print(f"ceiling: nginx serving {ep.base}{ep.image_prefix} (the same answers as static files)")
-
-        passes = []
-        if not args.no_check_pass:
-            for mix, paths in mixes.items():
-                distinct = list(dict.fromkeys(paths))
-                results = {}
-                for ep in endpoints:
-                    if args.wait_quiet > 0:
-                        load.wait_until_quiet(25.0, 60.0)
-                    res = load.checked_pass(ep.base, ep.image_prefix, distinct, ep.name, mix, src.width, src.height)
-                    results[ep.name] = res
-                    passes.append(res.as_dict())
-                    print(f"first pass {mix:6s} {ep.name:8s}: {res.requests} URLs in {res.seconds:.1f} s "
-                          f"({res.rps:.0f} req/s, p50 {res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms), "
-                          f"{len(res.failures)} failures" + (f", e.g. {res.failures[0]}" if res.failures else ""))
-                if len(results) >= 2:
-                    a, b = list(results.values())[:2]
-                    differ = [p for p in distinct if p in a.sizes and p in b.sizes
-                              and load._off_by_more_than_one(a.sizes[p], b.sizes[p])]
-                    if differ:
-                        print(f"warning: {len(differ)} {mix} URLs give different pixel sizes, e.g. {differ[0]}: "
-                              f"{a.sizes[differ[0]]} vs {b.sizes[differ[0]]}")
-                    record.setdefault("size_mismatches", {})[mix] = differ[:50]
+            if not args.no_check_pass:
+                first_pass(args, [ep], mixes, src.width, src.height, passes, record)
         record["first_pass"] = passes
 
         if args.rounds <= 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask, Response, current_app, request
@@ -47,6 +48,7 @@ def proxy_networks(addresses: Iterable[str]) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+@lru_cache(maxsize=1024)  # asked on every request, and the peers repeat (a proxy; a client's connections)
 def is_trusted(remote_addr: str | None, networks: tuple[Network, ...]) -> bool:
     if not remote_addr or not networks:
         return False

@@ -165,6 +165,54 @@ def test_only_whole_default_jpeg_tiles_are_stored(pyr: tuple[Pyramid, int]) -> N
         assert tiles.stored_tile(pyramid, req_for(pyramid, path, 3)) is None, path
 
 
+def test_edge_tiles_rendered_at_ingest_are_the_renderers_bytes(pyr: tuple[Pyramid, int], tmp_path: Path) -> None:
+    """With ``<pyramid>.edges`` written, every tile of the advertised grid is read from disk: the whole
+    ones from the pyramid as before, the edge ones byte for byte what the renderer makes of them."""
+    original, tile = pyr
+    path = tmp_path / "copy.tif"  # the fixture's pyramid stays without an edge file for the other tests
+    path.write_bytes(Path(original.path).read_bytes())
+    pyramid = Pyramid(str(path), original.width, original.height, original.levels)
+    count = tiles.write_edges(pyramid, 85)
+    factors = info_json_v3("x", pyramid, LIMITS, tile)["tiles"][0]["scaleFactors"]
+    paths = list(osd_paths(pyramid.width, pyramid.height, tile, factors, 3))
+    assert count == len(paths) - whole_tiles(pyramid, tile) > 0
+    edges = 0
+    for osd in paths:
+        req = req_for(pyramid, osd, 3)
+        body = tiles.stored_tile(pyramid, req)
+        assert body is not None, osd
+        if req.size != (tile, tile):
+            edges += 1
+            assert body == render(pyramid, req, 85), osd
+        region, size, _, _ = osd.split("/")
+        for other in ("gray.jpg", "default.png"):  # only what was rendered: the default JPEG
+            assert tiles.stored_tile(pyramid, req_for(pyramid, f"{region}/{size}/0/{other}", 3)) is None
+        assert tiles.stored_tile(pyramid, req_for(pyramid, f"{region}/{size}/90/default.jpg", 3)) is None
+    assert edges == count
+
+
+def test_foreign_or_damaged_edge_files_are_ignored(tmp_path: Path) -> None:
+    master = tmp_path / "m.png"
+    pyvips.Image.new_from_file(str(KANT)).crop(0, 0, 900, 700).pngsave(str(master))
+    a = build_pyramid(master, tmp_path / "a.tif")
+    pyvips.Image.new_from_file(str(KANT)).crop(0, 0, 901, 700).pngsave(str(master))
+    b = build_pyramid(master, tmp_path / "b.tif")
+    assert tiles.write_edges(b, 85) > 0
+    edge = req_for(a, "768,512,132,188/132,188/0/default.jpg", 3)
+    assert tiles.TileIndex(b.path).edge(req_for(b, "768,512,133,188/133,188/0/default.jpg", 3)) is not None
+    Path(a.path + tiles.EDGES).write_bytes(Path(b.path + tiles.EDGES).read_bytes())  # another image's
+    assert tiles.TileIndex(a.path).edges == {} and tiles.TileIndex(a.path).edge(edge) is None
+    tiles.write_edges(a, 85)
+    whole = Path(a.path + tiles.EDGES).read_bytes()
+    for cut in (len(whole) - 10, 40, 3):  # data, entries, header cut short
+        Path(a.path + tiles.EDGES).write_bytes(whole[:cut])
+        index = tiles.TileIndex(a.path)
+        data = index.edge(edge)
+        assert data is None or data == render(a, edge, 85)  # a tile whose bytes are all there, or none
+        if cut <= 40:  # no whole index: no edge tile at all
+            assert index.edges == {} and data is None
+
+
 # --- unusual files -------------------------------------------------------------------------------
 
 def test_bigtiff_pyramids_are_indexed(tmp_path: Path) -> None:
@@ -297,3 +345,4 @@ def test_ingest_writes_no_tile_files(demo_data: Path) -> None:
     pyramids = list((cache / "pyramids").rglob("*.tif"))
     assert pyramids and all(p.stem.endswith("-p1t512") for p in pyramids)  # the default tile size
     assert {tiles.TileIndex(str(p)).tile for p in pyramids} == {512}
+    assert all(tiles.TileIndex(str(p)).edges for p in pyramids)  # and one file of edge tiles beside each

@@ -243,6 +243,21 @@ def start_heritage(procs: Processes, data: Path, identifier: str, log: Path,
     return endpoint
 
 
+def start_granian(procs: Processes, data: Path, identifier: str, log: Path, name: str, options: list[str],
+                  tile_size: int | None = None) -> Endpoint:
+    """granian's own command line serving ``heritage serve``'s app with ``options`` (workers, threads, runtime
+    mode...): configurations measured side by side with ``heritage serve`` before one becomes its default.
+    With ``--working-dir DIR`` among the options, DIR's code is served (e.g. ``git archive`` of an older commit)."""
+    port = free_port()
+    cwd = Path(options[options.index("--working-dir") + 1]) if "--working-dir" in options[:-1] else REPO
+    args = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--host", "127.0.0.1",
+            "--port", str(port), "--no-ws", "--log-level", "warning", *options, "server.serving:app_from_environment"]
+    proc = procs.start(name, args, log, env=heritage_env(data, tile_size), cwd=cwd)
+    endpoint = Endpoint(name, f"http://127.0.0.1:{port}", f"/iiif/3/image/{identifier}")
+    wait_http(endpoint.info_url, timeout=120, proc=proc)
+    return endpoint
+
+
 def start_static(procs: Processes, work: Path) -> Endpoint:
     """nginx alone (no iipsrv) serving files from ``work/nginx/static``: the client's ceiling."""
     nwork = (work / "nginx-static").resolve()

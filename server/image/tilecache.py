@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -39,6 +40,7 @@ _LOCKS = ".locks"        # dot names never collide with encoded keys (a leading 
 _STALE = 3600.0          # temp/lock files older than this are leftovers of a crashed worker
 
 
+@lru_cache(maxsize=8192)  # each cache hit names its file again: a pyramid's key and its hot tiles repeat
 def _segment(text: str) -> str:
     """Percent-encode one path segment injectively; never "", ".", ".." or a dot file."""
     if not text:

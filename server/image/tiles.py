@@ -12,6 +12,10 @@ kept file descriptor, with the offsets read once per pyramid (the IFDs are parse
 is whole: TIFF edge tiles are padded to the full tile size while IIIF edge tiles are exact, and
 libvips rounds odd level sizes down where the Image API rounds up, so edge tiles are left to the
 renderer (and its cache). ``tests/test_image_tiles.py`` checks every tile of the grid.
+
+Those edge tiles of the advertised grid are rendered once, at ingest, into a file beside the
+pyramid (``<pyramid>.edges``: the renderer's very bytes, indexed by region and size), so a viewer's
+first visit costs one ``pread`` per tile there too instead of a decode, crop and encode each.
 """
 from __future__ import annotations
 
@@ -22,8 +26,9 @@ from array import array
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from .grid import grid, scale_factors
 from .model import Pyramid
-from .request import ImageRequest
+from .request import ImageRequest, Limits, parse, resolve
 
 _SOI, _EOI = b"\xff\xd8", b"\xff\xd9"
 _JPEG = 7                      # Compression: JPEG ("new style", technote 2)
@@ -33,6 +38,10 @@ _TYPES = {1: ("B", 1), 3: ("H", 2), 4: ("I", 4), 7: ("B", 1), 16: ("Q", 8), 13: 
 _MAX_PAGES = 64                # a pyramid of a 2**64-pixel image has fewer levels than this
 _MAX_TILES = 1 << 24           # per level: refuse nonsense counts before allocating
 _MAX_TILE_BYTES = 1 << 24      # a 512-px JPEG tile is tens of KB; a larger count is a damaged file
+EDGES = ".edges"               # suffix of the file of rendered edge tiles beside a pyramid
+_EDGE_HEAD = struct.Struct("<8sIII")        # magic, image width, height, number of tiles
+_EDGE_ENTRY = struct.Struct("<IIIIIIQI")    # region x, y, w, h, size w, h, offset, length
+_EDGE_MAGIC = b"HLEDGES1"
 
 
 class NotTiled(ValueError):
@@ -69,11 +78,46 @@ class TileIndex:
             os.close(fd)
             raise
         self.fd = fd  # only now: __del__ closes what a complete index owns
+        self.edges: dict[tuple[int, ...], tuple[int, int]] = {}
+        self.edge_fd: int | None = None
+        self._open_edges(path + EDGES)
 
     def __del__(self) -> None:
-        fd = getattr(self, "fd", None)
-        if fd is not None:
+        for name in ("fd", "edge_fd"):
+            fd = getattr(self, name, None)
+            if fd is not None:
+                os.close(fd)
+
+    def _open_edges(self, path: str) -> None:
+        """Index the edge tiles rendered at ingest, if their file is there and is this image's."""
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return  # none (an ingest before edge files, or a disk that was full): they are rendered
+        try:
+            head = os.pread(fd, _EDGE_HEAD.size, 0)
+            magic, width, height, count = _EDGE_HEAD.unpack(head) if len(head) == _EDGE_HEAD.size else (b"", 0, 0, 0)
+            raw = os.pread(fd, count * _EDGE_ENTRY.size, _EDGE_HEAD.size) if count <= _MAX_TILES else b""
+            if magic != _EDGE_MAGIC or (width, height) != (self.levels[0].width, self.levels[0].height) \
+                    or len(raw) != count * _EDGE_ENTRY.size:
+                os.close(fd)
+                return
+        except OSError:
             os.close(fd)
+            return
+        for entry in _EDGE_ENTRY.iter_unpack(raw):
+            self.edges[entry[:6]] = (entry[6], entry[7])
+        self.edge_fd = fd
+
+    def edge(self, req: ImageRequest) -> bytes | None:
+        """The edge tile rendered at ingest for ``req`` (region and size of the grid), or None."""
+        if self.edge_fd is None or req.quality != "default" or req.mirror or req.rotation:
+            return None
+        where = self.edges.get((*req.region, *req.size))
+        if where is None or not 0 < where[1] <= _MAX_TILE_BYTES:
+            return None
+        data = os.pread(self.edge_fd, where[1], where[0])
+        return data if len(data) == where[1] and data.startswith(_SOI) else None
 
     def read(self, level: int, col: int, row: int) -> bytes | None:
         """The complete JPEG of tile (col, row) of ``level``, or None if the file disagrees."""
@@ -120,9 +164,44 @@ def stored_tile(pyramid: Pyramid, req: ImageRequest) -> bytes | None:
     if index is None:
         return None
     try:
-        return grid_tile(index, pyramid, req)
+        body = grid_tile(index, pyramid, req)
+        return body if body is not None else index.edge(req)
     except OSError:  # an I/O error on the pyramid: let the renderer try (and report) it
         return None
+
+
+def write_edges(pyramid: Pyramid, jpeg_quality: int) -> int:
+    """Render every edge tile of the advertised grid (what ``grid_tile`` cannot read from the pyramid)
+    into ``<pyramid>.edges``, atomically; the number of tiles. Raises OSError (the disk) or NotTiled."""
+    from .render import render  # libvips: only ingest writes these
+    index = TileIndex(pyramid.path)
+    limits = Limits(pyramid.width, pyramid.height, pyramid.width * pyramid.height)
+    entries: list[tuple[int, ...]] = []
+    blobs: list[bytes] = []
+    for factor in scale_factors(pyramid.width, pyramid.height, index.tile):
+        for (x, y, w, h), (sw, sh) in grid(pyramid.width, pyramid.height, index.tile, factor):
+            req = resolve(parse(3, f"{x},{y},{w},{h}", f"{sw},{sh}", "0", "default.jpg"),
+                          pyramid.width, pyramid.height, limits)
+            if grid_tile(index, pyramid, req) is None:
+                entries.append((*req.region, *req.size))
+                blobs.append(render(pyramid, req, jpeg_quality))
+    offset = _EDGE_HEAD.size + len(entries) * _EDGE_ENTRY.size
+    parts = [_EDGE_HEAD.pack(_EDGE_MAGIC, pyramid.width, pyramid.height, len(entries))]
+    for entry, blob in zip(entries, blobs, strict=True):
+        parts.append(_EDGE_ENTRY.pack(*entry, offset, len(blob)))
+        offset += len(blob)
+    target = pyramid.path + EDGES
+    tmp = f"{target}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(b"".join(parts + blobs))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return len(entries)
 
 
 def tile_size(pyramid: Pyramid, default: int) -> int:

@@ -1,21 +1,27 @@
 """Stage: page masters → content-addressed pyramids, in parallel.
 
 Runs in worker processes; each task is one page and either returns its Pyramid or a one-line
-error, so that one bad master never stops the batch. Nothing else is pre-rendered: grid tiles
-are read from the pyramid itself at request time (``server/image/tiles.py``). The page's OCR
-file, if any, is parsed in the same task once the pyramid's size is known: it runs in parallel
-with the other pages' pyramids, and publishing needs no second pool of workers.
+error, so that one bad master never stops the batch. Grid tiles are read from the pyramid itself
+at request time (``server/image/tiles.py``); only the grid's edge tiles, which the pyramid stores
+padded, are rendered here, into one file beside it. The page's OCR file, if any, is parsed in the
+same task once the pyramid's size is known: it runs in parallel with the other pages' pyramids,
+and publishing needs no second pool of workers.
 """
 from __future__ import annotations
 
+import logging
 import shutil
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import HeritageError
 from ..image.model import Pyramid
 from ..image.pyramid import build_pyramid, open_pyramid, pyramid_path
+from ..image.tiles import EDGES, NotTiled, write_edges
 from .ocrparse import OCRResult, OCRTask, parse_one
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ def process_page(task: PageTask) -> PageResult:
             built = True
         else:
             pyramid = open_pyramid(out)
+        if built or not Path(pyramid.path + EDGES).is_file():
+            _write_edges(pyramid, task.jpeg_quality)
     except HeritageError as exc:
         return PageResult(task.master, task.key, None, built, str(exc))
     except Exception as exc:  # noqa: BLE001 - a codec failure must not stop the batch; report it as this page's error
@@ -66,12 +74,21 @@ def process_page(task: PageTask) -> PageResult:
 def cached_result(task: PageTask) -> PageResult | None:
     """The result of a page whose pyramid a previous run already made, read from headers only."""
     out = pyramid_path(Path(task.image_cache), task.key)
-    if task.force or not out.is_file():
+    if task.force or not out.is_file() or not Path(f"{out}{EDGES}").is_file():
         return None
     try:
         return PageResult(task.master, task.key, open_pyramid(out), False)
     except HeritageError:
         return None
+
+
+def _write_edges(pyramid: Pyramid, jpeg_quality: int) -> None:
+    """The pyramid's edge tiles, rendered once; without them the server renders them on demand."""
+    import pyvips
+    try:
+        write_edges(pyramid, jpeg_quality)
+    except (OSError, NotTiled, struct.error, pyvips.Error) as exc:
+        log.warning("%s: edge tiles not pre-rendered (%s); they will be rendered when asked for", pyramid.path, exc)
 
 
 def remove_pretiled(image_cache: Path) -> bool:
