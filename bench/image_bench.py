@@ -29,8 +29,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 
 from imgbench import load, report, servers, source, tiles
+
+from server.config import Settings
 
 IDENTIFIER_ITEM = "bench-large"
 IDENTIFIER = f"{IDENTIFIER_ITEM}~1"  # Heritage Lab's image id: item id, "~", page number
@@ -46,6 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--requests", type=int, default=20_000, help="length of the tile request list")
     p.add_argument("--tile-size", type=int, default=None, choices=[256, 512],
                    help="HERITAGE_TILE_SIZE for Heritage Lab's ingest and server (default: its default)")
+    p.add_argument("--iipsrv-tile-size", type=int, default=None, choices=[256, 512],
+                   help="tile size of iipsrv's pyramid (default: the size Heritage Lab advertises)")
     p.add_argument("--tile-shares", default=None,
                    help="tile widths and their shares of the tile mix, e.g. 256:0.8,512:0.2 (default: all "
                         "of the tile size Heritage Lab advertises, as OpenSeadragon would ask it)")
@@ -225,14 +230,18 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.monotonic()
     print("source: building or reusing the mosaic and iipsrv's pyramid in", args.work)
-    src = source.prepare(args.work, IDENTIFIER_ITEM)
+    # iipsrv stores the tile size Heritage Lab advertises (unless told otherwise): both read the mix's
+    # tiles from their pyramids, neither composes them from smaller ones
+    iipsrv_tile = args.iipsrv_tile_size or args.tile_size or Settings().tile_size
+    src = source.prepare(args.work, iipsrv_tile, IDENTIFIER_ITEM)
     print(f"source: {src.width} x {src.height} px, master {src.master} ({time.monotonic() - t0:.1f} s)")
     record: dict[str, object] = {
         "command": command, "started_at": started_at.isoformat(), "machine": machine_facts(),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "source": {"width": src.width, "height": src.height, "sha256": src.sha256,
                    "pages": list(source.SOURCE_PAGES), "grid": [source.COLUMNS, source.ROWS],
-                   "cell": [source.CELL_W, source.CELL_H], "pyramid_options": source.PYRAMID_OPTIONS},
+                   "cell": [source.CELL_W, source.CELL_H],
+                   "pyramid_options": {**source.PYRAMID_OPTIONS, "tile_width": iipsrv_tile, "tile_height": iipsrv_tile}},
     }
 
     procs = servers.Processes()

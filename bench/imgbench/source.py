@@ -32,11 +32,10 @@ SOURCE_PAGES: tuple[str, ...] = (
 CELL_W, CELL_H = 1223, 1812  # the smallest width and height among SOURCE_PAGES
 COLUMNS, ROWS = 9, 5  # 11,007 × 9,060 px
 
-# the pyramid settings Heritage Lab's ingest uses (docs: tiled 256, JPEG Q85, pyramid, stripped)
+# iipsrv's pyramid: tiled, JPEG Q85, pyramid, stripped, like Heritage Lab's; its tile size is Heritage
+# Lab's too (``prepare``), so that both serve the tiles of the mix from storage
 PYRAMID_OPTIONS: dict[str, object] = {
     "tile": True,
-    "tile_width": 256,
-    "tile_height": 256,
     "compression": "jpeg",
     "Q": 85,
     "pyramid": True,
@@ -82,13 +81,14 @@ def build_mosaic(target: Path, sample_dir: Path = SAMPLE_DIR) -> Path:
     return target
 
 
-def build_pyramid(master: Path, target: Path) -> Path:
+def build_pyramid(master: Path, target: Path, tile_size: int) -> Path:
     """Write the tiled, JPEG-compressed, metadata-free pyramidal TIFF that iipsrv serves."""
     if target.exists() and target.stat().st_mtime >= master.stat().st_mtime:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.stem + ".partial.tif")
-    pyvips.Image.new_from_file(str(master)).tiffsave(str(partial), **PYRAMID_OPTIONS)
+    pyvips.Image.new_from_file(str(master)).tiffsave(str(partial), tile_width=tile_size, tile_height=tile_size,
+                                                         **PYRAMID_OPTIONS)
     partial.replace(target)
     return target
 
@@ -101,9 +101,9 @@ def _digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def prepare(work: Path, name: str = "bench-large") -> SourceImage:
-    """Build (or reuse) the master and iipsrv's pyramid under ``work``."""
+def prepare(work: Path, tile_size: int, name: str = "bench-large") -> SourceImage:
+    """Build (or reuse) the master and iipsrv's pyramid of ``tile_size`` tiles under ``work``."""
     master = build_mosaic(work / "source" / f"{name}.tif")
-    pyramid = build_pyramid(master, work / "iipsrv" / f"{name}.tif")
+    pyramid = build_pyramid(master, work / "iipsrv" / f"{tile_size}px" / f"{name}.tif", tile_size)
     head = pyvips.Image.new_from_file(str(master))
     return SourceImage(master, pyramid, head.width, head.height, _digest(master))
