@@ -199,7 +199,7 @@ _services: OrderedDict[str, SearchService] = OrderedDict()
 _last_used: dict[str, float] = {}
 _services_lock = threading.Lock()
 KEEP_SERVICES = 2
-RELEASE_AFTER_S = 10.0
+RELEASE_AFTER_S = 2.0
 """An older generation's service is dropped once another has been asked for and it has not, this long."""
 
 
