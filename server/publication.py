@@ -35,6 +35,25 @@ class ImageRecord:
     pyramid: Pyramid
 
 
+class _Connections:
+    """One read connection per thread to a generation's catalog.
+
+    Kept apart from :class:`Publication` so that nothing refers back to it: when the last request
+    using a replaced generation ends, reference counting frees the publication at once, and with it
+    every thread's connection and page cache (a cycle would wait for the collector's rare full pass)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def __call__(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = open_generation(self.path)
+            self._local.db = db
+        return db
+
+
 class Publication:
     """Read access to one generation. Connections are per thread; the file is immutable.
 
@@ -44,20 +63,13 @@ class Publication:
         self.root = root
         self.image_cache = image_cache
         self.catalog_path = root / "catalog.sqlite"
-        self._local = threading.local()
+        self._db = _Connections(self.catalog_path)
         self._image_memo: dict[str, ImageRecord | None] = {}
         self.catalog = CatalogReader(self._db)
 
     @property
     def generation(self) -> str:
         return self.root.name
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = open_generation(self.catalog_path)
-            self._local.db = db
-        return db
 
     @property
     def number(self) -> int | None:

@@ -40,10 +40,11 @@ LOAD_SECONDS = 30.0
 SAMPLE_FROM, KILL_AT, RESTART_AT, REINGEST_AT = 3.0, 8.0, 12.0, 15.0
 MAX_WORKER_RSS_MB = 400
 AFTER_SWITCH = 6.0
-# Growth allowed over the run. A survivor steps up twice: when it takes over the killed node's load,
-# and when the re-ingest opens the new generation beside the old one (the two newest stay open by
-# design). Measured on 2 cores: steps of 15-25 % in all, then flat (the samples are printed).
-MAX_GROWTH = 1.35
+# Growth allowed over the run: the fifth. A worker holds one generation's catalog connections
+# and searchers (the older goes with its last request, its search service 2 s after the switch),
+# and Whoosh reads its index through files, not a copy per thread; measured on 2 cores the
+# survivors stay within 1-2 % through the kill and the re-ingest (the samples are printed).
+MAX_GROWTH = 1.20
 
 
 def nginx_binary() -> str:
@@ -319,10 +320,9 @@ def test_two_nodes_behind_the_cache_survive_a_kill_and_a_reingest(tmp_path: Path
     try:
         wait_for(f"http://127.0.0.1:{proxy.port}/iiif/3/collection/top", proxy.proc)  # type: ignore[arg-type]
         requests = viewer_requests(proxy.port)
-        # a node's steady state: warm, after a few re-ingests. Each publication switch costs a worker
-        # some memory (per-generation caches, and what the allocator keeps of the ones released)
-        # for the first few switches, then the figure stays put (about 75 → 90 → 97 → 104 → 112 →
-        # 107 → 100 MB over seven switches here): that plateau is the baseline growth is measured from
+        # a node's steady state: warm, after a few re-ingests (the index then has several segments, as
+        # a live one does); a switch costs a worker a few MB at most (four threads in one process:
+        # 78 → 81 → 82 → 83 → 84 MB over five switches)
         for edition in [*earlier[1:], beta]:
             warm(nodes, requests)
             switch = ingest(holdings_with(holdings, edition), data)

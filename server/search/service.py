@@ -11,7 +11,10 @@ verified against the whole query, so the hits and totals of Content Search are e
 """
 from __future__ import annotations
 
+import gc
 import threading
+import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from pathlib import Path
@@ -75,7 +78,7 @@ class SearchService:
                                                      for k, v in raw_items.items()}
         self.collections: dict[str, dict[str, list[str]]] = meta.get("collections") or {}
         self.engine_name = str(meta.get("engine") or "whoosh")
-        self.engine: SearchEngine | None = open_engine(self.gen_dir, meta, self, settings) if self.available else None
+        self.engine: SearchEngine | None = open_engine(self.gen_dir, meta, weakref.proxy(self), settings) if self.available else None
         self._vocab: LRU[str, Vocabulary] = LRU(64)
         self._hits: LRU[tuple[str, str], list[PageHit]] = LRU(32)
         self._lexicon: Vocabulary | None = None
@@ -193,20 +196,37 @@ def union(boxes: list[Box]) -> Box | None:
 
 
 _services: OrderedDict[str, SearchService] = OrderedDict()
+_last_used: dict[str, float] = {}
 _services_lock = threading.Lock()
 KEEP_SERVICES = 2
+RELEASE_AFTER_S = 2.0
+"""An older generation's service is dropped once another has been asked for and it has not, this long."""
 
 
 def service_for(gen_dir: Path) -> SearchService:
-    """The shared service of a generation; the two most recent generations stay open."""
+    """The shared service of a generation.
+
+    Right after a switch both generations stay open (requests begun before it finish on the old
+    one); the older is released once it has gone unasked for :data:`RELEASE_AFTER_S`, so a worker
+    holds one generation's searchers and caches (per thread), not two, in its steady state."""
     key = str(Path(gen_dir).resolve())
+    now = time.monotonic()
+    released = False
     with _services_lock:
         service = _services.get(key)
         if service is None:
             service = SearchService(Path(key))
             _services[key] = service
-            while len(_services) > KEEP_SERVICES:
-                _services.popitem(last=False)  # released when the last request using it is done
         else:
             _services.move_to_end(key)
-        return service
+        _last_used[key] = now
+        for old in list(_services):
+            if len(_services) > KEEP_SERVICES or (old != key and now - _last_used.get(old, now) > RELEASE_AFTER_S):
+                _services.pop(old)
+                _last_used.pop(old, None)
+                released = True
+            else:
+                break
+    if released:
+        gc.collect()  # Whoosh's searchers refer to their parents: only the collector frees them
+    return service

@@ -8,9 +8,9 @@ memoised.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,7 @@ def _page(row: PageRow) -> Page:
 
 
 _trees: dict[Path, Tree] = {}
+KEEP_TREES = 2
 _trees_lock = threading.Lock()
 
 
@@ -101,8 +102,8 @@ def tree(pub: Publication) -> Tree:
         return cached
     with _trees_lock:
         if pub.root not in _trees:
-            if len(_trees) > 8:
-                _trees.clear()
+            while len(_trees) >= KEEP_TREES:  # the generation before stays for requests begun on it
+                del _trees[next(iter(_trees))]
             _trees[pub.root] = _build_tree(pub)
         return _trees[pub.root]
 
@@ -226,9 +227,31 @@ def manifest(pub: Publication, item_id: str) -> dict[str, Any]:
     return _manifest(str(pub.iiif_file(f"3/{item_id}/manifest.json")))
 
 
-@lru_cache(maxsize=64)
+MANIFEST_CACHE_BYTES = 8 * 1024 * 1024
+"""Parsed manifests kept, counted by their files' size: a 1,000-page manifest is 1.3 MiB of JSON and
+several times that parsed, so a count alone would let a worker's memory grow with the items visited."""
+_manifests: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
+_manifest_bytes = 0
+_manifests_lock = threading.Lock()
+
+
 def _manifest(path: str) -> dict[str, Any]:
+    global _manifest_bytes
+    with _manifests_lock:
+        found = _manifests.get(path)
+        if found is not None:
+            _manifests.move_to_end(path)
+            return found[1]
     try:
-        return parse_data(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except OSError:
         return {}
+    doc = parse_data(text)
+    size = len(text)
+    with _manifests_lock:
+        if path not in _manifests and size <= MANIFEST_CACHE_BYTES:
+            _manifests[path] = (size, doc)
+            _manifest_bytes += size
+            while _manifest_bytes > MANIFEST_CACHE_BYTES:
+                _manifest_bytes -= _manifests.popitem(last=False)[1][0]
+    return doc

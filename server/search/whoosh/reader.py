@@ -18,6 +18,7 @@ from typing import Any
 
 from whoosh import index as windex
 from whoosh import query as wq
+from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
 from server.search.engines import Expand
@@ -57,7 +58,10 @@ class WhooshEngine:
     def __init__(self, gen_dir: Path, meta: dict[str, Any], words: Any) -> None:
         self.languages: tuple[str, ...] = tuple(meta.get("languages") or ())
         self.words = words
-        self._index = windex.open_dir(str(Path(gen_dir) / INDEX_DIR))
+        # no mmap: Whoosh would copy each mapped segment file into a BytesIO for every searcher,
+        # i.e. the whole index once per thread and open generation; read through files instead,
+        # the index stays in the OS page cache, shared by threads, workers and nodes (bench/README.md)
+        self._index = windex.FileIndex(FileStorage(str(Path(gen_dir) / INDEX_DIR), supports_mmap=False, readonly=True))
         self._local = threading.local()
         self._lock = threading.Lock()
         self._item_docs: dict[str, ItemDocs] | None = None
