@@ -24,7 +24,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .image.fastpath import TileFastPath
     from .publication import STORE_EXTENSION, PublicationStore
     app.extensions[STORE_EXTENSION] = PublicationStore(settings.manifests_dir, settings.image_cache_dir)
-    app.wsgi_app = TileFastPath(app.wsgi_app, settings, app.extensions[STORE_EXTENSION])  # type: ignore[method-assign]
+    from .wholebody import WholeBodies
+    app.wsgi_app = TileFastPath(WholeBodies(app.wsgi_app), settings,  # type: ignore[method-assign]
+                                app.extensions[STORE_EXTENSION])
     from . import http
     http.init_app(app)  # outermost: X-Forwarded-* only from HERITAGE_TRUSTED_PROXIES
 
