@@ -43,6 +43,8 @@ META = 9
 BOX = 20
 """Hex digits per box: x, y, w, h (5 each)."""
 LIMIT = 0xFFFF
+_EXTRA_LINES = {f"{k:x}": max(k, 1) - 1 for k in range(16)}
+"""Lines a word covers after its first, by its number of boxes (a hex digit)."""
 SEP = "\x1f"
 
 
@@ -124,14 +126,19 @@ class StoredPage:
         """Physical lines the word covers (1 for a word without boxes)."""
         return max(int(self._meta[META * word + 8], 16), 1)
 
+    @cached_property
+    def _lines(self) -> list[tuple[int, int]]:
+        """Every word's first and last physical line, decoded once: a snippet's crop looks at every word."""
+        meta = self._meta
+        return [(start := int(meta[i:i + 4], 16), start + _EXTRA_LINES[meta[i + 8]])
+                for i in range(0, len(meta) - META + 1, META)]
+
     def line_boxes(self, lines: set[int]) -> dict[int, Box]:
         """Union of the non-empty word pieces on each of ``lines``."""
         edges: dict[int, list[int]] = {}
         low, high = min(lines, default=0), max(lines, default=-1)
-        for word in range(len(self)):
-            start = self.line(word)
-            if start > high or start + 15 < low:
-                continue
+        for word in [w for w, (start, end) in enumerate(self._lines) if start <= high and end >= low]:
+            start = self._lines[word][0]
             for i, (x, y, w, h) in enumerate(self.boxes(word)):
                 n = start + i
                 if n not in lines or w <= 0 or h <= 0:

@@ -100,7 +100,7 @@ class WhooshEngine:
         ncol = searcher.reader().column_reader("n")
         return sorted(int(ncol[d]) for d in docs_matching(searcher, query, docs))
 
-    def site_matches(self, tree: Node | None, expand: Expand, rank_expand: Expand) -> WhooshMatches:
+    def site_matches(self, tree: Node | None, expand: Expand, rank_expand: Expand, top: int = 0) -> WhooshMatches:
         return WhooshMatches(self, tree, expand, rank_expand)
 
     def close(self) -> None:
