@@ -194,6 +194,27 @@ def test_unreachable_solr_is_a_503_for_search_only(demo_in_solr: Path, solr_url:
     _services.clear()
 
 
+@pytest.mark.parametrize(("lang", "title", "says"), [
+    ("en", "Search is unavailable right now", "Collections, items, pages and images work as usual"),
+    ("it", "La ricerca non è disponibile in questo momento", "Collezioni, documenti, pagine e immagini funzionano"),
+])
+def test_unreachable_solr_search_page_says_why_in_the_visitors_language(
+        demo_in_solr: Path, monkeypatch: pytest.MonkeyPatch, lang: str, title: str, says: str) -> None:
+    """The researchers' page is a 503 that names search as what is down, not a generic error."""
+    monkeypatch.setenv("HERITAGE_SOLR_URL", f"http://127.0.0.1:{free_port()}/solr")  # nobody listens there
+    from server.search.service import _services
+    _services.clear()
+    client = create_app({"data": demo_in_solr, "base_url": "http://heritage.test"}).test_client()
+    r = client.get(f"/search?q=comune&lang={lang}")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 503 and r.content_type.startswith("text/html")
+    assert title in html and says in html
+    assert "Something went wrong" not in html and "Qualcosa è andato storto" not in html
+    assert client.get(f"/iiif/3/{RASSEGNA}/manifest").status_code == 200
+    assert client.get(f"/?lang={lang}").status_code == 200
+    _services.clear()
+
+
 # ----------------------------------------------------------------------------- a node dies under load
 @pytest.fixture(scope="module")
 def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
