@@ -39,10 +39,31 @@ class PageMatcher:
     """Matches a query tree against one page's stored tokens and stems."""
 
     def __init__(self, tokens: list[str], stems: list[str], language: str | None) -> None:
-        self.tokens = tokens
-        self.stems = stems
+        self._tokens: list[str] | None = tokens
+        self._stems: list[str] | None = stems
+        self._page: StoredPage | None = None
         self.language = language
         self._spans: dict[Node, list[Span]] = {}
+
+    @classmethod
+    def of(cls, page: StoredPage) -> PageMatcher:
+        """A matcher over a stored page that splits its tokens or stems only when a leaf needs them."""
+        matcher = cls([], [], page.language)
+        matcher._tokens = matcher._stems = None
+        matcher._page = page
+        return matcher
+
+    @property
+    def tokens(self) -> list[str]:
+        if self._tokens is None:
+            self._tokens = self._page.tokens  # type: ignore[union-attr]
+        return self._tokens
+
+    @property
+    def stems(self) -> list[str]:
+        if self._stems is None:
+            self._stems = self._page.stems  # type: ignore[union-attr]
+        return self._stems
 
     def _positions(self, text: str) -> list[int]:
         """Token positions matching a term: same stem (pages with a stemmer), same folded form (others).
@@ -112,7 +133,7 @@ def hit_ranges(page: StoredPage, tree: Node, verify: bool = False) -> list[tuple
     Spans within one word (both halves of an elision) are one hit. ``verify``: no hits at all
     unless the page satisfies the whole query (an excluded word present, a clause missing).
     """
-    matcher = PageMatcher(page.tokens, page.stems, page.language)
+    matcher = PageMatcher.of(page)
     if verify and not matcher.matches(tree):
         return []
     packed = page.packed

@@ -60,20 +60,31 @@ def item_dir(gen_dir: Path, item_id: str) -> Path:
 
 
 class StoredPage:
-    """One page from the store. Loading only splits lines: matching reads ``tokens`` and
-    ``stems``; words, lines and boxes are decoded one at a time, for the hits actually shown."""
+    """One page from the store. Loading only splits lines; ``tokens`` and ``stems`` are split when
+    first read (a term query on a page with a stemmer needs only the stems); words, lines and
+    boxes are decoded one at a time, for the hits actually shown."""
 
     def __init__(self, n: int, language: str | None, width: int, height: int, label: str,
-                 tokens: list[str], stems: list[str], packed: str, tail: bytes) -> None:
+                 tokens: bytes, stems: bytes | None, packed: str, tail: bytes) -> None:
         self.n = n
         self.language = language
         self.width = width
         self.height = height
         self.label = label
-        self.tokens = tokens
-        self.stems = stems
+        self._raw_tokens = tokens
+        self._raw_stems = stems
         self.packed = packed
         self._tail = tail
+
+    @cached_property
+    def tokens(self) -> list[str]:
+        """The page's folded tokens (token ``i`` of the page)."""
+        return self._raw_tokens.decode("utf-8").split()
+
+    @cached_property
+    def stems(self) -> list[str]:
+        """Their stems (the tokens themselves on a page without a stemmer)."""
+        return self.tokens if self._raw_stems is None else self._raw_stems.decode("utf-8").split()
 
     @cached_property
     def _words(self) -> tuple[str, str, str]:
@@ -244,10 +255,8 @@ def decode_page(n: int, data: bytes) -> StoredPage:
     magic, lang, width, height = parts[0].decode("ascii").split(" ")
     if magic != MAGIC:
         raise ValueError(f"not a word-store page (page {n})")
-    tokens = parts[2].decode("utf-8").split()
-    stems = tokens if parts[3] == b"=" else parts[3].decode("utf-8").split()
     return StoredPage(n, None if lang == "-" else lang, int(width), int(height), parts[1].decode("utf-8"),
-                      tokens, stems, parts[4].decode("ascii"), parts[5])
+                      parts[2], None if parts[3] == b"=" else parts[3], parts[4].decode("ascii"), parts[5])
 
 
 def write_text(path: Path, text: str) -> None:
@@ -257,7 +266,7 @@ def write_text(path: Path, text: str) -> None:
 
 def read_page(gen_dir: Path, item_id: str, n: int) -> StoredPage | None:
     try:
-        with open(item_dir(gen_dir, item_id) / f"{int(n)}.page", "rb") as f:
+        with open(f"{gen_dir}/{WORDS_DIR}/{check_item_id(item_id)}/{int(n)}.page", "rb") as f:
             data = f.read()
     except FileNotFoundError:
         return None

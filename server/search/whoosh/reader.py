@@ -133,7 +133,7 @@ class WhooshMatches:
         for doc in docs:
             owner = self.owners.owner(doc)
             page = self.engine.words.page(owner, int(self.ncol[doc])) if owner else None
-            if page is not None and PageMatcher(page.tokens, page.stems, page.language).matches(tree):
+            if page is not None and PageMatcher.of(page).matches(tree):
                 out.append(doc)
         return out
 
