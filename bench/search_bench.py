@@ -195,6 +195,12 @@ def solr_index_bytes(settings: EngineSettings) -> int:
     return total
 
 
+def peak_mib() -> float:
+    """This process's peak resident memory (Linux reports KiB)."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def solr_cpu_s(settings: EngineSettings) -> float:
     """CPU seconds used so far by every live Solr node's JVM (its ``os.processCpuTime``)."""
     from server.search.solr.client import SolrClient
@@ -294,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
           f"generating the text took another {generate_s:.1f} s)")
     print(f"CPU per page: Python {python_ms:.2f} ms (every thread, generation excluded)"
           + (f", Solr {solr_ms:.2f} ms (every node)" if solr_ms is not None else "")
-          + f"; machine load {loads[0]:.1f} → {loads[1]:.1f}")
+          + f"; machine load {loads[0]:.1f} → {loads[1]:.1f}; peak memory {peak_mib():.0f} MiB")
     print(f"size: index {index_bytes / 2**20:.1f} MiB, word store {words_bytes / 2**20:.1f} MiB "
           f"({count_pages(gen / 'words')} page files)")
 
@@ -371,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
               "indexing": {"pages_per_s": round(args.pages / total_s, 1), "seconds": round(total_s, 1),
                            "commit_s": round(commit_s, 1), "python_cpu_ms_per_page": round(python_ms, 3),
                            "solr_cpu_ms_per_page": round(solr_ms, 3) if solr_ms is not None else None,
-                           "generate_s": round(generate_s, 1), "index_mib": round(index_bytes / 2**20, 1),
+                           "generate_s": round(generate_s, 1), "peak_rss_mib": round(peak_mib()),
+                           "index_mib": round(index_bytes / 2**20, 1),
                            "word_store_mib": round(words_bytes / 2**20, 1)},
               "queries": results}
     args.results.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ thousands of hits), so it is written for speed: plain list scans, one pass per l
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import compress, repeat
 
 from server.search.analysis import stem
 from server.search.query import AllOf, AnyOf, Fuzzy, Node, Phrase, Prefix, Term, positive_leaves
@@ -70,10 +71,10 @@ class PageMatcher:
 
         Equal folded forms have equal stems, so the stem test alone covers both.
         """
-        if self.language:
-            target = stem(text, self.language)
-            return [i for i, s in enumerate(self.stems) if s == target]
-        return [i for i, t in enumerate(self.tokens) if t == text]
+        words, target = (self.stems, stem(text, self.language)) if self.language else (self.tokens, text)
+        if target not in words:  # one C-level scan: most candidate pages of a rare word's item do not have it
+            return []
+        return list(compress(range(len(words)), map(target.__eq__, words)))
 
     def spans(self, leaf: Node) -> list[Span]:
         """A leaf's spans in token order (cached per page)."""
@@ -95,7 +96,7 @@ class PageMatcher:
             return [(i, i + k) for i in first if all(i + j in rest[j - 1] for j in range(1, k))]
         if isinstance(leaf, Prefix):
             p = leaf.prefix
-            return [(i, i + 1) for i, t in enumerate(toks) if t.startswith(p)]
+            return [(i, i + 1) for i in compress(range(len(toks)), map(str.startswith, toks, repeat(p)))]
         if isinstance(leaf, Fuzzy):
             text, d = leaf.text, leaf.distance
             head = text[:1]
