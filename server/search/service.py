@@ -31,8 +31,6 @@ from server.search.store import StoredPage, item_dir, read_page
 CONTEXT_WORDS = 6
 AUTOCOMPLETE_LIMIT = 20
 HITS_PER_PAGE = 200
-PAGE_CACHE = 512
-"""Parsed pages kept (a few tens of kilobytes each once their words are decoded)."""
 SCAN_PAGES = 16
 """Items of at most this many pages are searched on the word store alone: reading and checking
 their pages costs less than asking the engine (a Solr round trip), with the same hits."""
@@ -84,7 +82,6 @@ class SearchService:
         self.engine: SearchEngine | None = open_engine(self.gen_dir, meta, self, settings) if self.available else None
         self._vocab: LRU[str, Vocabulary] = LRU(64)
         self._pages: LRU[str, list[int]] = LRU(4096)
-        self._page_cache: LRU[tuple[str, int], StoredPage | None] = LRU(PAGE_CACHE)
         self._hits: LRU[tuple[str, str], list[PageHit]] = LRU(32)
         self._lexicon: Vocabulary | None = None
 
@@ -93,9 +90,9 @@ class SearchService:
         return item_id in self.items
 
     def page(self, item_id: str, n: int) -> StoredPage | None:
-        """A page of the word store; the last few hundred read stay parsed (a search reads a page to
-        verify it, then again to build its hits or snippets)."""
-        return self._page_cache.get((item_id, n), lambda: read_page(self.gen_dir, item_id, n))
+        """A page of the word store, read each time: keeping parsed pages (hundreds of thousands of
+        small objects) made the garbage collector cost more than the reads it saved."""
+        return read_page(self.gen_dir, item_id, n)
 
     def page_numbers(self, item_id: str) -> list[int]:
         """The item's pages in the word store, in order."""
