@@ -144,6 +144,33 @@ def plan_items(pages: int, rng: random.Random) -> list[tuple[IndexedItem, int]]:
     return items
 
 
+class Queries:
+    """The query families, drawn from the corpus's vocabulary by a seeded generator."""
+
+    def __init__(self, rng: random.Random, real: list[str], vocab: list[str]) -> None:
+        self.rng, self.real = rng, real
+        self.common = [w for w in vocab[:60] if len(w) > 3]
+        self.medium = vocab[200:3000]
+        self.rare = vocab[3000:40000]
+
+    def term(self) -> str:
+        r = self.rng
+        return r.choice((r.choice(self.common), r.choice(self.medium), r.choice(self.medium), r.choice(self.rare)))
+
+    def phrase(self, sample: list[str] | None = None) -> str:
+        source = sample if sample else self.real
+        start = self.rng.randrange(max(1, len(source) - 4))
+        words = [w for w in source[start:start + self.rng.randint(2, 3)] if tokens(w)]
+        return '"' + " ".join(words) + '"' if words else '"la commissione"'
+
+    def prefix(self) -> str:
+        for _ in range(100):
+            w = tokens(self.rng.choice(self.medium + self.common))
+            if w and len(w[0]) >= 5:
+                return w[0][:self.rng.randint(4, min(7, len(w[0]) - 1))] + "*"
+        return "amministra*"
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -307,25 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     service = SearchService(gen, settings)
     urls = SearchUrls("http://localhost:5000")
     qrng = random.Random(args.seed + 1)
-    common = [w for w in vocab[:60] if len(w) > 3]
-    medium = vocab[200:3000]
-    rare = vocab[3000:40000]
-
-    def term_query() -> str:
-        return qrng.choice((qrng.choice(common), qrng.choice(medium), qrng.choice(medium), qrng.choice(rare)))
-
-    def phrase_query(sample: list[str] | None = None) -> str:
-        source = sample if sample else real
-        start = qrng.randrange(max(1, len(source) - 4))
-        words = [w for w in source[start:start + qrng.randint(2, 3)] if tokens(w)]
-        return '"' + " ".join(words) + '"' if words else '"la commissione"'
-
-    def prefix_query() -> str:
-        for _ in range(100):
-            w = tokens(qrng.choice(medium + common))
-            if w and len(w[0]) >= 5:
-                return w[0][:qrng.randint(4, min(7, len(w[0]) - 1))] + "*"
-        return "amministra*"
+    queries = Queries(qrng, real, vocab)
+    term_query, phrase_query, prefix_query = queries.term, queries.phrase, queries.prefix
 
     service.search_item(next(iter(service.items)), "la")  # open once, as a running server has
     results: dict[str, dict[str, float]] = {}

@@ -54,23 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = sb.plan_items(args.pages, rng)
     searcher = SearchService(args.work / "gen-1", EngineSettings(args.engine, args.solr_url, args.collection))
     urls = SearchUrls("http://localhost:5000")
-    qrng = random.Random(args.seed + 1)
-    common, medium, rare = [w for w in vocab[:60] if len(w) > 3], vocab[200:3000], vocab[3000:40000]
-
-    def term() -> str:
-        return qrng.choice((qrng.choice(common), qrng.choice(medium), qrng.choice(medium), qrng.choice(rare)))
-
-    def phrase() -> str:
-        start = qrng.randrange(max(1, len(real) - 4))
-        words = [w for w in real[start:start + qrng.randint(2, 3)] if tokens(w)]
-        return '"' + " ".join(words) + '"' if words else '"la commissione"'
-
-    def prefix() -> str:
-        for _ in range(100):
-            w = tokens(qrng.choice(medium + common))
-            if w and len(w[0]) >= 5:
-                return w[0][:qrng.randint(4, min(7, len(w[0]) - 1))] + "*"
-        return "amministra*"
+    made = sb.Queries(random.Random(args.seed + 1), real, vocab)
+    qrng, term, phrase, prefix = made.rng, made.term, made.phrase, made.prefix
 
     books = [i.item_id for i, s in plan if s > 8]
     issues = [i.item_id for i, s in plan if s <= 8] or books
