@@ -33,7 +33,8 @@ AUTOCOMPLETE_LIMIT = 20
 HITS_PER_PAGE = 200
 SCAN_PAGES = 16
 """Items of at most this many pages are searched on the word store alone: reading and checking
-their pages costs less than asking the engine (a Solr round trip), with the same hits."""
+their pages costs less than asking the engine (a Solr round trip), with the same hits — and they
+still answer when Solr is unreachable (larger items and site-wide search answer 503 then)."""
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
