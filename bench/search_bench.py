@@ -144,6 +144,33 @@ def plan_items(pages: int, rng: random.Random) -> list[tuple[IndexedItem, int]]:
     return items
 
 
+class Queries:
+    """The query families, drawn from the corpus's vocabulary by a seeded generator."""
+
+    def __init__(self, rng: random.Random, real: list[str], vocab: list[str]) -> None:
+        self.rng, self.real = rng, real
+        self.common = [w for w in vocab[:60] if len(w) > 3]
+        self.medium = vocab[200:3000]
+        self.rare = vocab[3000:40000]
+
+    def term(self) -> str:
+        r = self.rng
+        return r.choice((r.choice(self.common), r.choice(self.medium), r.choice(self.medium), r.choice(self.rare)))
+
+    def phrase(self, sample: list[str] | None = None) -> str:
+        source = sample if sample else self.real
+        start = self.rng.randrange(max(1, len(source) - 4))
+        words = [w for w in source[start:start + self.rng.randint(2, 3)] if tokens(w)]
+        return '"' + " ".join(words) + '"' if words else '"la commissione"'
+
+    def prefix(self) -> str:
+        for _ in range(100):
+            w = tokens(self.rng.choice(self.medium + self.common))
+            if w and len(w[0]) >= 5:
+                return w[0][:self.rng.randint(4, min(7, len(w[0]) - 1))] + "*"
+        return "amministra*"
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -160,7 +187,15 @@ def timed(fn, repeat: int = 1) -> float:  # type: ignore[no-untyped-def]
 
 
 def du(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    """Bytes of the files under ``path``, following the word store's links to its object folders."""
+    total = 0
+    for root, _, files in os.walk(path, followlinks=True):
+        total += sum(os.stat(os.path.join(root, f)).st_size for f in files)
+    return total
+
+
+def count_pages(words: Path) -> int:
+    return sum(sum(1 for f in files if f.endswith(".page")) for _, _, files in os.walk(words, followlinks=True))
 
 
 def fresh_collection(settings: EngineSettings, shards: int) -> None:
@@ -185,6 +220,26 @@ def solr_index_bytes(settings: EngineSettings) -> int:
             cores = node.request("GET", "admin/cores", params={"action": "STATUS", "core": replica["core"]})
             total += int(cores["status"][replica["core"]]["index"]["sizeInBytes"])
     return total
+
+
+def peak_mib() -> float:
+    """This process's peak resident memory (Linux reports KiB)."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def solr_cpu_s(settings: EngineSettings) -> float:
+    """CPU seconds used so far by every live Solr node's JVM (its ``os.processCpuTime``)."""
+    from server.search.solr.client import SolrClient
+    client = SolrClient(str(settings.solr_url), settings.collection)
+    nodes = client.request("GET", "admin/collections", params={"action": "CLUSTERSTATUS"})["cluster"]["live_nodes"]
+    total = 0
+    for node in nodes:
+        host, _, context = node.partition("_")
+        metrics = SolrClient(f"http://{host}/{context}", "x").request(
+            "GET", "admin/metrics", params={"group": "jvm", "prefix": "os.processCpuTime"})
+        total += int(metrics["metrics"]["solr.jvm"]["os.processCpuTime"])
+    return total / 1e9
 
 
 def solr_heap_mib(settings: EngineSettings) -> int:
@@ -230,55 +285,57 @@ def main(argv: list[str] | None = None) -> int:
     plan = plan_items(args.pages, rng)
     print(f"corpus: {args.pages} pages × {args.words} words in {len(plan)} items")
 
-    generate_s = 0.0
+    # within-item queries go to a sample of items, whose first pages' words are kept for phrases:
+    # memory stays bounded at a million pages
+    srng = random.Random(args.seed + 2)
+    books = [i.item_id for i, s in plan if s > 8]
+    issues = [i.item_id for i, s in plan if s <= 8]
+    books, issues = (srng.sample(ids, min(len(ids), 500)) for ids in (books, issues))
+    sampled = set(books) | set(issues)
+
+    generate_s = generate_cpu = 0.0
+    solr_cpu0 = solr_cpu_s(settings) if args.engine == "solr" else 0.0
+    loads = [os.getloadavg()[0]]
+    cpu0 = time.process_time()
     started = time.perf_counter()
     writer = SearchIndexWriter(gen, None, settings=settings)
     texts_by_item: dict[str, list[list[str]]] = {}
     for item, size in plan:
-        g0 = time.perf_counter()
+        g0, t0 = time.perf_counter(), time.thread_time()
         pages = []
         sample_texts = []
         for n in range(1, size + 1):
             words = page_words(rng, real, vocab, cum, args.words)
-            if n <= 3:
+            if n <= 3 and item.item_id in sampled:
                 sample_texts.append(words)
             pages.append(IndexedPage(n, f"p. {n}", CANVAS[0], CANVAS[1], layout(words, rng)))
-        texts_by_item[item.item_id] = sample_texts
+        if sample_texts:
+            texts_by_item[item.item_id] = sample_texts
         generate_s += time.perf_counter() - g0
+        generate_cpu += time.thread_time() - t0
         writer.add_item(item, pages)
     c0 = time.perf_counter()
     writer.commit()
     commit_s = time.perf_counter() - c0
     total_s = time.perf_counter() - started - generate_s
+    loads.append(os.getloadavg()[0])
+    python_ms = (time.process_time() - cpu0 - generate_cpu) * 1000 / args.pages
+    solr_ms = (solr_cpu_s(settings) - solr_cpu0) * 1000 / args.pages if args.engine == "solr" else None
     index_bytes = du(gen / "index") if args.engine == "whoosh" else solr_index_bytes(settings)
     words_bytes = du(gen / "words")
     print(f"indexing: {args.pages / total_s:.0f} pages/s ({total_s:.1f} s, of which commit {commit_s:.1f} s; "
           f"generating the text took another {generate_s:.1f} s)")
+    print(f"CPU per page: Python {python_ms:.2f} ms (every thread, generation excluded)"
+          + (f", Solr {solr_ms:.2f} ms (every node)" if solr_ms is not None else "")
+          + f"; machine load {loads[0]:.1f} → {loads[1]:.1f}; peak memory {peak_mib():.0f} MiB")
     print(f"size: index {index_bytes / 2**20:.1f} MiB, word store {words_bytes / 2**20:.1f} MiB "
-          f"({len(list((gen / 'words').rglob('*.page')))} page files)")
+          f"({count_pages(gen / 'words')} page files)")
 
     service = SearchService(gen, settings)
     urls = SearchUrls("http://localhost:5000")
     qrng = random.Random(args.seed + 1)
-    common = [w for w in vocab[:60] if len(w) > 3]
-    medium = vocab[200:3000]
-    rare = vocab[3000:40000]
-
-    def term_query() -> str:
-        return qrng.choice((qrng.choice(common), qrng.choice(medium), qrng.choice(medium), qrng.choice(rare)))
-
-    def phrase_query(sample: list[str] | None = None) -> str:
-        source = sample if sample else real
-        start = qrng.randrange(max(1, len(source) - 4))
-        words = [w for w in source[start:start + qrng.randint(2, 3)] if tokens(w)]
-        return '"' + " ".join(words) + '"' if words else '"la commissione"'
-
-    def prefix_query() -> str:
-        for _ in range(100):
-            w = tokens(qrng.choice(medium + common))
-            if w and len(w[0]) >= 5:
-                return w[0][:qrng.randint(4, min(7, len(w[0]) - 1))] + "*"
-        return "amministra*"
+    queries = Queries(qrng, real, vocab)
+    term_query, phrase_query, prefix_query = queries.term, queries.phrase, queries.prefix
 
     service.search_item(next(iter(service.items)), "la")  # open once, as a running server has
     results: dict[str, dict[str, float]] = {}
@@ -289,9 +346,6 @@ def main(argv: list[str] | None = None) -> int:
                          "max_ms": round(max(times), 2), "queries": len(times)}
         print(f"{name:<28} p50 {results[name]['p50_ms']:7.2f} ms   p99 {results[name]['p99_ms']:7.2f} ms   "
               f"max {results[name]['max_ms']:7.2f} ms   ({len(times)} queries)")
-
-    books = [i.item_id for i, s in plan if s > 8]
-    issues = [i.item_id for i, s in plan if s <= 8]
 
     def within(q: str, item_id: object) -> None:
         search_v1(urls, service.search_item(str(item_id), q, 1), [])
@@ -320,17 +374,21 @@ def main(argv: list[str] | None = None) -> int:
     run("site prefix", [(prefix_query(), None) for _ in range(args.queries)], site)
     top50 = [w for w in vocab if tokens(w)][:50]
     run("site term, 50 most common words", [(w, None) for w in top50], site)
+    loads.append(os.getloadavg()[0])
     heap = solr_heap_mib(settings) if args.engine == "solr" else None
     if heap is not None:
         print(f"Solr heap in use: {heap} MiB (all nodes)")
 
     record = {"benchmark": "search", "when": datetime.now(UTC).isoformat(timespec="seconds"),
-              "engine": args.engine, "solr_heap_mib": heap,
+              "engine": args.engine, "solr_heap_mib": heap, "load_average": [round(v, 1) for v in loads],
               "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
               "corpus": {"pages": args.pages, "words_per_page": args.words, "items": len(plan), "vocabulary": len(vocab),
                          "seed": args.seed},
               "indexing": {"pages_per_s": round(args.pages / total_s, 1), "seconds": round(total_s, 1),
-                           "commit_s": round(commit_s, 1), "index_mib": round(index_bytes / 2**20, 1),
+                           "commit_s": round(commit_s, 1), "python_cpu_ms_per_page": round(python_ms, 3),
+                           "solr_cpu_ms_per_page": round(solr_ms, 3) if solr_ms is not None else None,
+                           "generate_s": round(generate_s, 1), "peak_rss_mib": round(peak_mib()),
+                           "index_mib": round(index_bytes / 2**20, 1),
                            "word_store_mib": round(words_bytes / 2**20, 1)},
               "queries": results}
     args.results.mkdir(parents=True, exist_ok=True)

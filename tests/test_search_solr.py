@@ -164,13 +164,21 @@ def test_unreachable_solr_is_a_503_for_search_only(demo_in_solr: Path, solr_url:
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HERITAGE_SOLR_URL", solr_url)
     client = create_app({"data": demo_in_solr, "base_url": "http://heritage.test"}).test_client()
-    assert client.get(f"/iiif/search/2/{RASSEGNA}?q=comune").get_json()["items"]  # ingest indexed into Solr
+    hits = client.get(f"/iiif/search/2/{RASSEGNA}?q=comune").get_json()["items"]
+    assert hits  # ingest indexed into Solr
     assert client.get("/search.json?q=comune").get_json()["total"] == 1
 
     monkeypatch.setenv("HERITAGE_SOLR_URL", f"http://127.0.0.1:{free_port()}/solr")  # nobody listens there
+    from server.search import service as service_module
     from server.search.service import _services
     _services.clear()  # a running server would be restarted with the new setting
     client = create_app({"data": demo_in_solr, "base_url": "http://heritage.test"}).test_client()
+    # an item of a few pages is searched on the word store alone: it still answers, the same hits
+    published = client.application.extensions["heritage.store"].current().root
+    assert len(service_module.service_for(published).page_numbers(RASSEGNA)) <= service_module.SCAN_PAGES
+    assert client.get(f"/iiif/search/2/{RASSEGNA}?q=comune").get_json()["items"] == hits
+    monkeypatch.setattr(service_module, "SCAN_PAGES", 0)  # as for any larger item: the engine is asked
+    _services.clear()
     for url in (f"/iiif/search/2/{RASSEGNA}?q=comune", f"/iiif/search/1/{RASSEGNA}?q=comune",
                 "/search.json?q=comune", "/search?q=comune"):
         r = client.get(url)
@@ -191,6 +199,27 @@ def test_unreachable_solr_is_a_503_for_search_only(demo_in_solr: Path, solr_url:
     r = client.get("/search.json?q=comune")
     assert r.status_code == 503 and "HERITAGE_SOLR_URL" in r.get_json()["message"]
     assert client.get(f"/iiif/3/{RASSEGNA}/manifest").status_code == 200
+    _services.clear()
+
+
+@pytest.mark.parametrize(("lang", "title", "says"), [
+    ("en", "Search is unavailable right now", "Collections, items, pages and images work as usual"),
+    ("it", "La ricerca non è disponibile in questo momento", "Collezioni, documenti, pagine e immagini funzionano"),
+])
+def test_unreachable_solr_search_page_says_why_in_the_visitors_language(
+        demo_in_solr: Path, monkeypatch: pytest.MonkeyPatch, lang: str, title: str, says: str) -> None:
+    """The researchers' page is a 503 that names search as what is down, not a generic error."""
+    monkeypatch.setenv("HERITAGE_SOLR_URL", f"http://127.0.0.1:{free_port()}/solr")  # nobody listens there
+    from server.search.service import _services
+    _services.clear()
+    client = create_app({"data": demo_in_solr, "base_url": "http://heritage.test"}).test_client()
+    r = client.get(f"/search?q=comune&lang={lang}")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 503 and r.content_type.startswith("text/html")
+    assert title in html and says in html
+    assert "Something went wrong" not in html and "Qualcosa è andato storto" not in html
+    assert client.get(f"/iiif/3/{RASSEGNA}/manifest").status_code == 200
+    assert client.get(f"/?lang={lang}").status_code == 200
     _services.clear()
 
 

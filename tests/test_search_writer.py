@@ -184,3 +184,33 @@ def test_exclusions_and_prefixes_within_an_item(tmp_path: Path) -> None:
     assert hits(gen, "a", "comune -mil*") == 1
     assert hits(gen, "a", "mil* -amministra*") == 1
     assert hits(gen, "a", "amministra*") == 2
+
+
+def test_within_item_the_engine_and_the_word_store_alone_find_the_same_hits(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small items are searched on the word store alone (no engine round trip), larger ones through
+    the engine's candidates (Whoosh: every page of the item when skipping to it would cost more):
+    all three must give the same hits, whatever the query."""
+    from server.search import service as service_module
+    from server.search.whoosh import reader as whoosh_reader
+    texts = ["la questione di Firenze e del comune", "il comune di Genova", "Firenze, città e comune",
+             "nessuna delle parole", "l'amministrazione del comune di Firenze"]
+    pages = [page(n, texts[n % len(texts)]) for n in range(1, service_module.SCAN_PAGES + 10)]
+    gen = tmp_path / "manifests" / "gen-1"
+    build(gen, None, {"big": pages})
+    queries = ["firenze", "comune", '"comune di firenze"', "amministra*", "firenz~1", "comune -genova",
+               "genova OR citta", "assente", "questione firenze"]
+
+    def answers() -> dict[str, tuple[object, ...]]:
+        service = SearchService(gen)
+        assert len(service.page_numbers("big")) == len(pages)
+        return {q: (r.total_hits, r.total_annotations, r.hits) for q in queries
+                if (r := service.search_item("big", q))}
+
+    through_engine = answers()
+    monkeypatch.setattr(whoosh_reader, "BLOCKS_PER_PAGE", -1)
+    every_page = answers()
+    monkeypatch.setattr(service_module, "SCAN_PAGES", 10_000)
+    alone = answers()
+    assert through_engine == every_page == alone
+    assert through_engine["firenze"][0] == 15 and through_engine["assente"][0] == 0

@@ -92,8 +92,11 @@ class SearchEngine(Protocol):
         and verified on the word store. Costs what the item costs, not what the archive costs."""
         ...
 
-    def site_matches(self, tree: Node | None, expand: Expand, rank_expand: Expand) -> SiteMatches:
-        """Every matching page of the generation (``tree`` None: every page, to browse by facets)."""
+    def site_matches(self, tree: Node | None, expand: Expand, rank_expand: Expand, top: int = 0) -> SiteMatches:
+        """Every matching page of the generation (``tree`` None: every page, to browse by facets).
+
+        ``top``: the caller will ask for ``ranked(None, top)``; an engine may fetch those pages
+        with the matches (Solr: one request instead of two)."""
         ...
 
     def close(self) -> None:

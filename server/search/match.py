@@ -10,6 +10,7 @@ thousands of hits), so it is written for speed: plain list scans, one pass per l
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import compress, repeat
 
 from server.search.analysis import stem
 from server.search.query import AllOf, AnyOf, Fuzzy, Node, Phrase, Prefix, Term, positive_leaves
@@ -39,20 +40,41 @@ class PageMatcher:
     """Matches a query tree against one page's stored tokens and stems."""
 
     def __init__(self, tokens: list[str], stems: list[str], language: str | None) -> None:
-        self.tokens = tokens
-        self.stems = stems
+        self._tokens: list[str] | None = tokens
+        self._stems: list[str] | None = stems
+        self._page: StoredPage | None = None
         self.language = language
         self._spans: dict[Node, list[Span]] = {}
+
+    @classmethod
+    def of(cls, page: StoredPage) -> PageMatcher:
+        """A matcher over a stored page that splits its tokens or stems only when a leaf needs them."""
+        matcher = cls([], [], page.language)
+        matcher._tokens = matcher._stems = None
+        matcher._page = page
+        return matcher
+
+    @property
+    def tokens(self) -> list[str]:
+        if self._tokens is None:
+            self._tokens = self._page.tokens  # type: ignore[union-attr]
+        return self._tokens
+
+    @property
+    def stems(self) -> list[str]:
+        if self._stems is None:
+            self._stems = self._page.stems  # type: ignore[union-attr]
+        return self._stems
 
     def _positions(self, text: str) -> list[int]:
         """Token positions matching a term: same stem (pages with a stemmer), same folded form (others).
 
         Equal folded forms have equal stems, so the stem test alone covers both.
         """
-        if self.language:
-            target = stem(text, self.language)
-            return [i for i, s in enumerate(self.stems) if s == target]
-        return [i for i, t in enumerate(self.tokens) if t == text]
+        words, target = (self.stems, stem(text, self.language)) if self.language else (self.tokens, text)
+        if target not in words:  # one C-level scan: most candidate pages of a rare word's item do not have it
+            return []
+        return list(compress(range(len(words)), map(target.__eq__, words)))
 
     def spans(self, leaf: Node) -> list[Span]:
         """A leaf's spans in token order (cached per page)."""
@@ -74,7 +96,7 @@ class PageMatcher:
             return [(i, i + k) for i in first if all(i + j in rest[j - 1] for j in range(1, k))]
         if isinstance(leaf, Prefix):
             p = leaf.prefix
-            return [(i, i + 1) for i, t in enumerate(toks) if t.startswith(p)]
+            return [(i, i + 1) for i in compress(range(len(toks)), map(str.startswith, toks, repeat(p)))]
         if isinstance(leaf, Fuzzy):
             text, d = leaf.text, leaf.distance
             head = text[:1]
@@ -112,7 +134,7 @@ def hit_ranges(page: StoredPage, tree: Node, verify: bool = False) -> list[tuple
     Spans within one word (both halves of an elision) are one hit. ``verify``: no hits at all
     unless the page satisfies the whole query (an excluded word present, a clause missing).
     """
-    matcher = PageMatcher(page.tokens, page.stems, page.language)
+    matcher = PageMatcher.of(page)
     if verify and not matcher.matches(tree):
         return []
     packed = page.packed

@@ -238,8 +238,10 @@ def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery, lang
     tree = None if query.browsing else parse(query.q)
     if (tree is None and not query.browsing) or service.engine is None:
         return SiteResults(query, 0, 0, [], {}, (time.perf_counter() - started) * 1000)
+    ranking = query.sort == "relevance" and tree is not None and not query.narrowed
     found = service.engine.site_matches(tree, service.expander(service.lexicon),
-                                        service.expander(service.lexicon, limit=RANK_EXPANSIONS))
+                                        service.expander(service.lexicon, limit=RANK_EXPANSIONS),
+                                        top=TOP_PAGES if ranking else 0)
     counts = found.counts
 
     values = {i: facet_values(service.items[i], service.page_languages.get(i)) for i in counts if i in service.items}

@@ -28,10 +28,11 @@ import shutil
 import zlib
 from collections import Counter
 from functools import cached_property
+from itertools import accumulate, chain
 from pathlib import Path
 
 from server.ocr.model import Box
-from server.search.analysis import stem, word_tokens
+from server.search.analysis import stemmer, word_tokens
 
 MAGIC = "HLS4"
 WORDS_DIR = "words"
@@ -42,6 +43,8 @@ META = 9
 BOX = 20
 """Hex digits per box: x, y, w, h (5 each)."""
 LIMIT = 0xFFFF
+_EXTRA_LINES = {f"{k:x}": max(k, 1) - 1 for k in range(16)}
+"""Lines a word covers after its first, by its number of boxes (a hex digit)."""
 SEP = "\x1f"
 
 
@@ -57,20 +60,31 @@ def item_dir(gen_dir: Path, item_id: str) -> Path:
 
 
 class StoredPage:
-    """One page from the store. Loading only splits lines: matching reads ``tokens`` and
-    ``stems``; words, lines and boxes are decoded one at a time, for the hits actually shown."""
+    """One page from the store. Loading only splits lines; ``tokens`` and ``stems`` are split when
+    first read (a term query on a page with a stemmer needs only the stems); words, lines and
+    boxes are decoded one at a time, for the hits actually shown."""
 
     def __init__(self, n: int, language: str | None, width: int, height: int, label: str,
-                 tokens: list[str], stems: list[str], packed: str, tail: bytes) -> None:
+                 tokens: bytes, stems: bytes | None, packed: str, tail: bytes) -> None:
         self.n = n
         self.language = language
         self.width = width
         self.height = height
         self.label = label
-        self.tokens = tokens
-        self.stems = stems
+        self._raw_tokens = tokens
+        self._raw_stems = stems
         self.packed = packed
         self._tail = tail
+
+    @cached_property
+    def tokens(self) -> list[str]:
+        """The page's folded tokens (token ``i`` of the page)."""
+        return self._raw_tokens.decode("utf-8").split()
+
+    @cached_property
+    def stems(self) -> list[str]:
+        """Their stems (the tokens themselves on a page without a stemmer)."""
+        return self.tokens if self._raw_stems is None else self._raw_stems.decode("utf-8").split()
 
     @cached_property
     def _words(self) -> tuple[str, str, str]:
@@ -123,14 +137,19 @@ class StoredPage:
         """Physical lines the word covers (1 for a word without boxes)."""
         return max(int(self._meta[META * word + 8], 16), 1)
 
+    @cached_property
+    def _lines(self) -> list[tuple[int, int]]:
+        """Every word's first and last physical line, decoded once: a snippet's crop looks at every word."""
+        meta = self._meta
+        return [(start := int(meta[i:i + 4], 16), start + _EXTRA_LINES[meta[i + 8]])
+                for i in range(0, len(meta) - META + 1, META)]
+
     def line_boxes(self, lines: set[int]) -> dict[int, Box]:
         """Union of the non-empty word pieces on each of ``lines``."""
         edges: dict[int, list[int]] = {}
         low, high = min(lines, default=0), max(lines, default=-1)
-        for word in range(len(self)):
-            start = self.line(word)
-            if start > high or start + 15 < low:
-                continue
+        for word in [w for w, (start, end) in enumerate(self._lines) if start <= high and end >= low]:
+            start = self._lines[word][0]
             for i, (x, y, w, h) in enumerate(self.boxes(word)):
                 n = start + i
                 if n not in lines or w <= 0 or h <= 0:
@@ -150,18 +169,64 @@ def _clean(text: str) -> str:
 
 
 def encode_page(n: int, language: str | None, label: str, width: int, height: int,
-                words: list[tuple[str, int, tuple[Box, ...]]]) -> tuple[bytes, list[str], list[str], Counter[tuple[str, str]]]:
-    """The file text of one page, its folded tokens and stems (for the index), and its
-    ``(folded, display)`` counts (for the vocabulary).
+                words: list[tuple[str, int, tuple[Box, ...]]]) -> tuple[bytes, list[str], list[str], list[str]]:
+    """The file text of one page, its folded tokens and stems (for the index), and the texts of
+    the words it kept (for the vocabulary: count them over the item, then :func:`token_counts`).
 
-    A page of more than 65,535 words or lines is not a page: what fits is kept.
+    A page of more than 65,535 words or lines is not a page: what fits is kept. Ingest runs this
+    for every page, so the common case is done a whole page at a time (one ``%`` format per
+    column, C-level counting); :func:`_encode_slow` handles the rare page that needs cutting or
+    clamping, with the same result.
     """
+    texts = [w[0] for w in words]
+    lines = [w[1] for w in words]
+    boxes = [w[2] if len(w[2]) <= 15 else w[2][:15] for w in words]
+    counts = list(map(len, boxes))
+    flat = list(chain.from_iterable(chain.from_iterable(boxes)))
+    if (len(words) > LIMIT + 1 or len(flat) > 4 * LIMIT or (lines and (min(lines) < 0 or max(lines) + 15 > LIMIT))
+            or (flat and (min(flat) < 0 or max(flat) > 0xFFFFF))):
+        return _encode_slow(n, language, label, width, height, words)
+    analysed = list(map(word_tokens, texts))
+    toks: list[str] = []
+    owners: list[int] = []
+    for wi, pairs in enumerate(analysed):
+        if pairs:
+            if len(pairs) == 1:
+                toks.append(pairs[0][0])
+                owners.append(wi)
+            else:
+                for pair in pairs:
+                    toks.append(pair[0])
+                    owners.append(wi)
+    lasts = [line + (c - 1 if c else 0) for line, c in zip(lines, counts)]
+    packed = ("%04x%04x%04x" * len(owners)) % tuple(chain.from_iterable(zip(owners, map(lines.__getitem__, owners),
+                                                                          map(lasts.__getitem__, owners))))
+    meta = ("%04x%04x%x" * len(words)) % tuple(chain.from_iterable(zip(lines, accumulate(counts, initial=0), counts)))
+    joined = SEP.join(texts)
+    if "\n" in joined or "\r" in joined or joined.count(SEP) != max(len(texts) - 1, 0):
+        joined = SEP.join(map(_clean, texts))
+    return _assemble(language, label, width, height, toks, packed, joined, meta, "%05x" * len(flat) % tuple(flat),
+                     texts)
+
+
+def _assemble(language: str | None, label: str, width: int, height: int, toks: list[str], packed: str,
+              texts: str, meta: str, boxes: str, kept: list[str]) -> tuple[bytes, list[str], list[str], list[str]]:
+    stems = list(map(stemmer(language), toks)) if language else toks
+    head = "\n".join((f"{MAGIC} {language or '-'} {int(width)} {int(height)}", _clean(label),
+                      " ".join(toks), " ".join(stems) if language else "=", packed))
+    tail = zlib.compress(f"{texts}\n{meta}\n{boxes}".encode(), 1)
+    return head.encode("utf-8") + b"\n" + tail, toks, stems, kept
+
+
+def _encode_slow(n: int, language: str | None, label: str, width: int, height: int,
+                 words: list[tuple[str, int, tuple[Box, ...]]]) -> tuple[bytes, list[str], list[str], list[str]]:
+    """:func:`encode_page` one word at a time: cuts a page that does not fit, clamps boxes."""
     toks: list[str] = []
     packed: list[str] = []
     texts: list[str] = []
     meta: list[str] = []
     boxes_out: list[str] = []
-    seen: Counter[tuple[str, str]] = Counter()
+    kept: list[str] = []
     for wi, (text, line, boxes) in enumerate(words):
         boxes = boxes[:15]
         last = line + max(len(boxes), 1) - 1
@@ -173,18 +238,14 @@ def encode_page(n: int, language: str | None, label: str, width: int, height: in
             for pair in analysed:
                 toks.append(pair[0])
                 packed.append(code)
-                seen[pair] += 1
+        kept.append(text)
         texts.append(_clean(text))
         meta.append(f"{line:04x}{len(boxes_out):04x}{len(boxes):x}")
         for box in boxes:
-            if min(box) < 0 or max(box) > 0xFFFFF:
-                box = tuple(min(max(int(c), 0), 0xFFFFF) for c in box)  # type: ignore[assignment]
+            box = tuple(min(max(int(c), 0), 0xFFFFF) for c in box)  # type: ignore[assignment]
             boxes_out.append("".join(f"{c:05x}" for c in box))
-    stems = [stem(t, language) for t in toks] if language else toks
-    head = "\n".join((f"{MAGIC} {language or '-'} {int(width)} {int(height)}", _clean(label),
-                      " ".join(toks), " ".join(stems) if language else "=", "".join(packed)))
-    tail = zlib.compress("\n".join((SEP.join(texts), "".join(meta), "".join(boxes_out))).encode("utf-8"), 1)
-    return head.encode("utf-8") + b"\n" + tail, toks, stems, seen
+    return _assemble(language, label, width, height, toks, "".join(packed), SEP.join(texts), "".join(meta),
+                     "".join(boxes_out), kept)
 
 
 def decode_page(n: int, data: bytes) -> StoredPage:
@@ -194,10 +255,8 @@ def decode_page(n: int, data: bytes) -> StoredPage:
     magic, lang, width, height = parts[0].decode("ascii").split(" ")
     if magic != MAGIC:
         raise ValueError(f"not a word-store page (page {n})")
-    tokens = parts[2].decode("utf-8").split()
-    stems = tokens if parts[3] == b"=" else parts[3].decode("utf-8").split()
     return StoredPage(n, None if lang == "-" else lang, int(width), int(height), parts[1].decode("utf-8"),
-                      tokens, stems, parts[4].decode("ascii"), parts[5])
+                      parts[2], None if parts[3] == b"=" else parts[3], parts[4].decode("ascii"), parts[5])
 
 
 def write_text(path: Path, text: str) -> None:
@@ -207,11 +266,20 @@ def write_text(path: Path, text: str) -> None:
 
 def read_page(gen_dir: Path, item_id: str, n: int) -> StoredPage | None:
     try:
-        with open(item_dir(gen_dir, item_id) / f"{int(n)}.page", "rb") as f:
+        with open(f"{gen_dir}/{WORDS_DIR}/{check_item_id(item_id)}/{int(n)}.page", "rb") as f:
             data = f.read()
     except FileNotFoundError:
         return None
     return decode_page(n, data)
+
+
+def token_counts(words: Counter[str]) -> Counter[tuple[str, str]]:
+    """``(folded, display)`` counts from word counts: each distinct word is analysed once."""
+    out: Counter[tuple[str, str]] = Counter()
+    for word, count in words.items():
+        for pair in word_tokens(word):
+            out[pair] += count
+    return out
 
 
 def write_vocab(directory: Path, counts: Counter[tuple[str, str]]) -> None:

@@ -39,6 +39,7 @@ from server.search.store import (
     item_dir,
     keep_item_folder,
     new_item_folder,
+    token_counts,
     write_text,
     write_vocab,
 )
@@ -117,16 +118,16 @@ class SearchIndexWriter:
         self._check_new(item_id)
         self._forget_previous(item_id)
         folder = new_item_folder(self.gen_dir, item_id)
-        vocab: Counter[tuple[str, str]] = Counter()
+        item_words: Counter[str] = Counter()
         page_languages: set[str] = set()
         docs: list[PageDoc] = []
         for page in sorted(pages, key=lambda p: p.n):
             lang = page_language(page, item)
             words = [(w.text, w.line, w.boxes) for w in page.page.words]
-            body, toks, stems, seen = encode_page(page.n, lang, page.label, page.canvas_width,
+            body, toks, stems, kept = encode_page(page.n, lang, page.label, page.canvas_width,
                                                   page.canvas_height, words)
             (folder / f"{int(page.n)}.page").write_bytes(body)
-            vocab.update(seen)
+            item_words.update(kept)
             if not toks:
                 continue
             docs.append(PageDoc(int(page.n), lang, toks, stems))
@@ -134,6 +135,7 @@ class SearchIndexWriter:
             self._languages.add(key)
             page_languages.add(key)
             self.pages_added += 1
+        vocab = token_counts(item_words)
         write_vocab(folder, vocab)
         for (folded, _), count in vocab.items():
             self._lexicon[folded] += count

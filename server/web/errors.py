@@ -2,7 +2,8 @@
 
 Called by :mod:`server.errors_http` for every non-API error. For a 400 the technical reason
 (English, from the code that raised: it names the parameter) is shown small under the localized
-explanation; other statuses need no more than the explanation.
+explanation; other statuses need no more than the explanation. A 503 is search only
+(:class:`~server.search.engines.SearchUnavailable`: Solr unreachable), so its page says so.
 """
 from __future__ import annotations
 
@@ -18,11 +19,14 @@ TITLES = {
     405: N_("Method not allowed"),
     500: N_("Something went wrong"),
     501: N_("Not implemented"),
+    503: N_("Search is unavailable right now"),
 }
 EXPLANATIONS = {
     400: N_("Something in the address is not right: check it, or start again from the home page."),
     404: N_("There is nothing at this address. The page may have moved, or the address may be mistyped."),
     500: N_("The server could not complete this request. Please try again in a moment."),
+    503: N_("The search service cannot be reached at the moment. Collections, items, pages and images "
+            "work as usual: please try your search again in a few minutes."),
 }
 
 

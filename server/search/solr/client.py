@@ -6,6 +6,7 @@ does not lose search.
 """
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -68,8 +69,10 @@ class SolrClient:
         return self.request("POST", f"{self.collection}/select", data={**params, "wt": "json"})
 
     def update(self, body: Any, **params: Any) -> dict[str, Any]:
-        return self.request("POST", f"{self.collection}/update", params={**params, "wt": "json"}, json_body=body,
-                            timeout=UPDATE_TIMEOUT)
+        """Documents or commands as JSON, UTF-8 unescaped (a fifth smaller for accented text)."""
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return self.request("POST", f"{self.collection}/update", params={**params, "wt": "json"}, data=data,
+                            headers={"Content-Type": "application/json; charset=utf-8"}, timeout=UPDATE_TIMEOUT)
 
 
 def _short(exc: Exception | None) -> str:

@@ -52,8 +52,8 @@ class SolrEngine:
                                     "sort": "n asc", "rows": self.page_counts[item_id]})
         return [int(d["n"]) for d in found["response"]["docs"]]
 
-    def site_matches(self, tree: Node | None, expand: Expand, rank_expand: Expand) -> SolrMatches:
-        return SolrMatches(self, None if tree is None else to_solr(tree, self.languages, expand))
+    def site_matches(self, tree: Node | None, expand: Expand, rank_expand: Expand, top: int = 0) -> SolrMatches:
+        return SolrMatches(self, None if tree is None else to_solr(tree, self.languages, expand), top)
 
     def close(self) -> None:
         pass
@@ -62,26 +62,40 @@ class SolrEngine:
 class SolrMatches:
     """Solr's matches are exact (positions): counts per item from a terms facet on ``item``."""
 
-    def __init__(self, engine: SolrEngine, q: str | None) -> None:
+    def __init__(self, engine: SolrEngine, q: str | None, top: int = 0) -> None:
         self.engine = engine
         self.q = q or EVERYTHING
-        found = engine.client.select({
+        params: dict[str, Any] = {
             "q": self.q, "fq": engine.generation_filter, "rows": 0,
-            "json.facet": '{"items":{"type":"terms","field":"item","limit":-1,"sort":"index"}}'})
+            "json.facet": '{"items":{"type":"terms","field":"item","limit":-1,"sort":"index"}}'}
+        self._top: tuple[int, list[tuple[str, int, float]]] | None = None
+        if top > 0 and self.q != EVERYTHING:  # the unfiltered ranking rides along: one round trip less
+            params.update(self._ranking(top))
+        found = engine.client.select(params)
         buckets = (found.get("facets") or {}).get("items", {}).get("buckets", [])
         self.counts: dict[str, int] = {str(b["val"]): int(b["count"]) for b in buckets}
+        if params["rows"]:
+            self._top = (top, self._scored(found))
+
+    @staticmethod
+    def _ranking(limit: int) -> dict[str, Any]:
+        return {"fl": "item,n,score", "sort": "score desc, item asc, n asc", "rows": limit}
+
+    @staticmethod
+    def _scored(found: dict[str, Any]) -> list[tuple[str, int, float]]:
+        return [(str(d["item"]), int(d["n"]), float(d.get("score") or 0.0)) for d in found["response"]["docs"]]
 
     def ranked(self, items: set[str] | None, limit: int) -> list[tuple[str, int, float]]:
         if self.q == EVERYTHING:
             return []
-        params: dict[str, Any] = {"q": self.q, "fq": [self.engine.generation_filter], "fl": "item,n,score",
-                                  "sort": "score desc, item asc, n asc", "rows": limit}
+        if items is None and self._top is not None and limit <= self._top[0]:
+            return self._top[1][:limit]
+        params: dict[str, Any] = {"q": self.q, "fq": [self.engine.generation_filter], **self._ranking(limit)}
         if items is not None:
             if not items:
                 return []
             params["fq"].append("{!terms f=item separator='\x1f'}" + "\x1f".join(sorted(items)))
-        found = self.engine.client.select(params)
-        return [(str(d["item"]), int(d["n"]), float(d.get("score") or 0.0)) for d in found["response"]["docs"]]
+        return self._scored(self.engine.client.select(params))
 
     def first_pages(self, item_ids: list[str], limit: int) -> dict[str, list[int]]:
         versions = [v for i in item_ids if (v := self.engine.versions.get(i))]

@@ -16,6 +16,9 @@ from server.search.solr.reader import VERSION
 
 BATCH = 500
 """Documents per update request."""
+SENDERS = 2
+"""Update requests in flight at once: each shard's leader analyses a batch on its own thread, so
+two senders keep both busy while the next batch is prepared here."""
 PUBLICATION_FILE = "search-solr-publication"
 """In the manifests folder: this publication's id, so that cleaning up never touches another
 publication sharing the collection."""
@@ -75,7 +78,7 @@ class SolrWriter:
         collect_garbage(self.client, self.pub, self._live)
         self._batch: list[dict[str, Any]] = []
         self._added: list[str] = []
-        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="solr-writer")
+        self._sender = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="solr-writer")
         self._pending: list[Future[Any]] = []
 
     def keep(self, item_id: str, entry: dict[str, Any]) -> None:
@@ -99,12 +102,12 @@ class SolrWriter:
         """Nothing now: the served generation still lists the old version (collected later)."""
 
     def _flush(self) -> None:
-        """Send the batch in the background (Solr analyses one batch while we prepare the next);
-        at most two in flight, and the first error stops the ingest."""
+        """Send the batch in the background (Solr analyses batches while we prepare the next);
+        at most :data:`SENDERS` in flight and as many waiting, and the first error stops the ingest."""
         if self._batch:
             batch, self._batch = self._batch, []
             self._pending.append(self._sender.submit(self.client.update, batch))
-            while len(self._pending) > 2:
+            while len(self._pending) > 2 * SENDERS:
                 self._pending.pop(0).result()
 
     def _drain(self) -> None:

@@ -28,6 +28,11 @@ from server.search.whoosh.schema import DocSets, approximate, to_whoosh
 from server.search.whoosh.writer import INDEX_DIR
 
 VERIFY_LIMIT = 500
+BLOCK = 128
+"""Postings per block of Whoosh's format: ``skip_to`` reads one block header per ``BLOCK``
+documents before the target, so skipping to an item costs what the archive costs."""
+BLOCKS_PER_PAGE = 15
+"""About what reading and checking one page of the word store costs, in block headers skipped."""
 """Approximate matches (see :func:`approximate`) are checked on the stored tokens up to this many pages."""
 
 
@@ -102,9 +107,16 @@ class WhooshEngine:
         searcher = self.searcher()
         query = to_whoosh(tree, self.languages, expand, exact_negations=True)
         ncol = searcher.reader().column_reader("n")
-        return sorted(int(ncol[d]) for d in docs_matching(searcher, query, docs))
+        skipped = sum(searcher.doc_frequency(field, text) for field, text in query.all_terms()) / BLOCK
+        if skipped > BLOCKS_PER_PAGE * (docs.hi - docs.lo):
+            # frequent words in a large archive: every page of the item is a candidate, checked
+            # on the word store, so the cost stays the item's, whatever the archive's size
+            found: Sequence[int] = range(docs.lo, docs.hi) if docs.members is None else sorted(docs.members)
+        else:
+            found = docs_matching(searcher, query, docs)
+        return sorted(int(ncol[d]) for d in found)
 
-    def site_matches(self, tree: Node | None, expand: Expand, rank_expand: Expand) -> WhooshMatches:
+    def site_matches(self, tree: Node | None, expand: Expand, rank_expand: Expand, top: int = 0) -> WhooshMatches:
         return WhooshMatches(self, tree, expand, rank_expand)
 
     def close(self) -> None:
@@ -137,7 +149,7 @@ class WhooshMatches:
         for doc in docs:
             owner = self.owners.owner(doc)
             page = self.engine.words.page(owner, int(self.ncol[doc])) if owner else None
-            if page is not None and PageMatcher(page.tokens, page.stems, page.language).matches(tree):
+            if page is not None and PageMatcher.of(page).matches(tree):
                 out.append(doc)
         return out
 
