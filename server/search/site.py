@@ -10,9 +10,11 @@ chosen within one facet are alternatives (OR); different facets combine (AND).
 from __future__ import annotations
 
 import time
+import weakref
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -223,6 +225,27 @@ def facet_values(item: IndexedItem, page_languages: list[str] | None = None) -> 
     }
 
 
+FacetRow = tuple[tuple[str, ...], ...]
+"""An item's values in each facet, in :data:`FACETS` order."""
+_FACET_TABLES: weakref.WeakKeyDictionary[SearchService, dict[str, FacetRow]] = weakref.WeakKeyDictionary()
+
+
+def facet_table(service: SearchService) -> dict[str, FacetRow]:
+    """Every item's :func:`facet_values`, made once per generation's service: a query that matches
+    most of a large archive would otherwise rebuild them for each of its items (tens of thousands).
+    Equal value tuples are shared, so the table costs about a dict entry and a row an item."""
+    table = _FACET_TABLES.get(service)
+    if table is None:
+        shared: dict[Any, Any] = {}
+        table = {}
+        for item_id, item in service.items.items():
+            values = facet_values(item, service.page_languages.get(item_id))
+            row = tuple(shared.setdefault(values[name], values[name]) for name in FACETS)
+            table[item_id] = shared.setdefault(row, row)
+        _FACET_TABLES[service] = table
+    return table
+
+
 def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery, language: str = labels.FALLBACK) -> SiteResults:
     """Run a researcher's search over every published item.
 
@@ -244,33 +267,32 @@ def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery, lang
                                         top=TOP_PAGES if ranking else 0)
     counts = found.counts
 
-    values = {i: facet_values(service.items[i], service.page_languages.get(i)) for i in counts if i in service.items}
+    table = facet_table(service)
+    values = {i: table[i] for i in counts if i in table}
     if query.date_from is not None or query.date_to is not None:
         low = query.date_from if query.date_from is not None else -10_000
         high = query.date_to if query.date_to is not None else 10_000
         values = {i: v for i, v in values.items()
                   if (year := service.items[i].year) is not None and low <= year <= high}
-    chosen = {k: set(v) for k, v in query.filters.items() if k in FACETS and v}
+    chosen = {FACETS.index(k): set(v) for k, v in query.filters.items() if k in FACETS and v}
 
-    def passes(item_values: dict[str, tuple[str, ...]], skip: str | None = None) -> bool:
-        return all(name == skip or not set(item_values[name]).isdisjoint(sel) for name, sel in chosen.items())
+    def passes(row: FacetRow, skip: int = -1) -> bool:
+        return all(k == skip or not sel.isdisjoint(row[k]) for k, sel in chosen.items())
 
     facets: dict[str, list[FacetValue]] = {}
-    for name in FACETS:
-        tally: Counter[str] = Counter()
-        for item_values in values.values():
-            if passes(item_values, skip=name):
-                tally.update(item_values[name])
+    for k, name in enumerate(FACETS):
+        rows = [row for row in values.values() if passes(row, skip=k)] if chosen else values.values()
+        tally = Counter(chain.from_iterable(row[k] for row in rows))  # counted in C: one pass
         ordered = sorted(tally.items(), key=(lambda kv: kv[0]) if name in ("decade", "year")
                          else (lambda kv: (-kv[1], kv[0])))
-        for value in chosen.get(name, ()):  # a chosen value stays visible (to be unchosen)
+        selected = chosen.get(k, set())
+        for value in selected:  # a chosen value stays visible (to be unchosen)
             if value not in tally:
                 ordered.append((value, 0))
-        facets[name] = [FacetValue(v, c, v in chosen.get(name, ()),
-                                   service.collections.get(v) if name == "collection" else None)
+        facets[name] = [FacetValue(v, c, v in selected, service.collections.get(v) if name == "collection" else None)
                         for v, c in ordered]
 
-    matched = [i for i, v in values.items() if passes(v)]
+    matched = [i for i, v in values.items() if passes(v)] if chosen else list(values)
     top: dict[str, list[tuple[float, int]]] = {}
     if query.sort == "relevance" and tree is not None:
         allowed = set(matched) if len(matched) < len(counts) else None
