@@ -6,7 +6,11 @@ to do with rejected ids (keep an earlier good publication) and restricted ones (
 """
 from __future__ import annotations
 
+import gc
+import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..ids import is_safe_id
@@ -29,8 +33,8 @@ from .model import (
     normalize_rights,
 )
 from .package import Package, merge_metadata
-from .sheets import find_sheet, read_sheet
-from .vendor import find_package
+from .sheets import SHEET_EXTENSIONS, find_sheet, read_sheet
+from .vendor import Sniffer, find_package, list_folder, sniff_entry
 
 # sheets: "<name>.csv" or "<name>.xlsx" (see sheets.py); problems name the file that was read
 COLLECTIONS = "collections"
@@ -52,15 +56,33 @@ _IGNORED_FILES = {"thumbs.db", "desktop.ini"}
 _KIND = {"collection": (N_("collection"), N_("collections")), "range": (N_("range"), N_("ranges"))}
 
 
-def read_holdings(root: Path, default_language: str = "it") -> Holdings:
-    """Everything publishable under ``root``; problems for everything that is not."""
+def read_holdings(root: Path, default_language: str = "it", sniffer: Sniffer = sniff_entry) -> Holdings:
+    """Everything publishable under ``root``; problems for everything that is not.
+
+    ``sniffer`` tells whether an item folder's ``.xml`` file is a MAG or METS file; by default it
+    opens the file (ingest passes one that remembers the answer for files unchanged since)."""
     root = Path(root)
     holdings = Holdings(root=root)
     problems = holdings.problems
-    collections, coll_lines = _read_collections(root, default_language, problems)
-    holdings.collections = collections
-    _read_items(root, default_language, holdings, coll_lines)
+    with _no_gc():
+        collections, coll_lines = _read_collections(root, default_language, problems)
+        holdings.collections = collections
+        _read_items(root, default_language, holdings, coll_lines, sniffer)
     return holdings
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused: the reader makes many objects that live on (pages,
+    paths, items) and few cycles, and each full collection while it reads walks all of them (in
+    an ingest, a third of the time of reading 20,000 pages). Any cycles are collected afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --- collections.csv ------------------------------------------------------------------------------
@@ -139,7 +161,8 @@ def _check_tree(parents: dict[str, str | None], what: str, lines: dict[str, int]
 
 # --- items.csv ------------------------------------------------------------------------------------
 
-def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[str, str]) -> None:
+def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[str, str],
+                sniffer: Sniffer = sniff_entry) -> None:
     problems = holdings.problems
     folders = _item_folders(root, problems)
     found = find_sheet(root, ITEMS, "", problems)
@@ -174,7 +197,7 @@ def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[
             errors: list[str] = []  # Text messages, and plain strings from the MAG/METS readers
             if access != "public":
                 errors.append(N_("access must be 'public' or 'restricted', not %(value)r", value=row.get("access")))
-            item = _item(row, item_id, cols, folders.get(item_id), holdings, coll_lines, language, errors)
+            item = _item(row, item_id, cols, folders.get(item_id), holdings, coll_lines, language, errors, sniffer)
             if errors or item is None:
                 problems.extend(Problem(table.file, row.line, N_("item %(id)r: %(error)s", id=item_id, error=e),
                                         item_id) for e in errors)
@@ -202,12 +225,21 @@ def _item_folders(root: Path, problems: list[Problem]) -> dict[str, Path]:
     if not items_dir.is_dir():
         problems.append(Problem("items", None, N_("missing: the folder that holds one sub-folder per item")))
         return {}
-    return {p.name: p for p in sorted(items_dir.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+    return {e.name: _child(items_dir, e.name) for e in list_folder(items_dir)
+            if not e.name.startswith(".") and e.is_dir()}
 
 
 def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: Holdings,
-          coll_lines: dict[str, str], language: str, errors: list[str]) -> Item | None:
-    package = find_package(folder, item_id, holdings.problems, errors) if folder is not None else None
+          coll_lines: dict[str, str], language: str, errors: list[str], sniffer: Sniffer = sniff_entry) -> Item | None:
+    entries: list[os.DirEntry[str]] | OSError | None = None  # the item folder, listed once
+    package = None
+    if folder is not None:
+        try:
+            entries = list_folder(folder)
+        except OSError as e:
+            entries = e
+        else:
+            package = find_package(folder, item_id, holdings.problems, errors, entries, sniffer)
     if package is not None:  # a MAG or METS file fills the row's empty cells
         merge_metadata(row.cells, package, cols.file, row.line, item_id, holdings.problems)
     collection = row.get("collection")
@@ -251,10 +283,11 @@ def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: 
         pages = [Page(p.image, p.ocr, _ocr_format(p.ocr), p.label) for p in package.pages]
     else:
         pages = _list_pages(folder, item_id, holdings.problems, errors,
-                            ignore=Path(package.file).name if package is not None else None)
+                            ignore=Path(package.file).name if package is not None else None, entries=entries)
     if errors or collection is None or folder is None:
         return None
-    structure = find_sheet(folder, STRUCTURE, f"items/{item_id}/", holdings.problems, item_id)
+    structure = (find_sheet(folder, STRUCTURE, f"items/{item_id}/", holdings.problems, item_id)
+                 if _may_hold_sheet(entries, STRUCTURE) else None)
     ranges = _read_structure(*structure, item_id, len(pages), language, holdings.problems) if structure else ()
     if package is not None and package.ranges:
         if structure:
@@ -276,6 +309,14 @@ def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key that puts 'f9' before 'f10' and 'page2' before 'Page10' (case-insensitive)."""
     parts = re.split(r"(\d+)", name.casefold())
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p != "")
+
+
+def _page_order(stems: dict[str, list[str]]) -> list[str]:
+    """The stems in natural order (by :func:`natural_key`, then as strings): plain string order when
+    all are ASCII digits of one length ('0001', '0002' …), the same order found faster."""
+    if len({len(s) for s in stems}) == 1 and all(s.isascii() and s.isdigit() for s in stems):
+        return sorted(stems)
+    return sorted(stems, key=lambda s: (natural_key(s), s))
 
 
 def _split_name(name: str) -> tuple[str, str]:
@@ -303,15 +344,22 @@ def _package_ranges(package: Package, language: str) -> tuple[Range, ...]:
 
 
 def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: list[str],
-                ignore: str | None = None) -> list[Page]:
-    """Page images in natural order, each with the OCR file that shares its stem."""
+                ignore: str | None = None, entries: list[os.DirEntry[str]] | OSError | None = None) -> list[Page]:
+    """Page images in natural order, each with the OCR file that shares its stem.
+
+    ``entries``: the folder's entries sorted by name (or why they could not be listed), if the
+    caller has them. Names only: no file is opened, and no stat is made but for symlinks."""
     rel = f"items/{item_id}"
-    images: dict[str, list[Path]] = {}
-    ocr: dict[str, list[tuple[Path, OcrFormat]]] = {}
-    try:
-        entries = sorted(folder.iterdir())
-    except OSError as e:
-        errors.append(N_("cannot list items/%(id)s/: %(reason)s", id=item_id, reason=e.strerror or str(e)))
+    images: dict[str, list[str]] = {}
+    ocr: dict[str, list[tuple[str, OcrFormat]]] = {}
+    if entries is None:
+        try:
+            entries = list_folder(folder)
+        except OSError as e:
+            entries = e
+    if isinstance(entries, OSError):
+        errors.append(N_("cannot list items/%(id)s/: %(reason)s", id=item_id,
+                         reason=entries.strerror or str(entries)))
         return []
     for entry in entries:
         name = entry.name
@@ -319,9 +367,9 @@ def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: lis
             continue  # .DS_Store, ._0001.tif (macOS), Thumbs.db, sub-folders
         stem, ext = _split_name(name)
         if ext in IMAGE_EXTENSIONS:
-            images.setdefault(stem, []).append(entry)
+            images.setdefault(stem, []).append(name)
         elif ext in OCR_FORMATS:
-            ocr.setdefault(stem, []).append((entry, OCR_FORMATS[ext]))
+            ocr.setdefault(stem, []).append((name, OCR_FORMATS[ext]))
     if not images:
         errors.append(N_("items/%(id)s/ has no page images (%(extensions)s)", id=item_id,
                           extensions=", ".join(sorted(IMAGE_EXTENSIONS))))
@@ -329,24 +377,39 @@ def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: lis
     for stem, files in images.items():
         if len(files) > 1:
             errors.append(N_("page %(page)r has more than one image (%(files)s): keep one", page=stem,
-                             files=", ".join(f.name for f in files)))
+                             files=", ".join(files)))
     for stem, sidecars in sorted(ocr.items()):
         if stem not in images:
-            problems.append(Problem(f"{rel}/{sidecars[0][0].name}", None, N_("OCR file without a page image of the "
+            problems.append(Problem(f"{rel}/{sidecars[0][0]}", None, N_("OCR file without a page image of the "
                                     "same name: ignored"), item_id, "warning"))
         elif len(sidecars) > 1:
-            sidecars.sort(key=lambda f: (f[1] != "alto", f[0].name))
-            problems.append(Problem(f"{rel}/{sidecars[0][0].name}", None, N_(
+            sidecars.sort(key=lambda f: (f[1] != "alto", f[0]))
+            problems.append(Problem(f"{rel}/{sidecars[0][0]}", None, N_(
                 "more than one OCR file for this page (%(files)s): using %(used)s",
-                files=", ".join(f[0].name for f in sidecars), used=sidecars[0][0].name), item_id, "warning"))
+                files=", ".join(f[0] for f in sidecars), used=sidecars[0][0]), item_id, "warning"))
     pages = []
-    for stem in sorted(images, key=lambda s: (natural_key(s), s)):
+    for stem in _page_order(images):
+        image = _child(folder, images[stem][0])
         sidecar = ocr.get(stem)
         if sidecar:
-            pages.append(Page(images[stem][0], sidecar[0][0], sidecar[0][1]))
+            pages.append(Page(image, _child(folder, sidecar[0][0]), sidecar[0][1]))
         else:
-            pages.append(Page(images[stem][0]))
+            pages.append(Page(image))
     return pages
+
+
+def _may_hold_sheet(entries: list[os.DirEntry[str]] | OSError | None, stem: str) -> bool:
+    """False when the listing shows no ``stem.csv`` or ``stem.xlsx`` (in any case), so
+    :func:`find_sheet` need not look; True when it must (also when there is no listing)."""
+    if not isinstance(entries, list):
+        return True
+    names = {f"{stem}{ext}" for ext in SHEET_EXTENSIONS}
+    return any(e.name.casefold() in names for e in entries)
+
+
+# ``folder / name`` for a plain file name, made as ``Path.iterdir`` makes it: CPython's pathlib has a
+# private method for that, a quarter of the time of ``/`` (used when present, for speed only)
+_child = getattr(Path, "_make_child_relpath", None) or Path.joinpath
 
 
 # --- structure.csv --------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Which vendor metadata file an item folder holds (MAG or METS), read with the matching reader."""
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 from ..texts import N_
@@ -11,21 +13,48 @@ from .package import Package, sniff
 
 READERS = {"MAG": read_mag, "METS": read_mets}
 
+Sniffer = Callable[[str, "os.DirEntry[str]"], "str | None"]
+"""The kind of an item folder's ``.xml`` file ('MAG', 'METS' or None), given its path and directory entry."""
 
-def find_package(folder: Path, item_id: str, problems: list[Problem], errors: list[str]) -> Package | None:
-    """The MAG or METS file among the folder's top-level ``.xml`` files (the first by name if several)."""
+
+def sniff_entry(path: str, entry: os.DirEntry[str]) -> str | None:
+    """:func:`sniff`, which opens the file: the default :data:`Sniffer`."""
+    return sniff(path)
+
+
+def list_folder(folder: Path) -> list[os.DirEntry[str]]:
+    """The folder's entries sorted by name (as sorting their paths would): one directory scan, no stat."""
+    with os.scandir(folder) as scan:
+        entries = list(scan)
+    entries.sort(key=_name)
+    return entries
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
+def find_package(folder: Path, item_id: str, problems: list[Problem], errors: list[str],
+                 entries: list[os.DirEntry[str]] | None = None, sniffer: Sniffer = sniff_entry) -> Package | None:
+    """The MAG or METS file among the folder's top-level ``.xml`` files (the first by name if several).
+
+    ``entries``: the folder's entries sorted by name (:func:`list_folder`), if the caller has them;
+    ``sniffer`` tells each candidate's kind (a caller may know it without opening the file)."""
     try:
-        candidates = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".xml" and p.is_file()
-                            and not p.name.startswith("."))
+        if entries is None:
+            entries = list_folder(folder)
+        found = [(entry.name, kind) for entry in entries
+                 if entry.name[-4:].lower() == ".xml" and not entry.name.startswith(".") and entry.is_file()
+                 and (kind := sniffer(entry.path, entry)) in READERS]
     except OSError:
         return None
-    found = [(p, kind) for p in candidates if (kind := sniff(p)) in READERS]
     if not found:
         return None
-    path, kind = found[0]
-    file = f"items/{item_id}/{path.name}"
+    name, kind = found[0]
+    path = folder / name
+    file = f"items/{item_id}/{name}"
     for other, other_kind in found[1:]:
-        problems.append(Problem(f"items/{item_id}/{other.name}", None, N_("a second %(kind)s file in the item "
-                                   "folder: only %(name)s is read", kind=other_kind, name=path.name),
+        problems.append(Problem(f"items/{item_id}/{other}", None, N_("a second %(kind)s file in the item "
+                                   "folder: only %(name)s is read", kind=other_kind, name=name),
                                 item_id, "warning"))
     return READERS[kind](path, file, folder, item_id, problems, errors)

@@ -122,11 +122,10 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     changes = ChangeLog(log_path(settings.data))
     changes.sync(manifests_dir)  # a run killed between its switch and its append: log that switch first
 
-    holdings = read_holdings(holdings_dir, settings.default_language)
-    report.problems.extend(holdings.problems)
-
     previous = PublicationStore(manifests_dir, settings.image_cache_dir).current()
     fps = Fingerprints(_previous_inputs(previous) if not force else {})
+    holdings = read_holdings(holdings_dir, settings.default_language, fps.sniff)  # opens no unchanged .xml file
+    report.problems.extend(holdings.problems)
 
     progress = Progress(sum(len(item.pages) for item in holdings.items.values()), len(holdings.items), tty)
     results: dict[str, PageResult] = {}
