@@ -376,7 +376,8 @@ COLLECTIONS_VERSION = "1"
 class _ItemChild(ChildRef):
     """A published item as a collection member, read from the catalog only when a document needs its
     label, thumbnail or navDate. ``version`` (the catalog's immutable item version) stands for all of
-    them in the key of a document (:func:`_document_key`)."""
+    them in the key of a document (:func:`_signature`): the keys compared are the served generation's,
+    whose versions all still exist, so a version number there cannot have been given to another row."""
 
     def __init__(self, item_id: str, version: int, load: Callable[[str], ChildRef]) -> None:
         self.__dict__.update(kind="Manifest", id=item_id, version=version, _load=load, _ref=None)
