@@ -55,6 +55,19 @@ class ItemRow:
 
 
 @dataclass(frozen=True)
+class ItemVersionRow:
+    """An item's catalog columns without its ``data``, with its version (immutable: the same version,
+    the same row and pages). Only for a generation of the shared catalog."""
+
+    id: str
+    collection: str
+    type: str
+    date: str | None
+    position: int
+    version: int
+
+
+@dataclass(frozen=True)
 class PageRow:
     """One page of an item, as ingest published it (``ocr_format``: "alto", "hocr" or None)."""
 
@@ -123,6 +136,13 @@ class CatalogReader:
         return {r[0]: (r[1], r[2], r[3]) for r in self._rows("SELECT path, size, mtime_ns, digest FROM inputs")}
 
     # ------------------------------------------------------------------ collections
+
+    def document_keys(self) -> dict[str, str]:
+        """The key of each collection document ingest wrote (none for a generation written before keys)."""
+        try:
+            return {r[0]: r[1] for r in self._rows("SELECT path, key FROM documents")}
+        except sqlite3.OperationalError:
+            return {}
 
     def collections(self) -> list[CollectionRow]:
         return [CollectionRow(*r) for r in self._rows(
@@ -193,6 +213,10 @@ class CatalogReader:
     def items(self) -> list[ItemRow]:
         """Every item, in the catalog's own order (what ingest's collection documents follow)."""
         return [ItemRow(*r) for r in self._rows(f"SELECT {_ITEM} FROM items")]
+
+    def item_versions(self) -> list[ItemVersionRow]:
+        """Every item with its version, in the same order as :meth:`items`."""
+        return [ItemVersionRow(r[0], r[1], r[2], r[3], r[4], r[6]) for r in self._rows(f"SELECT {_ITEM}, rowid FROM items")]
 
     def item_ids(self) -> list[str]:
         """Every item id, by collection then position."""

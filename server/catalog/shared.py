@@ -66,6 +66,10 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE collections (
     id TEXT PRIMARY KEY, parent TEXT, position INTEGER NOT NULL, data TEXT NOT NULL
 );
+CREATE TABLE documents (    -- each collection document's key (what it was built from): the next ingest links
+    path TEXT PRIMARY KEY,  -- a document of the same key instead of building it (path: under iiif/3/collection/)
+    key TEXT NOT NULL
+);
 """
 
 SELF_CONTAINED_SCHEMA = """
@@ -206,6 +210,9 @@ class SharedCatalog:
 
     def add_collection(self, coll_id: str, parent: str | None, position: int, data: str) -> None:
         self.db.execute("INSERT INTO gen.collections VALUES (?, ?, ?, ?)", (coll_id, parent, position, data))
+
+    def set_document_keys(self, keys: dict[str, str]) -> None:
+        self.db.executemany("INSERT INTO gen.documents VALUES (?, ?)", sorted(keys.items()))
 
     def set_words(self, vid: int, words: str) -> None:
         self.db.execute("UPDATE main.versions SET words = ? WHERE vid = ?", (words, vid))

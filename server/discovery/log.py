@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,9 +41,14 @@ CREATE TABLE IF NOT EXISTS activities (
     end_time TEXT NOT NULL        -- ISO 8601 UTC, the switch
 );
 CREATE TABLE IF NOT EXISTS generations (name TEXT PRIMARY KEY, end_time TEXT NOT NULL, logged_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS digests (  -- a cache: the sha256 of each document file the last sync read, by its inode
+    dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, digest TEXT NOT NULL,
+    PRIMARY KEY (dev, ino)
+);
 """
 
 Key = tuple[str, str]  # (object type, object id)
+FileId = tuple[int, int, int, int]  # (st_dev, st_ino, st_size, st_mtime_ns) of a document file
 _COLUMNS = "seq, type, object_type, object_id, end_time"
 
 
@@ -59,19 +65,49 @@ def log_path(data: Path) -> Path:
     return data / "discovery" / "changes.sqlite"
 
 
-def published_state(generation: Path) -> dict[Key, str]:
-    """Every manifest and collection document of a generation, with the sha256 of its JSON."""
+def published_state(generation: Path, known: dict[FileId, str] | None = None,
+                    seen: dict[FileId, str] | None = None) -> dict[Key, str]:
+    """Every manifest and collection document of a generation, with the sha256 of its JSON.
+
+    Published files are never changed in place (an item version's manifest lives in its
+    content-addressed object, which a generation links; an unchanged collection document is
+    hard-linked), so a file whose inode, size and modification time are in ``known`` is not read
+    again: its digest is taken from there. ``seen`` receives every file's identity and digest."""
     iiif = generation / "iiif" / "3"
     state: dict[Key, str] = {}
+    known = known if known is not None else {}
+    seen = seen if seen is not None else {}
     if not iiif.is_dir():
         return state
-    for folder in iiif.iterdir():
-        if folder.name == "collection":
+    for entry in os.scandir(iiif):
+        if entry.name == "collection":
+            folder = Path(entry.path)
             for path in folder.rglob("*.json"):
-                state[("Collection", path.relative_to(folder).with_suffix("").as_posix())] = _digest(path)
-        elif (folder / "manifest.json").is_file():
-            state[("Manifest", folder.name)] = _digest(folder / "manifest.json")
+                digest = _digest_of(str(path), known, seen)
+                if digest is not None:
+                    state[("Collection", path.relative_to(folder).with_suffix("").as_posix())] = digest
+        else:
+            digest = _digest_of(f"{entry.path}/manifest.json", known, seen)
+            if digest is not None:
+                state[("Manifest", entry.name)] = digest
     return state
+
+
+def _digest_of(path: str, known: dict[FileId, str], seen: dict[FileId, str]) -> str | None:
+    """The sha256 of a regular file (following links), from ``known`` when the same file was read before;
+    None when there is no such file."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    digest = known.get(key)
+    if digest is None:
+        digest = _digest(Path(path))
+    seen[key] = digest
+    return digest
 
 
 def _digest(path: Path) -> str:
@@ -142,9 +178,11 @@ class ChangeLog:
         generation = (manifests_dir / target).resolve()
         if not (generation / "catalog.sqlite").is_file() or self.logged(generation.name):
             return 0
-        new = published_state(generation)  # outside the transaction: it reads files
         db = self._connect(write=True)
         try:
+            known = _known_digests(db)
+            seen: dict[FileId, str] = {}
+            new = published_state(generation, known, seen)  # outside the transaction: it reads files
             db.execute("BEGIN IMMEDIATE")  # one writer; re-check under the lock
             if db.execute("SELECT 1 FROM generations WHERE name = ?", (generation.name,)).fetchone():
                 db.execute("ROLLBACK")
@@ -157,6 +195,7 @@ class ChangeLog:
                            [(generation.name, kind, otype, oid, digest, end_time) for kind, (otype, oid), digest in changes])
             db.execute("INSERT INTO generations VALUES (?, ?, ?)",
                        (generation.name, end_time, _iso(datetime.now(UTC).timestamp())))
+            _store_digests(db, known, seen)
             db.execute("COMMIT")
             return len(changes)
         except BaseException:
@@ -165,6 +204,18 @@ class ChangeLog:
             raise
         finally:
             db.close()
+
+
+def _known_digests(db: sqlite3.Connection) -> dict[FileId, str]:
+    return {(r[0], r[1], r[2], r[3]): r[4] for r in db.execute("SELECT dev, ino, size, mtime_ns, digest FROM digests")}
+
+
+def _store_digests(db: sqlite3.Connection, known: dict[FileId, str], seen: dict[FileId, str]) -> None:
+    """Keep the digests of the files this generation shows (only the difference is written)."""
+    gone = {(k[0], k[1]) for k in known.keys() - seen.keys()} - {(k[0], k[1]) for k in seen.keys() - known.keys()}
+    db.executemany("DELETE FROM digests WHERE dev = ? AND ino = ?", sorted(gone))
+    db.executemany("INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?, ?)",
+                   [(*k, d) for k, d in seen.items() if known.get(k) != d])
 
 
 def _logged_state(db: sqlite3.Connection) -> dict[Key, str]:

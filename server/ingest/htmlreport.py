@@ -180,17 +180,22 @@ def _title(holdings: Holdings, item_id: str) -> str:
     return ""
 
 
-def _page_images(holdings: Holdings) -> dict[str, Path]:
-    """Holdings-relative path of each page image and OCR file -> the page image (for thumbnails)."""
+def _page_images(holdings: Holdings, wanted: set[str] | None = None) -> dict[str, Path]:
+    """Holdings-relative path of each page image and OCR file -> the page image (for thumbnails);
+    only the paths in ``wanted`` when given (nothing to walk when no problem names a file)."""
     out: dict[str, Path] = {}
+    if wanted is not None and not wanted:
+        return out
+    root = str(holdings.root)
+    prefix = root if root.endswith("/") else root + "/"
     for item in holdings.items.values():
         for page in item.pages:
             for path in (page.image, page.ocr):
                 if path is not None:
-                    try:
-                        out[str(path.relative_to(holdings.root))] = page.image
-                    except ValueError:
-                        out[str(path)] = page.image
+                    text = str(path)  # relative_to(root) as string ops: paths are built from the root
+                    key = text.removeprefix(prefix)
+                    if wanted is None or key in wanted:
+                        out[key] = page.image
     return out
 
 
@@ -202,7 +207,7 @@ class Shown:
 
 def _groups(data: ReportData) -> list[tuple[str, str, list[Shown]]]:
     """(item id or GENERAL, item title, problems) with errors first, general problems first."""
-    pages = _page_images(data.holdings)
+    pages = _page_images(data.holdings, {p.file for p in data.problems if p.severity != "info"})
     order = {"error": 0, "warning": 1, "info": 2}
     groups: dict[str, list[Shown]] = {}
     thumbs = 0

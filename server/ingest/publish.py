@@ -14,7 +14,10 @@ import json
 import os
 import shutil
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +34,19 @@ from ..presentation.urls import Urls
 from ..publication import CURRENT, Publication
 from ..search import MANIFEST_CONTEXTS, IndexedPage, SearchIndexWriter, search_services
 from ..search.ingest import collection_labels, indexed_item, pages_from_publication
-from ..search.store import WORDS_DIR
+from ..search.store import WORDS_DIR, relink
 from ..texts import N_
-from .artefacts import ObjectWriter, adopt_folder, link_item, linked_object, object_dir, object_key, remove_objects
+from .artefacts import (
+    ARTEFACTS_VERSION,
+    ObjectWriter,
+    adopt_folder,
+    link_item,
+    linked_object,
+    object_dir,
+    object_key,
+    remove_objects,
+    same_folder,
+)
 from .fingerprint import Fingerprints
 from .images import PageResult
 from .ocrparse import OCRResult, OCRTask, parse_all
@@ -127,9 +140,10 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
             if words is not None:
                 catalog.set_words(vid, os.path.relpath(words, gen.parent))
         report.items_skipped = len(unchanged)
+        same_root = previous is not None and same_folder(previous.root.parent, gen.parent)
         for item_id in carried + unchanged:
             assert previous is not None
-            _carry_over(catalog, live, iiif, previous, item_id, order[item_id])
+            _carry_over(catalog, live, iiif, previous, item_id, order[item_id], same_root)
             meta = holdings.items.get(item_id)
             indexed = indexed_item(meta, holdings.collections) if meta else item_id
             if not search_index.keep_item(indexed) and meta is not None:
@@ -147,7 +161,7 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
         "new": [i for i in published if i not in prev_items], "changed": [i for i in published if i in prev_items],
         "unchanged": unchanged, "carried": carried,
         "withdrawn": sorted(set(prev_items) - set(published) - set(unchanged) - set(carried))}
-    _write_collections(catalog, iiif, holdings, urls, settings)
+    _write_collections(catalog, iiif, holdings, urls, settings, None if force else previous)
     catalog.set_inputs(fps.current, _previous_inputs(previous, fps, live))
     return catalog.reads.counts()
 
@@ -289,14 +303,17 @@ def _write_files(folder: Path, entry: PublishedItem, urls: Urls, settings: Setti
 
 
 def _carry_over(catalog: SharedCatalog, live: dict[str, tuple[int, int, int]], iiif: Path, previous: Publication,
-                item_id: str, position: int) -> None:
+                item_id: str, position: int, same_root: bool = False) -> None:
     """Keep an item's previous publication in this generation: a link to its files, and its version stays
-    shown (nothing is written unless its position changed)."""
+    shown (nothing is written unless its position changed). ``same_root``: the previous generation is
+    in the same manifests folder, so its object links can be copied as they are."""
     before = previous.root / "iiif" / "3"
-    target = linked_object(before, item_id)
-    if target is None:  # a generation written before the object store: adopt its folder once
-        target = adopt_folder(iiif.parent.parent.parent, before / item_id, object_key("adopted", str(previous.root), item_id))
-    link_item(iiif, item_id, target)
+    if not (same_root and relink(str(before), str(iiif), item_id, 3)):
+        target = linked_object(before, item_id)
+        if target is None:  # a generation written before the object store: adopt its folder once
+            target = adopt_folder(iiif.parent.parent.parent, before / item_id,
+                                  object_key("adopted", str(previous.root), item_id))
+        link_item(iiif, item_id, target)
     if item_id in live:
         member, vid, was = live[item_id]
         if was != position:
@@ -306,6 +323,8 @@ def _carry_over(catalog: SharedCatalog, live: dict[str, tuple[int, int, int]], i
     row = previous.catalog.item(item_id)  # from a self-contained catalog
     if row is None:
         return
+    target = linked_object(iiif, item_id)
+    assert target is not None
     vid = catalog.add_version(row.id, row.collection, row.type, row.date, row.data, position,
                               os.path.relpath(target, iiif.parent.parent.parent))
     for page in previous.catalog.pages(item_id):
@@ -329,10 +348,11 @@ def _previous_items(previous: Publication | None) -> dict[str, str]:
 def item_fingerprint(item: Item, fps: Fingerprints, settings: Settings) -> str:
     """Everything an item's publication depends on: its row, its files' contents, the publication settings."""
     h = hashlib.sha256(repr(item).encode())
+    current = fps.current
     for page in item.pages:
         for path in (page.image, page.ocr):
             if path is not None:
-                h.update(fps.current.get(str(path), (0, 0, "?"))[2].encode())
+                h.update(current.get(str(path), (0, 0, "?"))[2].encode())
     h.update(repr((settings.base_url, settings.default_language, settings.languages, settings.default_rights,
                    settings.default_attribution, settings.provider_label, settings.provider_homepage,
                    settings.tile_size)).encode())
@@ -348,37 +368,150 @@ def _ranges(structures: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _write_collections(catalog: SharedCatalog, iiif: Path, holdings: Holdings, urls: Urls, settings: Settings) -> None:
-    """The collection tree, pruned to what is published; ``top`` lists the top-level collections."""
-    written = catalog.reads.items()
-    rows = {r.id: json.loads(r.data) for r in written}
-    item_coll = {r.id: r.collection for r in written}
-    thumbs: dict[str, PageInfo] = {}
-    for item_id, data in rows.items():
-        thumb = (data.get("thumbnail") or [None])[0]
-        if thumb:
-            image_id = thumb["service"][0]["id"].rsplit("/", 1)[1]
-            page = catalog.reads.page_of_image(image_id)
-            assert page is not None  # ingest wrote the thumbnail's page with the item
-            thumbs[item_id] = PageInfo(image_id, page.width, page.height)
+COLLECTIONS_VERSION = "1"
+"""Bump when the collection documents change for the same catalog rows and settings (code changes of
+``build_collection`` or of what it is given): a document is then built again, not reused by its key."""
+
+
+class _ItemChild(ChildRef):
+    """A published item as a collection member, read from the catalog only when a document needs its
+    label, thumbnail or navDate. ``version`` (the catalog's immutable item version) stands for all of
+    them in the key of a document (:func:`_signature`): the keys compared are the served generation's,
+    whose versions all still exist, so a version number there cannot have been given to another row."""
+
+    def __init__(self, item_id: str, version: int, load: Callable[[str], ChildRef]) -> None:
+        self.__dict__.update(kind="Manifest", id=item_id, version=version, _load=load, _ref=None)
+
+    def _loaded(self) -> ChildRef:
+        ref: ChildRef | None = self.__dict__["_ref"]
+        if ref is None:
+            ref = self.__dict__["_ref"] = self.__dict__["_load"](self.id)
+        return ref
+
+    @property
+    def label(self) -> dict[str, list[str]]:
+        return self._loaded().label
+
+    @property
+    def thumbnail(self) -> PageInfo | None:
+        return self._loaded().thumbnail
+
+    @property
+    def nav_date(self) -> datetime | None:
+        return self._loaded().nav_date
+
+
+def _member_ref(catalog: SharedCatalog, item_id: str) -> ChildRef:
+    """An item's collection member, from its catalog row (label, navDate) and its thumbnail's page (size)."""
+    row = catalog.reads.item(item_id)
+    assert row is not None
+    data = row.info
+    thumbnail = None
+    thumb = (data.get("thumbnail") or [None])[0]
+    if thumb:
+        image_id = thumb["service"][0]["id"].rsplit("/", 1)[1]
+        page = catalog.reads.page_of_image(image_id)
+        assert page is not None  # ingest wrote the thumbnail's page with the item
+        thumbnail = PageInfo(image_id, page.width, page.height)
+    nav = _nav_date(data["nav_date"]) if data.get("nav_date") else None
+    return ChildRef("Manifest", item_id, data["label"], thumbnail, nav)
+
+
+def _nav_date(text: str) -> datetime:
+    """``datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")`` (naive, as written by ``_write_item``), without
+    ``strptime``'s first-call cost."""
+    if len(text) == 20 and text.endswith("Z") and text[10] == "T":
+        return datetime.fromisoformat(text[:-1])
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+
+
+def _signature(child: ChildRef) -> tuple[Any, ...]:
+    """What a member's entry in a collection document depends on."""
+    if isinstance(child, _ItemChild):
+        return ("M", child.id, child.__dict__["version"])
+    return (child.kind, child.id, child.label, child.thumbnail, child.nav_date)
+
+
+class _Documents:
+    """The collection documents of a generation: each one's key (a hash of everything it is built from)
+    is kept in the generation's catalog; a document whose key the served generation lists is that
+    generation's file, hard-linked without being built. Anything else is built (and still linked when
+    the bytes are the same, :func:`_dump_shared`)."""
+
+    def __init__(self, out: Path, urls: Urls, settings: Settings, served: Path | None,
+                 served_keys: dict[str, str]) -> None:
+        self.out, self.urls, self.settings = out, urls, settings
+        self.served, self.served_keys = served, served_keys
+        self.keys: dict[str, str] = {}
+        self.built = 0
+
+    def key(self, *parts: Any) -> str:
+        settings = self.settings
+        return hashlib.sha256(repr((COLLECTIONS_VERSION, ARTEFACTS_VERSION, self.urls.base, tuple(settings.languages),
+                                    settings.collection_page_size, parts)).encode()).hexdigest()[:40]
+
+    def write(self, coll_id: str, label: dict[str, list[str]], summary: dict[str, list[str]] | None,
+              children: list[ChildRef], parent: str | None) -> None:
+        size = self.settings.collection_page_size
+        langs = tuple(self.settings.languages)
+        urls = self.urls
+        signatures = [_signature(c) for c in children]
+        head = (coll_id, label, summary, parent)
+        (self.out / f"{coll_id}.json").parent.mkdir(parents=True, exist_ok=True)
+        build = partial(build_collection, coll_id, label, summary, children, urls, page_size=size, languages=langs,
+                        parent=parent)
+        self._document(f"{coll_id}.json", self.key(*head, None, signatures), partial(build, None))
+        if size > 0 and len(children) > size:
+            pages = (len(children) + size - 1) // size
+            (self.out / coll_id / "page").mkdir(parents=True)
+            for p in range(1, pages + 1):
+                chunk = signatures[(p - 1) * size:p * size]
+                self._document(f"{coll_id}/page/{p}.json", self.key(*head, p, pages, chunk), partial(build, p))
+
+    def _document(self, rel: str, key: str, build: Callable[[], dict[str, Any]]) -> None:
+        self.keys[rel] = key
+        if self.served is not None and self.served_keys.get(rel) == key:
+            try:
+                os.link(self.served / rel, self.out / rel)
+                return
+            except OSError:
+                pass
+        self.built += 1
+        _dump_shared(self.out, self.out / rel, build())
+
+
+def _write_collections(catalog: SharedCatalog, iiif: Path, holdings: Holdings, urls: Urls, settings: Settings,
+                       previous: Publication | None = None) -> int:
+    """The collection tree, pruned to what is published; ``top`` lists the top-level collections.
+    With ``previous`` (the served generation), the documents whose key it lists are linked, not built.
+    Returns how many documents were built."""
+    written = catalog.reads.item_versions()  # in the catalog's own order, which the documents follow
+    by_collection: dict[str, list[_ItemChild]] = {}
+    members: dict[str, _ItemChild] = {}
+
+    def load(item_id: str) -> ChildRef:
+        return _member_ref(catalog, item_id)
+
+    for r in written:
+        members[r.id] = child = _ItemChild(r.id, r.version, load)
+        by_collection.setdefault(r.collection, []).append(child)
     out = iiif / "collection"
     out.mkdir()
-    languages = settings.languages
+    served_keys = previous.catalog.document_keys() if previous is not None else {}
+    docs = _Documents(out, urls, settings, previous.root / "iiif" / "3" / "collection" if previous else None,
+                      served_keys)
 
     def children_of(coll_id: str | None) -> list[ChildRef]:
-        kids = [ChildRef("Collection", c.id, c.title, _first_thumb(c.id)) for c in holdings.child_collections(coll_id)]
+        kids: list[ChildRef] = [ChildRef("Collection", c.id, c.title, _first_thumb(c.id))
+                                for c in holdings.child_collections(coll_id)]
         if coll_id is not None:
-            for item_id in [i for i, c in item_coll.items() if c == coll_id]:
-                data = rows[item_id]
-                from datetime import datetime
-                nav = datetime.strptime(data["nav_date"], "%Y-%m-%dT%H:%M:%SZ") if data.get("nav_date") else None
-                kids.append(ChildRef("Manifest", item_id, data["label"], thumbs.get(item_id), nav))
+            kids.extend(by_collection.get(coll_id, []))
         return kids
 
     def _first_thumb(coll_id: str) -> PageInfo | None:
-        for item_id, c in item_coll.items():
-            if c == coll_id and item_id in thumbs:
-                return thumbs[item_id]
+        for child in by_collection.get(coll_id, []):
+            if child.thumbnail:
+                return child.thumbnail
         for sub in holdings.child_collections(coll_id):
             found = _first_thumb(sub.id)
             if found:
@@ -387,32 +520,17 @@ def _write_collections(catalog: SharedCatalog, iiif: Path, holdings: Holdings, u
 
     top_label = labels.top_label(settings.provider_label,
                                  labels.publication_languages(settings.default_language, settings.languages))
-    _write_collection(out, "top", top_label, None, children_of(None), urls, settings, None)
+    docs.write("top", top_label, None, children_of(None), None)
     issues = {r.id: IssueInfo(r.type, r.date, r.position) for r in written}
     for position, coll in enumerate(holdings.collections.values()):
         kids, years = group_by_year(coll.id, children_of(coll.id), issues)  # a serial's issues, by year
         for group in years:
-            _write_collection(out, group.id, year_label(group), None, group.issues, urls, settings, coll.id)
-        _write_collection(out, coll.id, coll.title, coll.description or None, kids, urls, settings,
-                          coll.parent or "top")
+            docs.write(group.id, year_label(group), None, group.issues, coll.id)
+        docs.write(coll.id, coll.title, coll.description or None, kids, coll.parent or "top")
         catalog.add_collection(coll.id, coll.parent, position, json.dumps(
             {"label": coll.title, "summary": coll.description, "children": len(kids)}, ensure_ascii=False))
-    del languages
-
-
-def _write_collection(out: Path, coll_id: str, label: dict[str, list[str]], summary: dict[str, list[str]] | None,
-                      children: list[ChildRef], urls: Urls, settings: Settings, parent: str | None) -> None:
-    size = settings.collection_page_size
-    langs = tuple(settings.languages)
-    (out / f"{coll_id}.json").parent.mkdir(parents=True, exist_ok=True)
-    _dump_shared(out, out / f"{coll_id}.json", build_collection(coll_id, label, summary, children, urls, None, size,
-                                                                languages=langs, parent=parent))
-    if size > 0 and len(children) > size:
-        pages = (len(children) + size - 1) // size
-        (out / coll_id / "page").mkdir(parents=True)
-        for p in range(1, pages + 1):
-            _dump_shared(out, out / coll_id / "page" / f"{p}.json",
-                         build_collection(coll_id, label, summary, children, urls, p, size, languages=langs, parent=parent))
+    catalog.set_document_keys(docs.keys)
+    return docs.built
 
 
 def _dump(path: Path, doc: dict[str, Any]) -> None:

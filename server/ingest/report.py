@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from ..holdings.model import Problem, by_severity
-from ..texts import N_, Nn_, render
+from ..texts import N_, Nn_, cli_translations, render
 
 __all__ = ["IngestReport", "Problem", "Progress", "describe"]
 
@@ -82,6 +82,7 @@ class Progress:
         self.tty, self._stream = tty, stream
         self.start = time.monotonic()
         self._last = 0.0
+        self._translations: gettext.NullTranslations | None = None  # the command line's, looked up once
 
     @property
     def stream(self) -> TextIO:
@@ -96,10 +97,12 @@ class Progress:
         """One item published (or kept): ``pages`` is that item's own page count."""
         self.items += 1
         if not self.tty:
+            if self._translations is None:
+                self._translations = cli_translations()
             self.stream.write(render(N_("ingest: item %(n)s/%(total)s %(id)s (%(pages)s, %(elapsed)s)",
                                         n=self.items, total=self.total_items, id=item_id,
                                         pages=Nn_("%(num)s page", "%(num)s pages", pages),
-                                        elapsed=self._elapsed())) + "\n")
+                                        elapsed=self._elapsed()), self._translations) + "\n")
             self.stream.flush()
 
     def _elapsed(self) -> str:

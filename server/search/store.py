@@ -309,6 +309,29 @@ def new_item_folder(gen_dir: Path, item_id: str) -> Path:
     return link
 
 
+def relink(before: str, after: str, name: str, depth: int) -> bool:
+    """Give ``after/name`` the link ``before/name`` has, when that is an object link relative to the
+    generation: ``depth`` times ``..`` then ``objects/<k[:2]>/<k>``. Two generations of one manifests
+    folder hold their links at the same depth, so the same text names the same object from either:
+    carrying an item over costs a ``readlink`` and a ``symlink``, no path resolution. False (nothing
+    done) for anything else (no link, an old-layout real folder, another shape of link): the caller
+    then takes the general way (``server/ingest/artefacts.py``: ``linked_object``, ``link_item``; :func:`keep_item_folder`)."""
+    try:
+        target = os.readlink(f"{before}/{name}")
+    except OSError:
+        return False
+    parts = target.split("/")
+    if (len(parts) != depth + 3 or parts[depth] != "objects" or any(p != ".." for p in parts[:depth])
+            or not _object_part(parts[depth + 1]) or not _object_part(parts[depth + 2])):
+        return False
+    os.symlink(target, f"{after}/{name}")
+    return True
+
+
+def _object_part(part: str) -> bool:
+    return bool(part) and part not in (".", "..")
+
+
 def keep_item_folder(src: Path, dst: Path) -> None:
     """Reuse a previous generation's word folder: the same link (or hard links, from an older layout)."""
     if src.is_symlink():

@@ -22,6 +22,7 @@ Usage by ingest::
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from pathlib import Path
 from types import TracebackType
@@ -39,12 +40,20 @@ from server.search.store import (
     item_dir,
     keep_item_folder,
     new_item_folder,
+    relink,
     token_counts,
     write_text,
     write_vocab,
 )
 
 NONE = "none"
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def page_language(page: IndexedPage, item: IndexedItem) -> str | None:
@@ -85,13 +94,17 @@ class SearchIndexWriter:
         self._engine = engine_writer(self.gen_dir, self.previous, meta, self.settings)
         self._items: dict[str, dict[str, Any]] = {}
         self._done = False
+        # the previous generation's word folder, and whether its links can be copied as they are
+        # (a generation of the same manifests folder: links relative to it name the same object)
+        self._previous_words = str(self.previous / WORDS_DIR) if self.previous is not None else ""
+        self._same_parent = self.previous is not None and _same_folder(self.previous.parent, self.gen_dir.parent)
         self.pages_added = 0
 
     # -- what ingest calls ---------------------------------------------------------------
     def can_keep(self, item_id: str) -> bool:
         """True when the previous generation indexed this item (with the same index format)."""
         return (item_id in self._previous_items and self.previous is not None
-                and (self.previous / WORDS_DIR / item_id).is_dir())
+                and os.path.isdir(f"{self._previous_words}/{check_item_id(item_id)}"))
 
     def keep_item(self, item: IndexedItem | str) -> bool:
         """Reuse the previous generation's documents and words for an item whose OCR did not change.
@@ -104,7 +117,8 @@ class SearchIndexWriter:
         self._check_new(item_id)
         if not self.can_keep(item_id):
             return False
-        keep_item_folder(self.previous / WORDS_DIR / item_id, item_dir(self.gen_dir, item_id))  # type: ignore[operator]
+        if not (self._same_parent and relink(self._previous_words, str(self.words_dir), item_id, 2)):
+            keep_item_folder(self.previous / WORDS_DIR / item_id, item_dir(self.gen_dir, item_id))  # type: ignore[operator]
         data = dict(self._previous_items[item_id])
         if not isinstance(item, str):
             data.update(item.to_json())

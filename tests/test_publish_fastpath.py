@@ -1,0 +1,157 @@
+"""A one-item change does almost nothing per unchanged item: what it skips must equal what a full
+rebuild would have made (collection documents, the change log's state, carried-over links, the report)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from server.discovery import ChangeLog, log_path
+from server.discovery.log import _logged_state, published_state
+from server.holdings import read_holdings
+from server.ingest.htmlreport import _page_images
+from server.search.store import relink
+
+from .conftest import DEMO
+from .test_ingest import NORDSTERN, current, read_items, run, write_items
+
+ISSUES = [f"nordstern-{n}" for n in range(1, 8)]  # one serial: six issues of 1878 (three pages of 2), one of 1879
+PAGED = {"HERITAGE_COLLECTION_PAGE_SIZE": "2"}
+
+
+@pytest.fixture()
+def holdings(tmp_path: Path) -> Path:
+    """The demo holdings plus a serial of seven issues (copies of the Nordstern issue), for paged collections."""
+    target = tmp_path / "holdings"
+    shutil.copytree(DEMO, target)
+    rows = read_items(target)
+    nordstern = next(r for r in rows if r["id"] == NORDSTERN)
+    for n, item_id in enumerate(ISSUES, 1):
+        shutil.copytree(target / "items" / NORDSTERN, target / "items" / item_id)
+        date = f"1878-02-{n:02d}" if n < 7 else "1879-01-02"
+        rows.append({**nordstern, "id": item_id, "date": date, "title": f"Issue {n}", "title_en": f"Issue {n}"})
+    write_items(target, rows)
+    return target
+
+
+def retitle(holdings: Path, item_id: str, title: str) -> None:
+    rows = read_items(holdings)
+    for r in rows:
+        if r["id"] == item_id:
+            r["title_en"] = r["title"] = title
+    write_items(holdings, rows)
+
+
+def documents(gen: Path) -> dict[str, Path]:
+    folder = gen / "iiif" / "3" / "collection"
+    return {p.relative_to(folder).as_posix(): p for p in folder.rglob("*.json")}
+
+
+def test_collection_documents_linked_by_key_equal_a_full_rebuild(holdings: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run(holdings, data, env=PAGED).returncode == 0
+    first = current(data)
+    retitle(holdings, ISSUES[2], "Issue 3, changed")  # on page 2 of the year 1878
+    result = run(holdings, data, env=PAGED)
+    assert result.returncode == 0, result.stdout + result.stderr
+    changed = current(data)
+    before, after = documents(first), documents(changed)
+    assert before.keys() == after.keys()
+    assert "der-nordstern/1878/page/3.json" in after
+    same = {rel for rel in after if os.stat(after[rel]).st_ino == os.stat(before[rel]).st_ino}
+    # what does not list the changed issue is the served generation's file; what lists it is new
+    assert {"top.json", "der-nordstern/1878/page/1.json", "der-nordstern/1878/page/3.json",
+            "der-nordstern/1879.json"} <= same
+    assert "der-nordstern/1878/page/2.json" not in same
+    assert "Issue 3, changed" in after["der-nordstern/1878/page/2.json"].read_text(encoding="utf-8")
+    # a rebuild of everything (--force uses no key) makes the same documents, byte for byte
+    result = run(holdings, data, "--force", env=PAGED)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rebuilt = documents(current(data))
+    assert rebuilt.keys() == after.keys()
+    for rel, path in after.items():
+        assert path.read_bytes() == rebuilt[rel].read_bytes(), rel
+    # and the keys each generation keeps name its documents
+    db = sqlite3.connect(changed / "catalog.sqlite")
+    try:
+        keys = dict(db.execute("SELECT path, key FROM documents").fetchall())
+    finally:
+        db.close()
+    assert keys.keys() == after.keys()
+    # another page size is another key: nothing stale is linked
+    result = run(holdings, data, env={"HERITAGE_COLLECTION_PAGE_SIZE": "3"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    three = documents(current(data))
+    assert "der-nordstern/1878/page/3.json" in three and "der-nordstern/1878/page/4.json" not in three
+    page = json.loads(three["der-nordstern/1878/page/1.json"].read_text(encoding="utf-8"))
+    assert len(page["items"]) == 3
+
+
+def test_the_change_logs_state_equals_a_full_recomputation(holdings: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run(holdings, data, env=PAGED).returncode == 0
+    retitle(holdings, ISSUES[0], "Issue 1, changed")
+    assert run(holdings, data, env=PAGED).returncode == 0
+    log = ChangeLog(log_path(data))
+    db = sqlite3.connect(log.path)
+    try:
+        logged = _logged_state(db)
+        cached = db.execute("SELECT COUNT(*) FROM digests").fetchone()[0]
+        updates = {(r[0], r[1]) for r in db.execute(
+            "SELECT object_type, object_id FROM activities WHERE type = 'Update'")}
+    finally:
+        db.close()
+    assert logged == published_state(current(data))  # every file read and hashed again
+    assert cached == len(logged)  # the digests of the files the current generation shows, no more
+    assert ("Manifest", ISSUES[0]) in updates and ("Manifest", ISSUES[1]) not in updates
+
+
+def test_published_state_takes_a_digest_only_for_the_same_file(tmp_path: Path) -> None:
+    gen = tmp_path / "gen"
+    (gen / "iiif" / "3" / "item").mkdir(parents=True)
+    manifest = gen / "iiif" / "3" / "item" / "manifest.json"
+    manifest.write_text('{"id": 1}')
+    truth = published_state(gen)
+    st = os.stat(manifest)
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    seen: dict[tuple[int, int, int, int], str] = {}
+    assert published_state(gen, {key: "cached"}, seen) == {("Manifest", "item"): "cached"}  # not read again
+    assert seen == {key: "cached"}
+    os.utime(manifest, ns=(st.st_atime_ns, st.st_mtime_ns + 1000))  # another file's identity: read
+    assert published_state(gen, {key: "cached"}) == truth
+
+
+def test_relink_copies_only_object_links(tmp_path: Path) -> None:
+    before, after = tmp_path / "gen-1" / "iiif" / "3", tmp_path / "gen-2" / "iiif" / "3"
+    before.mkdir(parents=True)
+    after.mkdir(parents=True)
+    (tmp_path / "objects" / "ab" / "abc").mkdir(parents=True)
+    os.symlink("../../../objects/ab/abc", before / "item")
+    os.symlink("/elsewhere/objects/ab/abc", before / "absolute")
+    os.symlink("../../objects/ab/abc", before / "shallow")
+    os.symlink("../../../objects/../ab", before / "dots")
+    (before / "folder").mkdir()
+    assert relink(str(before), str(after), "item", 3)
+    assert os.readlink(after / "item") == "../../../objects/ab/abc"
+    assert (after / "item").resolve() == (before / "item").resolve()
+    for name in ("absolute", "shallow", "dots", "folder", "missing"):
+        assert not relink(str(before), str(after), name, 3), name
+        assert not os.path.lexists(after / name)
+
+
+def test_report_page_images_as_relative_to_did() -> None:
+    holdings = read_holdings(DEMO.resolve(), "it")
+    full: dict[str, Path] = {}
+    for item in holdings.items.values():
+        for page in item.pages:
+            for path in (page.image, page.ocr):
+                if path is not None:
+                    full[str(path.relative_to(holdings.root))] = page.image
+    assert _page_images(holdings) == full
+    some = set(list(full)[::3]) | {"items.csv", "items/nothing.tif"}
+    assert _page_images(holdings, some) == {k: v for k, v in full.items() if k in some}
+    assert _page_images(holdings, set()) == {}
