@@ -138,9 +138,41 @@ def test_relink_copies_only_object_links(tmp_path: Path) -> None:
     assert relink(str(before), str(after), "item", 3)
     assert os.readlink(after / "item") == "../../../objects/ab/abc"
     assert (after / "item").resolve() == (before / "item").resolve()
+    # the link itself is shared (a directory entry, no inode of its own for each generation)
+    assert os.lstat(after / "item").st_ino == os.lstat(before / "item").st_ino
     for name in ("absolute", "shallow", "dots", "folder", "missing"):
         assert not relink(str(before), str(after), name, 3), name
         assert not os.path.lexists(after / name)
+    with pytest.raises(FileExistsError):  # never silently keeps what another step put there
+        relink(str(before), str(after), "item", 3)
+
+
+def test_relink_makes_a_link_of_its_own_where_hard_links_are_refused(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    before, after = tmp_path / "gen-1" / "words", tmp_path / "gen-2" / "words"
+    before.mkdir(parents=True)
+    after.mkdir(parents=True)
+    os.symlink("../../objects/ab/abc", before / "item")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "link", refuse)
+    assert relink(str(before), str(after), "item", 2)
+    assert os.readlink(after / "item") == "../../objects/ab/abc"
+    assert os.lstat(after / "item").st_ino != os.lstat(before / "item").st_ino
+
+
+def test_an_unchanged_item_shares_its_links_with_the_previous_generation(holdings: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run(holdings, data)
+    first = current(data)
+    retitle(holdings, ISSUES[0], "Changed")
+    run(holdings, data)
+    second = current(data)
+    assert first != second
+    for folder in ("iiif/3", "words"):
+        assert os.lstat(second / folder / ISSUES[0]).st_ino != os.lstat(first / folder / ISSUES[0]).st_ino
+        assert os.lstat(second / folder / ISSUES[1]).st_ino == os.lstat(first / folder / ISSUES[1]).st_ino, folder
 
 
 def test_report_page_images_as_relative_to_did() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import multiprocessing
 import os
 import shutil
@@ -69,6 +70,8 @@ def run_ingest(holdings_dir: Path, settings: Settings, force: bool = False, prog
                 getattr(exc, "sqlite_errorcode", None) == SQLITE_FULL:
             raise cannot_write(settings.data, "no space left on the device") from exc
         raise
+    finally:
+        gc.unfreeze()  # see _ingest: what it froze is the collector's again
     return report
 
 
@@ -126,6 +129,10 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     fps = Fingerprints(_previous_inputs(previous) if not force else {})
     holdings = read_holdings(holdings_dir, settings.default_language, fps.sniff)  # opens no unchanged .xml file
     report.problems.extend(holdings.problems)
+    # The holdings, the previous inputs and the modules live until the end of the run: frozen, they
+    # are no longer walked by each full collection (at 20,000 pages the collector cost 0.25-0.3 s
+    # of a 2.2 s one-item change, time that grows with the archive, not with the change).
+    gc.freeze()
 
     progress = Progress(sum(len(item.pages) for item in holdings.items.values()), len(holdings.items), tty)
     results: dict[str, PageResult] = {}
