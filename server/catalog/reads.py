@@ -257,6 +257,12 @@ class CatalogReader:
         rows = self._rows(f"SELECT {_PAGE} FROM pages WHERE image_id = ?", image_id)
         return PageRow(*rows[0]) if rows else None
 
+    def pyramid_levels(self) -> dict[str, tuple[tuple[int, int], ...]]:
+        """Level sizes of the generation's pyramids by content key: what ingest would otherwise read
+        again from every cached pyramid's headers (about 1.7 ms a 26 MP pyramid through libvips)."""
+        return {key: tuple((w, h) for w, h in json.loads(levels))
+                for key, levels in self._rows("SELECT DISTINCT key, levels FROM images")}
+
     def image(self, image_id: str) -> ImageRow | None:
         rows = self._rows("SELECT id, key, pyramid, width, height, levels FROM images WHERE id = ?", image_id)
         return ImageRow(*rows[0]) if rows else None

@@ -71,11 +71,20 @@ def process_page(task: PageTask) -> PageResult:
     return PageResult(task.master, task.key, pyramid, built, text=text)
 
 
-def cached_result(task: PageTask) -> PageResult | None:
-    """The result of a page whose pyramid a previous run already made, read from headers only."""
+def cached_result(task: PageTask, levels: tuple[tuple[int, int], ...] | None = None) -> PageResult | None:
+    """The result of a page whose pyramid a previous run already made, read from headers only.
+
+    ``levels``: the pyramid's level sizes as the previous publication recorded them (its catalog),
+    so that re-ingesting an unchanged archive opens no pyramid: the file and its edge tiles must
+    still be there. A pyramid the previous publication does not list is opened and checked."""
     out = pyramid_path(Path(task.image_cache), task.key)
     if task.force or not out.is_file() or not Path(f"{out}{EDGES}").is_file():
         return None
+    if levels:
+        try:
+            return PageResult(task.master, task.key, Pyramid(str(out), *levels[0], levels), False)
+        except ValueError:
+            pass  # a malformed record: read the file instead
     try:
         return PageResult(task.master, task.key, open_pyramid(out), False)
     except HeritageError:

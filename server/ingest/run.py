@@ -127,6 +127,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
 
     previous = PublicationStore(manifests_dir, settings.image_cache_dir).current()
     fps = Fingerprints(_previous_inputs(previous) if not force else {})
+    known_levels = _previous_levels(previous) if not force else {}
     holdings = read_holdings(holdings_dir, settings.default_language, fps.sniff)  # opens no unchanged .xml file
     report.problems.extend(holdings.problems)
     # The holdings, the previous inputs and the modules live until the end of the run: frozen, they
@@ -148,7 +149,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
                     continue  # identical masters are built once
                 task = PageTask(str(page.image), key, str(settings.image_cache_dir), settings.tile_size,
                                 settings.jpeg_quality, force, str(page.ocr) if page.ocr is not None else None)
-                done = cached_result(task)
+                done = cached_result(task, known_levels.get(key))
                 if done is None:
                     queued.add(key)
                     builds.add(task)  # workers build while the next masters are hashed
@@ -173,7 +174,11 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     try:
         stats = write_generation(tmp, holdings, page_keys, results, previous, fps, settings, report, progress, force)
         name = time.strftime("gen-%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
-        final = manifests_dir / name
+        final, again = manifests_dir / name, 0
+        while final.exists():  # a second run of this process within the same second (sorts after it)
+            again += 1
+            final = manifests_dir / f"{name}-{again}"
+        name = final.name
         os.rename(tmp, final)
         switch_current(manifests_dir, final)
         report.generation = name
@@ -229,6 +234,15 @@ def _previous_inputs(previous: Publication | None) -> dict[str, tuple[int, int, 
     try:
         return previous.catalog.inputs()
     except sqlite3.Error:
+        return {}
+
+
+def _previous_levels(previous: Publication | None) -> dict[str, tuple[tuple[int, int], ...]]:
+    if previous is None:
+        return {}
+    try:
+        return previous.catalog.pyramid_levels()
+    except (sqlite3.Error, ValueError, TypeError):
         return {}
 
 
