@@ -497,3 +497,19 @@ def test_facet_values_are_made_once_per_generation(service: SearchService, urls:
     again = site_search(service, urls, SiteQuery("der OR di OR the", filters={"language": ("de",)}))
     assert len(calls) == len(service.items)  # not once more per query or per matched item
     assert again.facets["language"] == [dataclasses.replace(v, selected=v.value == "de") for v in first.facets["language"]]
+
+
+def test_a_word_within_an_item_does_not_read_the_items_word_list(gen: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only prefix and fuzzy terms need the item's vocabulary (a book's is tens of thousands of
+    lines: loading it was a third of a within-book query in a 200,000-page archive)."""
+    from server.search import service as service_module
+    monkeypatch.setattr(service_module, "SCAN_PAGES", 0)  # ask the engine, as for a book
+    fresh = SearchService(gen)
+    loaded: list[str] = []
+    real = SearchService.vocabulary
+    monkeypatch.setattr(SearchService, "vocabulary", lambda self, item_id: loaded.append(item_id) or real(self, item_id))
+    assert fresh.search_item(RASSEGNA, "comune").total_hits > 0
+    assert fresh.search_item(RASSEGNA, '"del comune"').total_hits >= 0
+    assert loaded == []
+    assert fresh.search_item(RASSEGNA, "comun*").total_hits > 0
+    assert loaded == [RASSEGNA]

@@ -111,20 +111,26 @@ class SearchService:
             self._lexicon = Vocabulary.load(self.gen_dir / INDEX_DIR / LEXICON_FILE)
         return self._lexicon
 
-    def expander(self, vocabulary: Vocabulary, complete: bool = False,
+    def expander(self, vocabulary: Vocabulary | Callable[[], Vocabulary], complete: bool = False,
                  limit: int = EXPANSIONS) -> Callable[[Node], list[str] | None]:
         """Expansions of prefix and fuzzy leaves over a vocabulary (an item's, or the lexicon).
 
+        ``vocabulary`` may be a function that loads it: it is called only if a leaf needs expanding
+        (an item's word list is tens of thousands of lines for a book; a plain word or phrase
+        query does not read it).
         ``complete``: every expansion or None (match all pages, to be verified) — within an item,
         where hits must be exact; site-wide the most frequent expansions stand for the rest.
         """
+        load = vocabulary if callable(vocabulary) else (lambda: vocabulary)
+
         def expand(leaf: Node) -> list[str] | None:
             if isinstance(leaf, Prefix):
-                if complete and vocabulary.count_prefix(leaf.prefix) > limit:
+                words = load()
+                if complete and words.count_prefix(leaf.prefix) > limit:
                     return None
-                return vocabulary.prefix_terms(leaf.prefix, limit)
+                return words.prefix_terms(leaf.prefix, limit)
             if isinstance(leaf, Fuzzy):
-                found = vocabulary.fuzzy_terms(leaf.text, leaf.distance, limit=limit + 1)
+                found = load().fuzzy_terms(leaf.text, leaf.distance, limit=limit + 1)
                 return None if complete and len(found) > limit else found[:limit]
             return []
         return expand
@@ -141,7 +147,7 @@ class SearchService:
         hits: list[PageHit] = []
         pages = self.page_numbers(item_id)
         if len(pages) > SCAN_PAGES:
-            pages = self.engine.item_pages(item_id, tree, self.expander(self.vocabulary(item_id), complete=True))
+            pages = self.engine.item_pages(item_id, tree, self.expander(lambda: self.vocabulary(item_id), complete=True))
         for n in pages:
             page = self.page(item_id, n)
             if page is not None:
