@@ -48,14 +48,6 @@ def linked_object(iiif: Path, item_id: str) -> Path | None:
         return None
 
 
-def same_folder(a: Path, b: Path) -> bool:
-    """True when ``a`` and ``b`` are the same folder (however each was spelt)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 class ObjectWriter:
     """Writes one object folder; ``commit`` renames it into place (or keeps an identical one there)."""
 

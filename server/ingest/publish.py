@@ -34,7 +34,7 @@ from ..presentation.urls import Urls
 from ..publication import CURRENT, Publication
 from ..search import MANIFEST_CONTEXTS, IndexedPage, SearchIndexWriter, search_services
 from ..search.ingest import collection_labels, indexed_item, pages_from_publication
-from ..search.store import WORDS_DIR, relink
+from ..search.store import WORDS_DIR, relink, same_folder
 from ..texts import N_
 from .artefacts import (
     ARTEFACTS_VERSION,
@@ -45,7 +45,6 @@ from .artefacts import (
     object_dir,
     object_key,
     remove_objects,
-    same_folder,
 )
 from .fingerprint import Fingerprints
 from .images import PageResult

@@ -310,6 +310,15 @@ def new_item_folder(gen_dir: Path, item_id: str) -> Path:
     return link
 
 
+def same_folder(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` are the same folder (however each was spelt): two generations whose
+    parents are the same folder can share :func:`relink`'s links as they are."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def relink(before: str, after: str, name: str, depth: int) -> bool:
     """Give ``after/name`` the link ``before/name`` has, when that is an object link relative to the
     generation: ``depth`` times ``..`` then ``objects/<k[:2]>/<k>``. Two generations of one manifests

@@ -41,19 +41,13 @@ from server.search.store import (
     keep_item_folder,
     new_item_folder,
     relink,
+    same_folder,
     token_counts,
     write_text,
     write_vocab,
 )
 
 NONE = "none"
-
-
-def _same_folder(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def page_language(page: IndexedPage, item: IndexedItem) -> str | None:
@@ -97,7 +91,7 @@ class SearchIndexWriter:
         # the previous generation's word folder, and whether its links can be copied as they are
         # (a generation of the same manifests folder: links relative to it name the same object)
         self._previous_words = str(self.previous / WORDS_DIR) if self.previous is not None else ""
-        self._same_parent = self.previous is not None and _same_folder(self.previous.parent, self.gen_dir.parent)
+        self._same_parent = self.previous is not None and same_folder(self.previous.parent, self.gen_dir.parent)
         self.pages_added = 0
 
     # -- what ingest calls ---------------------------------------------------------------
