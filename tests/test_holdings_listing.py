@@ -21,7 +21,7 @@ from server.holdings import Holdings, read_holdings
 from server.ingest.fingerprint import KIND, Fingerprints
 
 from .conftest import SAMPLE
-from .test_holdings_mag import MAG_XLINK, mag_xml
+from .test_holdings_mag import mag_folder
 from .test_holdings_mets import kitodo_mets
 
 RASSEGNA = SAMPLE / "items" / "periodical-ita-rassegna-settimanale-1878-10-06"
@@ -81,13 +81,7 @@ def odd_holdings(root: Path) -> Path:
         shutil.copy(f, kant / f.name)
 
     mag = items / "mag"
-    (mag / "tif").mkdir(parents=True)
-    (mag / "ocr").mkdir()
-    for n in (1, 2, 3):
-        shutil.copy(RASSEGNA / f"000{n}.png", mag / "tif" / f"p00{n}.png")
-        shutil.copy(RASSEGNA / f"000{n}.hocr", mag / "ocr" / f"p00{n}.hocr")
-    (mag / "ocr" / "p003.txt").write_text("plain text", encoding="utf-8")
-    (mag / "MAG_rassegna.xml").write_text(mag_xml(mag, MAG_XLINK), encoding="utf-8")
+    mag_folder(mag)
     (mag / "0001.xml").write_text(ALTO, encoding="utf-8")  # sniffed, not a package
 
     mets = items / "mets"

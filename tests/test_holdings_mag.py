@@ -95,7 +95,13 @@ def make(tmp_path: Path, xlink: str = MAG_XLINK, title: str = "", prolog: str = 
     (root / "items.csv").write_text(
         "id,collection,type,title,date,publisher\n"
         f"{ITEM},rassegna-settimanale,periodical,{title},,Barbèra\n", encoding="utf-8")
-    folder = root / "items" / ITEM
+    mag_folder(root / "items" / ITEM, xlink, prolog)
+    return root
+
+
+def mag_folder(folder: Path, xlink: str = MAG_XLINK, prolog: str = "") -> None:
+    """An item folder as a MAG vendor delivers it: tif/ and ocr/ (three real Rassegna pages, hOCR,
+    the third page's OCR a plain .txt) beside MAG_rassegna.xml."""
     (folder / "tif").mkdir(parents=True)
     (folder / "ocr").mkdir()
     for n in (1, 2, 3):
@@ -103,7 +109,6 @@ def make(tmp_path: Path, xlink: str = MAG_XLINK, title: str = "", prolog: str = 
         shutil.copy(RASSEGNA / f"000{n}.hocr", folder / "ocr" / f"p00{n}.hocr")
     (folder / "ocr" / "p003.txt").write_text("plain text", encoding="utf-8")
     (folder / "MAG_rassegna.xml").write_text(mag_xml(folder, xlink, prolog), encoding="utf-8")
-    return root
 
 
 @pytest.mark.parametrize("xlink", [MAG_XLINK, W3C_XLINK])
