@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from server.holdings import Holdings, read_holdings
-from server.ingest.fingerprint import KIND, Fingerprints
+from server.ingest.fingerprint import Fingerprints
 
 from .conftest import SAMPLE
 from .test_holdings_mag import mag_folder
@@ -193,15 +193,15 @@ def test_odd_item_folders_read_as_documented(odd: Path) -> None:
 def test_ingest_sniffer_reads_alike(odd: Path) -> None:
     """Ingest's sniffer, which remembers what each .xml file is, finds what opening them finds."""
     first = Fingerprints({})
-    fresh = read_holdings(odd, sniffer=first.sniff)
-    cached = read_holdings(odd, sniffer=Fingerprints(first.current).sniff)
+    fresh = read_holdings(odd, watch=first)
+    cached = read_holdings(odd, watch=Fingerprints(first.current))
     for holdings in (fresh, cached):
         assert summary(holdings) == (EXPECTED_PAGES, EXPECTED_PROBLEMS, EXPECTED_REJECTED, EXPECTED_RESTRICTED)
         assert repr(holdings.items) == repr(read_holdings(odd).items)
-    kinds = {path.removeprefix(KIND + str(odd) + "/"): value[2].rpartition(":")[2]
-             for path, value in first.current.items()}
-    assert kinds["items/mets/METS.XML"] == "METS" and kinds["items/mets/zz-second.xml"] == "MAG"
-    assert kinds["items/plain/0001.xml"] == "" and "items/plain/.0001.xml" not in kinds
+    def kind(name: str) -> str | None:
+        return first.kind_of(str(odd / "items" / name))
+    assert kind("mets/METS.XML") == "METS" and kind("mets/zz-second.xml") == "MAG"
+    assert kind("plain/0001.xml") == "" and kind("plain/.0001.xml") is None
 
 
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -238,38 +238,42 @@ def test_plain_items_unchanged_since_are_read_without_opening_a_file(tmp_path: P
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     root = plain_items(tmp_path / "holdings", 20)
     sheets = {str(root / "collections.csv"), str(root / "items.csv")}
-    first = Fingerprints({})
-    seen = opened(monkeypatch)
-    before = read_holdings(root, sniffer=first.sniff)
-    assert set(seen) - sheets == {str(p.ocr) for i in before.items.values() for p in i.pages}  # sniffed once
-    seen.clear()
-    fps = Fingerprints(first.current)
-    after = read_holdings(root, sniffer=fps.sniff)
-    assert set(seen) == sheets  # the item folders were only listed
-    assert repr(after.items) == repr(before.items) and len(after.items) == 20
-    assert [p.image.name for p in after.items["issue-000"].pages] == ["0001.jpg", "0002.jpg", "0010.jpg"]
-
     stats: list[str] = []
     real_stat = os.stat
     monkeypatch.setattr(os, "stat", lambda path, *a, **k: stats.append(os.fspath(path)) or real_stat(path, *a, **k))
-    for item in after.items.values():
-        for page in item.pages:
-            assert page.ocr is not None
-            fps.file(page.ocr)
-    assert stats == []  # the stat the sniffer took is the OCR file's fingerprint's
+
+    def digest_all(fps: Fingerprints, holdings: Holdings) -> list[str]:
+        return [fps.file(page.ocr) for item in holdings.items.values() for page in item.pages if page.ocr]
+
+    first = Fingerprints({})
+    seen = opened(monkeypatch)
+    before = read_holdings(root, watch=first)
+    assert set(seen) - sheets == {str(p.ocr) for i in before.items.values() for p in i.pages}  # sniffed once
+    stats.clear()
+    digests = digest_all(first, before)
+    assert stats == []  # the stats taken while listing are the files' fingerprints'
+    seen.clear()
+    fps = Fingerprints(first.current)
+    after = read_holdings(root, watch=fps)
+    assert set(seen) == sheets  # the item folders were only listed
+    assert repr(after.items) == repr(before.items) and len(after.items) == 20
+    assert [p.image.name for p in after.items["issue-000"].pages] == ["0001.jpg", "0002.jpg", "0010.jpg"]
+    stats.clear()
+    assert digest_all(fps, after) == digests and set(seen) == sheets and stats == []  # known: nothing read
+    assert fps.current == first.current  # nothing to write back
 
 
 def test_a_changed_xml_file_is_sniffed_again(odd: Path) -> None:
     """Even with its size and mtime kept, a rewritten file is opened again (its ctime moved)."""
     first = Fingerprints({})
-    read_holdings(odd, sniffer=first.sniff)
+    read_holdings(odd, watch=first)
     alto = odd / "items" / "plain" / "0001.xml"
     st = alto.stat()
     mets = '<mets xmlns="http://www.loc.gov/METS/"/>'
     alto.write_text(mets + " " * (st.st_size - len(mets)), encoding="utf-8")
     os.utime(alto, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert (alto.stat().st_size, alto.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
-    holdings = read_holdings(odd, sniffer=Fingerprints(first.current).sniff)
+    holdings = read_holdings(odd, watch=Fingerprints(first.current))
     assert "plain" in holdings.rejected and "plain" not in holdings.items
     assert any(p.file == "items.csv" and "no structMap" in p.message and "'plain'" in p.message
                for p in holdings.problems)

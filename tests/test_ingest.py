@@ -142,13 +142,24 @@ def test_the_command_line_speaks_italian_or_english(holdings: Path, tmp_path: Pa
     assert "pubblicazione: 4 documenti, 8 pagine (0 documenti invariati, 8 piramidi create) in " in out
     assert "; 1 avviso, 2 errori; generazione gen-" in out
     en = run(holdings, data, env={"LANG": "en_GB.UTF-8"})
-    assert f"ingest: item 3/4 {ENGLISH} (1 page, " in en.stdout
+    assert "ingest: items 1-4/4 unchanged (8 pages, " in en.stdout  # one line for a run of unchanged items
+    assert "ingest: item " not in en.stdout
     assert "ERROR items.csv:6: item 'bad-date': bad date: '1878-13-45' is not a valid date: " in en.stdout
     assert "WARNING items/orphan-folder: folder without a row in items.csv: not published" in en.stdout
     assert "published 4 items, 8 pages (4 items unchanged, 0 pyramids built) in " in en.stdout
     assert "; 1 warning, 2 errors; generation gen-" in en.stdout
     # HERITAGE_UI_LANGUAGE wins over the locale; LC_ALL over LANG
-    assert "pubblicazione: 4 documenti" in run(holdings, data, env={"HERITAGE_UI_LANGUAGE": "it"}).stdout
+    italian = run(holdings, data, env={"HERITAGE_UI_LANGUAGE": "it"}).stdout
+    assert "pubblicazione: 4 documenti" in italian and "ingest: documenti 1-4/4 invariati (8 pagine, " in italian
+    # one changed item among unchanged ones: its own line, between the runs of unchanged items
+    rows = read_items(holdings)
+    changed = next(i for i, r in enumerate(rows) if r["id"] == ENGLISH)
+    rows[changed]["title"] += " (revised)"
+    write_items(holdings, rows)
+    lines = [line for line in run(holdings, data, env={"LANG": "en_GB.UTF-8"}).stdout.splitlines()
+             if line.startswith("ingest: ")]
+    assert [line.split(" (")[0] for line in lines] == [
+        "ingest: items 1-2/4 unchanged", f"ingest: item 3/4 {ENGLISH}", f"ingest: item 4/4 {RASSEGNA}"]
     assert "published 4 items" in run(holdings, data, env={"LC_ALL": "C.UTF-8", "LANG": "it_IT.UTF-8"}).stdout
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ..ids import is_safe_id
 from ..texts import N_, Nn_, Text
@@ -34,7 +35,7 @@ from .model import (
 )
 from .package import Package, merge_metadata
 from .sheets import SHEET_EXTENSIONS, find_sheet, read_sheet
-from .vendor import Sniffer, find_package, list_folder, sniff_entry
+from .vendor import OPEN_EACH, READERS, FolderWatch, find_package, list_folder
 
 # sheets: "<name>.csv" or "<name>.xlsx" (see sheets.py); problems name the file that was read
 COLLECTIONS = "collections"
@@ -56,18 +57,19 @@ _IGNORED_FILES = {"thumbs.db", "desktop.ini"}
 _KIND = {"collection": (N_("collection"), N_("collections")), "range": (N_("range"), N_("ranges"))}
 
 
-def read_holdings(root: Path, default_language: str = "it", sniffer: Sniffer = sniff_entry) -> Holdings:
+def read_holdings(root: Path, default_language: str = "it", watch: FolderWatch = OPEN_EACH) -> Holdings:
     """Everything publishable under ``root``; problems for everything that is not.
 
-    ``sniffer`` tells whether an item folder's ``.xml`` file is a MAG or METS file; by default it
-    opens the file (ingest passes one that remembers the answer for files unchanged since)."""
+    ``watch`` is told of each item folder listed and tells whether its ``.xml`` files are MAG or
+    METS files; by default it opens them (ingest passes its fingerprints, which remember the
+    answers, and the folders, for files unchanged since)."""
     root = Path(root)
     holdings = Holdings(root=root)
     problems = holdings.problems
     with _no_gc():
         collections, coll_lines = _read_collections(root, default_language, problems)
         holdings.collections = collections
-        _read_items(root, default_language, holdings, coll_lines, sniffer)
+        _read_items(root, default_language, holdings, coll_lines, watch)
     return holdings
 
 
@@ -162,7 +164,7 @@ def _check_tree(parents: dict[str, str | None], what: str, lines: dict[str, int]
 # --- items.csv ------------------------------------------------------------------------------------
 
 def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[str, str],
-                sniffer: Sniffer = sniff_entry) -> None:
+                watch: FolderWatch = OPEN_EACH) -> None:
     problems = holdings.problems
     folders = _item_folders(root, problems)
     found = find_sheet(root, ITEMS, "", problems)
@@ -178,38 +180,7 @@ def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[
             table = None
     if table is not None:
         cols = Columns(table, _ITEM_KNOWN, _ITEM_TRANSLATABLE, language)
-        for row in table.rows:
-            access = (row.get("access") or "public").lower()
-            duplicate = row.get("id")
-            if access == "restricted" and duplicate is not None and duplicate in seen:
-                holdings.items.pop(duplicate, None)  # two rows, one restricted: publish neither
-                holdings.restricted.add(duplicate)
-            item_id = _row_id(row, table, seen, problems, None)
-            if item_id is None:
-                if duplicate is not None and duplicate not in seen:  # an unsafe id: its folder is not an orphan
-                    rejected_rows.setdefault(duplicate, row.line)
-                continue
-            if access == "restricted":
-                holdings.restricted.add(item_id)
-                problems.append(Problem(table.file, row.line, N_("item %(id)r is restricted: not published", id=item_id),
-                                        item_id, "info"))
-                continue
-            errors: list[str] = []  # Text messages, and plain strings from the MAG/METS readers
-            if access != "public":
-                errors.append(N_("access must be 'public' or 'restricted', not %(value)r", value=row.get("access")))
-            item = _item(row, item_id, cols, folders.get(item_id), holdings, coll_lines, language, errors, sniffer)
-            if errors or item is None:
-                problems.extend(Problem(table.file, row.line, N_("item %(id)r: %(error)s", id=item_id, error=e),
-                                        item_id) for e in errors)
-                holdings.rejected.add(item_id)
-                continue
-            holdings.items[item_id] = item
-        for row in table.rejected:  # rows whose cells could not be read: reported by read_table
-            rid = row.get("id")
-            if rid is not None and rid not in seen and rid not in rejected_rows:
-                rejected_rows[rid] = row.line
-                if is_safe_id(rid):
-                    holdings.rejected.add(rid)  # as any rejected row: an earlier publication is kept
+        _read_rows(table, cols, folders, holdings, coll_lines, language, watch, seen, rejected_rows)
     for name in folders:
         if name in rejected_rows and name not in seen:
             problems.append(Problem(f"items/{name}", None, N_("folder of the rejected row on line %(line)s of "
@@ -219,6 +190,51 @@ def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[
             problems.append(Problem(f"items/{name}", None, N_("folder without a row in %(file)s: not published",
                                                               file=items_file), name, "warning"))
 
+
+def _listing(folder: Path) -> list[os.DirEntry[str]] | OSError:
+    """:func:`list_folder`, or why the folder could not be listed."""
+    try:
+        return list_folder(folder)
+    except OSError as e:
+        return e
+
+
+def _read_rows(table: Table, cols: Columns, folders: dict[str, Path], holdings: Holdings, coll_lines: dict[str, str],
+               language: str, watch: FolderWatch, seen: dict[str, int], rejected_rows: dict[str, int]) -> None:
+    """The items of ``items.csv``'s rows (and their rejections), in row order."""
+    problems = holdings.problems
+    for row in table.rows:
+        access = (row.get("access") or "public").lower()
+        duplicate = row.get("id")
+        if access == "restricted" and duplicate is not None and duplicate in seen:
+            holdings.items.pop(duplicate, None)  # two rows, one restricted: publish neither
+            holdings.restricted.add(duplicate)
+        item_id = _row_id(row, table, seen, problems, None)
+        if item_id is None:
+            if duplicate is not None and duplicate not in seen:  # an unsafe id: its folder is not an orphan
+                rejected_rows.setdefault(duplicate, row.line)
+            continue
+        if access == "restricted":
+            holdings.restricted.add(item_id)
+            problems.append(Problem(table.file, row.line, N_("item %(id)r is restricted: not published", id=item_id),
+                                    item_id, "info"))
+            continue
+        errors: list[str] = []  # Text messages, and plain strings from the MAG/METS readers
+        if access != "public":
+            errors.append(N_("access must be 'public' or 'restricted', not %(value)r", value=row.get("access")))
+        item = _item(row, item_id, cols, folders.get(item_id), holdings, coll_lines, language, errors, watch)
+        if errors or item is None:
+            problems.extend(Problem(table.file, row.line, N_("item %(id)r: %(error)s", id=item_id, error=e),
+                                    item_id) for e in errors)
+            holdings.rejected.add(item_id)
+            continue
+        holdings.items[item_id] = item
+    for row in table.rejected:  # rows whose cells could not be read: reported by read_table
+        rid = row.get("id")
+        if rid is not None and rid not in seen and rid not in rejected_rows:
+            rejected_rows[rid] = row.line
+            if is_safe_id(rid):
+                holdings.rejected.add(rid)  # as any rejected row: an earlier publication is kept
 
 def _item_folders(root: Path, problems: list[Problem]) -> dict[str, Path]:
     items_dir = root / "items"
@@ -230,16 +246,15 @@ def _item_folders(root: Path, problems: list[Problem]) -> dict[str, Path]:
 
 
 def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: Holdings,
-          coll_lines: dict[str, str], language: str, errors: list[str], sniffer: Sniffer = sniff_entry) -> Item | None:
+          coll_lines: dict[str, str], language: str, errors: list[str], watch: FolderWatch = OPEN_EACH) -> Item | None:
     entries: list[os.DirEntry[str]] | OSError | None = None  # the item folder, listed once
     package = None
     if folder is not None:
-        try:
-            entries = list_folder(folder)
-        except OSError as e:
-            entries = e
-        else:
-            package = find_package(folder, item_id, holdings.problems, errors, entries, sniffer)
+        entries = _listing(folder)
+        if not isinstance(entries, OSError):
+            kinds = watch.listed(str(folder), entries)
+            if kinds is None or any(kind in READERS for kind in kinds.values()):
+                package = find_package(folder, item_id, holdings.problems, errors, entries, watch.sniff)
     if package is not None:  # a MAG or METS file fills the row's empty cells
         merge_metadata(row.cells, package, cols.file, row.line, item_id, holdings.problems)
     collection = row.get("collection")
@@ -363,22 +378,29 @@ def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: lis
         return []
     for entry in entries:
         name = entry.name
-        if name.startswith(".") or name.lower() in _IGNORED_FILES or name == ignore or not entry.is_file():
-            continue  # .DS_Store, ._0001.tif (macOS), Thumbs.db, sub-folders
-        stem, ext = _split_name(name)
+        dot = name.rfind(".")
+        if dot <= 0 or name[0] == ".":
+            continue  # .DS_Store, ._0001.tif (macOS), no extension (Thumbs.db and the like have theirs)
+        ext = name[dot:].lower()
         if ext in IMAGE_EXTENSIONS:
-            images.setdefault(stem, []).append(name)
-        elif ext in OCR_FORMATS:
-            ocr.setdefault(stem, []).append((name, OCR_FORMATS[ext]))
+            if name != ignore and entry.is_file():  # not a sub-folder
+                images.setdefault(name[:dot], []).append(name)
+        elif ext in OCR_FORMATS and name != ignore and entry.is_file():
+            if ext == ".html" and name[:dot].lower().endswith(".hocr"):
+                ocr.setdefault(name[:dot - len(".hocr")], []).append((name, "hocr"))  # x.hocr.html
+            else:
+                ocr.setdefault(name[:dot], []).append((name, OCR_FORMATS[ext]))
     if not images:
         errors.append(N_("items/%(id)s/ has no page images (%(extensions)s)", id=item_id,
                           extensions=", ".join(sorted(IMAGE_EXTENSIONS))))
         return []
-    for stem, files in images.items():
-        if len(files) > 1:
-            errors.append(N_("page %(page)r has more than one image (%(files)s): keep one", page=stem,
-                             files=", ".join(files)))
-    for stem, sidecars in sorted(ocr.items()):
+    if len(images) + len(ocr) < len(entries):  # some stem has several files
+        for stem, files in images.items():
+            if len(files) > 1:
+                errors.append(N_("page %(page)r has more than one image (%(files)s): keep one", page=stem,
+                                 files=", ".join(files)))
+    for stem, sidecars in sorted(ocr.items()) if not ocr.keys() <= images.keys() or any(
+            len(s) > 1 for s in ocr.values()) else ():
         if stem not in images:
             problems.append(Problem(f"{rel}/{sidecars[0][0]}", None, N_("OCR file without a page image of the "
                                     "same name: ignored"), item_id, "warning"))
@@ -388,11 +410,12 @@ def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: lis
                 "more than one OCR file for this page (%(files)s): using %(used)s",
                 files=", ".join(f[0] for f in sidecars), used=sidecars[0][0]), item_id, "warning"))
     pages = []
+    prefix = str(folder) + os.sep
     for stem in _page_order(images):
-        image = _child(folder, images[stem][0])
+        image = _child_known(folder, prefix, images[stem][0])
         sidecar = ocr.get(stem)
         if sidecar:
-            pages.append(Page(image, _child(folder, sidecar[0][0]), sidecar[0][1]))
+            pages.append(Page(image, _child_known(folder, prefix, sidecar[0][0]), sidecar[0][1]))
         else:
             pages.append(Page(image))
     return pages
@@ -410,6 +433,28 @@ def _may_hold_sheet(entries: list[os.DirEntry[str]] | OSError | None, stem: str)
 # ``folder / name`` for a plain file name, made as ``Path.iterdir`` makes it: CPython's pathlib has a
 # private method for that, a quarter of the time of ``/`` (used when present, for speed only)
 _child = getattr(Path, "_make_child_relpath", None) or Path.joinpath
+
+
+def _child_known(folder: Path, prefix: str, name: str) -> Path:
+    """``_child(folder, name)`` whose string (``prefix + name``, ``prefix`` being ``str(folder) + "/"``)
+    is known already: CPython's pathlib caches a path's string in its ``_str`` slot, and making it is
+    the costliest step of the fingerprints, which key files by path (used when that slot is there)."""
+    path: Any = _child(folder, name)
+    if _SEED_STR:
+        path._str = prefix + name
+    return path
+
+
+def _can_seed_str() -> bool:
+    probe: Any = _child(Path("/a"), "b")
+    try:
+        probe._str = "/a/b"
+    except AttributeError:
+        return False
+    return str(probe) == "/a/b" and str(_child(Path("/a"), "b")) == "/a/b"
+
+
+_SEED_STR = _can_seed_str()
 
 
 # --- structure.csv --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from ..texts import N_
 from .mag import read_mag
@@ -17,9 +18,30 @@ Sniffer = Callable[[str, "os.DirEntry[str]"], "str | None"]
 """The kind of an item folder's ``.xml`` file ('MAG', 'METS' or None), given its path and directory entry."""
 
 
-def sniff_entry(path: str, entry: os.DirEntry[str]) -> str | None:
-    """:func:`sniff`, which opens the file: the default :data:`Sniffer`."""
-    return sniff(path)
+class FolderWatch(Protocol):
+    """What the holdings reader tells of the item folders it lists, and asks of their ``.xml`` files:
+    ingest's fingerprints (:class:`server.ingest.fingerprint.Fingerprints`) remember both between
+    runs, so an unchanged folder's files are neither opened nor looked up one by one."""
+
+    def listed(self, folder: str, entries: list[os.DirEntry[str]]) -> dict[str, str | None] | None:
+        """An item folder was listed: ``entries`` sorted by name. Returns the kinds of all its
+        ``.xml`` files (name → 'MAG', 'METS' or None) when they are known without asking, else None."""
+
+    def sniff(self, path: str, entry: os.DirEntry[str]) -> str | None:
+        """The kind of the folder's ``.xml`` file at ``path`` (a :data:`Sniffer`)."""
+
+
+class OpenEach:
+    """The :class:`FolderWatch` that remembers nothing: each ``.xml`` file is opened to tell its kind."""
+
+    def listed(self, folder: str, entries: list[os.DirEntry[str]]) -> dict[str, str | None] | None:
+        return None
+
+    def sniff(self, path: str, entry: os.DirEntry[str]) -> str | None:
+        return sniff(path)
+
+
+OPEN_EACH = OpenEach()
 
 
 def list_folder(folder: Path) -> list[os.DirEntry[str]]:
@@ -35,7 +57,7 @@ def _name(entry: os.DirEntry[str]) -> str:
 
 
 def find_package(folder: Path, item_id: str, problems: list[Problem], errors: list[str],
-                 entries: list[os.DirEntry[str]] | None = None, sniffer: Sniffer = sniff_entry) -> Package | None:
+                 entries: list[os.DirEntry[str]] | None = None, sniffer: Sniffer = OPEN_EACH.sniff) -> Package | None:
     """The MAG or METS file among the folder's top-level ``.xml`` files (the first by name if several).
 
     ``entries``: the folder's entries sorted by name (:func:`list_folder`), if the caller has them;

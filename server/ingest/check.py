@@ -12,6 +12,7 @@ import gettext
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,24 +53,17 @@ class CheckReport(IngestReport):
 class QuickFingerprints(Fingerprints):
     """Ingest's fingerprints without hashing: an input that is not exactly as last ingested is 'changed'."""
 
-    def _digest(self, path: Path, compute) -> str:
-        st = os.stat(path)
-        old = self.previous.get(str(path))
-        if old is not None and old[0] == st.st_size and old[1] == st.st_mtime_ns:
-            digest = old[2]
-        else:
-            digest = f"changed-{st.st_size}-{st.st_mtime_ns}"
-        self.current[str(path)] = (st.st_size, st.st_mtime_ns, digest)
-        return digest
+    def _compute(self, path: Path, compute: Callable[[Path], str], size: int, mtime_ns: int) -> str:
+        return f"changed-{size}-{mtime_ns}"
 
 
 def run_check(holdings_dir: Path, settings: Settings) -> CheckReport:
     """Check ``holdings_dir`` against the current publication in ``settings.data`` (if any)."""
-    holdings = read_holdings(Path(holdings_dir).resolve(), settings.default_language)
-    report = CheckReport(problems=list(holdings.problems), outcomes={k: [] for k in OUTCOMES}, holdings=holdings)
     previous = PublicationStore(settings.manifests_dir, settings.image_cache_dir).current()
-    prev_items = previous_fingerprints(previous)
     fps = QuickFingerprints(previous_inputs(previous))
+    holdings = read_holdings(Path(holdings_dir).resolve(), settings.default_language, fps)
+    report = CheckReport(problems=list(holdings.problems), outcomes={k: [] for k in OUTCOMES}, holdings=holdings)
+    prev_items = previous_fingerprints(previous)
     handled: set[str] = set()
     pages = check_all_pages(holdings, settings.workers or os.cpu_count() or 1)
     for item in holdings.items.values():

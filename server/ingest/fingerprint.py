@@ -1,8 +1,16 @@
-"""Which inputs changed since the last publication: size + mtime first, content hash when they differ."""
+"""Which inputs changed since the last publication: size + mtime first, content hash when they differ.
+
+Item folders are remembered whole: the stats of a folder's entries (names, inodes, sizes, mtimes,
+ctimes) sign it, and while that signature is the one the previous run recorded, the digests of its
+files and the kinds of its ``.xml`` files are the recorded ones: nothing is looked up per file, and
+the cache holds one row per item folder, not one per file (a one-item change in a large archive
+reads and writes what changed, not a row per page).
+"""
 from __future__ import annotations
 
 import hashlib
 import os
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,18 +20,33 @@ from ..image.pyramid import master_key
 # Keys of the item folders' .xml files' kinds (MAG, METS or neither) among the fingerprints: never a
 # path (fingerprinted paths are absolute), so they share the inputs table without meeting a file's row.
 KIND = "kind:"
+# Keys of the item folders' records: "folder:<path>" → (entries, 0, "<signature>/<name>/<stamp>/<digest>/<kind>/…")
+FOLDER = "folder:"
+_SEP = "/"  # never in a file name
 
 
 class Fingerprints:
     """Digest of each input file, reusing the previous publication's digest when size and mtime match.
 
     The same cache remembers which of the item folders' ``.xml`` files are MAG or METS files
-    (:meth:`sniff`), so a re-ingest need not open every ALTO file to find out it is not one."""
+    (:meth:`sniff`), so a re-ingest need not open every ALTO file to find out it is not one; and it
+    remembers whole item folders (:meth:`listed`), so an unchanged folder costs one stat per entry.
+    It is the holdings reader's :class:`server.holdings.vendor.FolderWatch`."""
 
     def __init__(self, previous: dict[str, tuple[int, int, str]]) -> None:
         self.previous = previous
-        self.current: dict[str, tuple[int, int, str]] = {}
-        self._stats: dict[str, os.stat_result] = {}  # taken by sniff(), used once by the file's digest
+        self.files: dict[str, tuple[int, int, str]] = {}  # rows of files outside a signed folder
+        self.digests: dict[str, str] = {}  # every file digested in this run: path → digest
+        self._stats: dict[str, os.stat_result] = {}  # taken while listing, used once by the file's digest
+        self._folders: dict[str, _Folder] = {}  # signed folders: path → record
+
+    @property
+    def current(self) -> dict[str, tuple[int, int, str]]:
+        """The rows this run leaves for the next: its files outside signed folders, and a row per signed folder."""
+        rows = dict(self.files)
+        for path, folder in self._folders.items():
+            rows[FOLDER + path] = folder.row()
+        return rows
 
     def master(self, path: Path) -> str:
         """The content key of a page master (names its pyramid)."""
@@ -32,30 +55,151 @@ class Fingerprints:
     def file(self, path: Path) -> str:
         return self._digest(path, _sha256)
 
+    def digest_of(self, path: Path) -> str:
+        """The digest this run took of ``path`` ("?" if none was)."""
+        return self.digests.get(str(path), "?")
+
+    def kind_of(self, path: str) -> str | None:
+        """What this run found an ``.xml`` file to be: "MAG", "METS", "" (neither), None if not sniffed."""
+        folder, _, name = path.rpartition(os.sep)
+        record = self._folders.get(folder)
+        if record is not None:
+            kind = record.kinds.get(name)
+            return None if kind is None else (_kind(kind) or "")
+        row = self.files.get(KIND + path)
+        return None if row is None else row[2].rpartition(":")[2]
+
+    def listed(self, folder: str, entries: list[os.DirEntry[str]]) -> dict[str, str | None] | None:
+        """Sign an item folder from its entries (sorted by name); when it is as the previous run
+        recorded it, its files' digests and kinds are taken from that record, and the kinds of its
+        ``.xml`` files are returned (None otherwise: they are asked of :meth:`sniff`)."""
+        try:
+            stats = [entry.stat() for entry in entries]
+        except OSError:  # a dangling link, a file gone meanwhile: this folder is read file by file
+            return None
+        pack = _STAMP.pack
+        signature = hashlib.blake2b(_SEP.join([e.name for e in entries]).encode(errors="surrogateescape") + b"".join(
+            [pack(st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) for st in stats]), digest_size=16).hexdigest()
+        record = _Folder(signature, len(entries))
+        old = self.previous.get(FOLDER + folder)
+        if old is not None and old[2].startswith(signature):
+            record.known = old
+            fields = old[2].split(_SEP)
+            for i in range(1, len(fields) - 3, 4):
+                if fields[i + 2]:
+                    record.digests[fields[i]] = fields[i + 2]
+                if fields[i + 3]:
+                    record.kinds[fields[i]] = fields[i + 3]
+            self._folders[folder] = record
+            kinds = record.kinds
+            if any(e.name[-4:].lower() == ".xml" and e.name not in kinds and not e.name.startswith(".") for e in entries):
+                return None  # an .xml file the record does not tell: let the reader ask
+            return {name: _kind(kind) for name, kind in kinds.items()}
+        else:  # changed (or new): its files are looked at one by one, with these stats
+            record.stats = {entry.name: st for entry, st in zip(entries, stats)}
+            if old is not None:  # what is still as it was keeps its digest and kind
+                fields = old[2].split(_SEP)
+                record.before = {fields[i]: (fields[i + 1], fields[i + 2], fields[i + 3])
+                                 for i in range(1, len(fields) - 3, 4)}
+        self._folders[folder] = record
+        return None
+
     def sniff(self, path: str, entry: os.DirEntry[str]) -> str | None:
         """What :func:`server.holdings.package.sniff` says of an item folder's ``.xml`` file, remembered
-        while its size, mtime, inode and ctime stay the same (a :data:`server.holdings.vendor.Sniffer`)."""
-        st = entry.stat()
-        self._stats[path] = st
+        while its size, mtime, inode and ctime stay the same."""
+        folder, _, name = path.rpartition(os.sep)
+        record = self._folders.get(folder)
+        if record is not None and record.known is not None:
+            if name in record.kinds:
+                return _kind(record.kinds[name])
+            record.known = None  # a file the record did not look at: the folder's row is written again
+        st = record.stats.get(name) if record is not None else None
+        if st is None:
+            st = self._stats[path] = entry.stat()
         stamp = f"{st.st_ino}:{st.st_ctime_ns}:"
-        old = self.previous.get(KIND + path)
-        if old is not None and old[0] == st.st_size and old[1] == st.st_mtime_ns and old[2].startswith(stamp):
+        before = record.before.get(name) if record is not None else None
+        old = self.previous.get(KIND + path)  # a row of a version before folders were recorded
+        if before is not None and before[2] and before[0] == _stamp(st):
+            kind = _kind(before[2])
+        elif old is not None and old[0] == st.st_size and old[1] == st.st_mtime_ns and old[2].startswith(stamp):
             kind = old[2][len(stamp):] or None
         else:
             kind = sniff(path)
-        self.current[KIND + path] = (st.st_size, st.st_mtime_ns, stamp + (kind or ""))
+        if record is not None:
+            record.kinds[name] = kind or NONE
+        else:
+            self.files[KIND + path] = (st.st_size, st.st_mtime_ns, stamp + (kind or ""))
         return kind
 
     def _digest(self, path: Path, compute: Callable[[Path], str]) -> str:
         name = str(path)
-        st = self._stats.pop(name, None) or os.stat(name)  # a stat the sniffer took is as good (and older)
-        old = self.previous.get(name)
-        if old is not None and old[0] == st.st_size and old[1] == st.st_mtime_ns:
+        folder, _, base = name.rpartition(os.sep)
+        record = self._folders.get(folder)
+        if record is not None and record.known is not None:
+            digest = record.digests.get(base)
+            if digest is not None:
+                self.digests[name] = digest
+                return digest
+            record.known = None
+        st = record.stats.get(base) if record is not None else None  # the stat taken while listing
+        if st is None:
+            st = self._stats.pop(name, None) or os.stat(name)
+        size, mtime = st.st_size, st.st_mtime_ns
+        old = self.previous.get(name)  # a file outside item folders (or a row of an earlier version)
+        if record is not None and base in record.before:  # kept if not even its ctime moved
+            stamp, was, _ = record.before[base]
+            old = (size, mtime, was) if was and stamp == _stamp(st) else None
+        if old is not None and old[0] == size and old[1] == mtime:
             digest = old[2]
         else:
-            digest = compute(path)
-        self.current[name] = (st.st_size, st.st_mtime_ns, digest)
+            digest = self._compute(path, compute, size, mtime)
+        if record is not None:
+            record.digests[base] = digest
+        else:
+            self.files[name] = (size, mtime, digest)
+        self.digests[name] = digest
         return digest
+
+    def _compute(self, path: Path, compute: Callable[[Path], str], size: int, mtime_ns: int) -> str:
+        """The digest of a file not known as it is (of that size and mtime)."""
+        return compute(path)
+
+
+class _Folder:
+    """A signed item folder: its signature, and what this run (or the previous one) learnt of its files."""
+
+    __slots__ = ("before", "digests", "entries", "kinds", "known", "signature", "stats")
+
+    def __init__(self, signature: str, entries: int) -> None:
+        self.signature, self.entries = signature, entries
+        self.stats: dict[str, os.stat_result] = {}  # a changed folder's entries: name → stat
+        self.digests: dict[str, str] = {}  # file name → digest
+        self.kinds: dict[str, str] = {}  # .xml file name → "MAG", "METS" or NONE
+        self.known: tuple[int, int, str] | None = None  # the previous row, while nothing new was looked at
+        self.before: dict[str, tuple[str, str, str]] = {}  # a changed folder's previous record: name → (stamp, digest, kind)
+
+    def row(self) -> tuple[int, int, str]:
+        if self.known is not None:
+            return self.known
+        names = sorted(self.digests.keys() | self.kinds.keys())
+        stamps = {n: _stamp(st) for n, st in self.stats.items()}
+        return (self.entries, 0, _SEP.join([self.signature, *(
+            f"{n}{_SEP}{stamps.get(n, '')}{_SEP}{self.digests.get(n, '')}{_SEP}{self.kinds.get(n, '')}"
+            for n in names)]))
+
+
+_STAMP = struct.Struct("<4q")
+
+
+def _stamp(st: os.stat_result) -> str:
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+NONE = "-"  # the kind of an .xml file that is neither MAG nor METS, in a folder's record
+
+
+def _kind(recorded: str) -> str | None:
+    return None if recorded == NONE else recorded
 
 
 def _sha256(path: Path) -> str:

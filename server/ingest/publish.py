@@ -108,7 +108,7 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
         fingerprint = fingerprints[item.id]
         if item.id not in todo:
             unchanged.append(item.id)  # same row, same files, same settings: reuse as published
-            progress.item_done(item.id, len(item.pages))
+            progress.item_done(item.id, len(item.pages), unchanged=True)
             continue
         entry, failed = _publish_item(item, page_keys[item.id], results, texts, report, holdings.root)
         if entry is not None:
@@ -120,6 +120,7 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
         elif entry is not None:
             published[item.id] = entry
         progress.item_done(item.id, len(entry.pages) if entry is not None else 0)
+    progress.flush_kept()
     for item_id in sorted(holdings.rejected - holdings.restricted - set(holdings.items)):
         if item_id in prev_items:
             carried.append(item_id)
@@ -347,11 +348,10 @@ def _previous_items(previous: Publication | None) -> dict[str, str]:
 def item_fingerprint(item: Item, fps: Fingerprints, settings: Settings) -> str:
     """Everything an item's publication depends on: its row, its files' contents, the publication settings."""
     h = hashlib.sha256(repr(item).encode())
-    current = fps.current
-    for page in item.pages:
-        for path in (page.image, page.ocr):
-            if path is not None:
-                h.update(current.get(str(path), (0, 0, "?"))[2].encode())
+    get = fps.digests.get
+    # each file's digest in page order (one update of them all: the same bytes hashed)
+    h.update("".join([get(str(page.image), "?") + (get(str(page.ocr), "?") if page.ocr is not None else "")
+                      for page in item.pages]).encode())
     h.update(repr((settings.base_url, settings.default_language, settings.languages, settings.default_rights,
                    settings.default_attribution, settings.provider_label, settings.provider_homepage,
                    settings.tile_size)).encode())

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from ..holdings.model import Problem, by_severity
-from ..texts import N_, Nn_, cli_translations, render
+from ..texts import N_, Nn_, Text, cli_translations, render
 
 __all__ = ["IngestReport", "Problem", "Progress", "describe"]
 
@@ -83,6 +83,8 @@ class Progress:
         self.start = time.monotonic()
         self._last = 0.0
         self._translations: gettext.NullTranslations | None = None  # the command line's, looked up once
+        self._kept: list[tuple[str, int]] = []  # the unchanged items not logged yet: (id, pages)
+        self._kept_from = 0  # the number of the first of them
 
     @property
     def stream(self) -> TextIO:
@@ -93,17 +95,43 @@ class Progress:
         self.pages += 1
         self._show(label)
 
-    def item_done(self, item_id: str, pages: int) -> None:
-        """One item published (or kept): ``pages`` is that item's own page count."""
+    def item_done(self, item_id: str, pages: int, unchanged: bool = False) -> None:
+        """One item published (or kept): ``pages`` is that item's own page count.
+
+        Without a terminal, a run of unchanged items is one line, written when the next item that is
+        not unchanged comes or at the end: a one-item change in a large archive logs what it did, not
+        a line per item of the archive."""
         self.items += 1
-        if not self.tty:
-            if self._translations is None:
-                self._translations = cli_translations()
-            self.stream.write(render(N_("ingest: item %(n)s/%(total)s %(id)s (%(pages)s, %(elapsed)s)",
-                                        n=self.items, total=self.total_items, id=item_id,
-                                        pages=Nn_("%(num)s page", "%(num)s pages", pages),
-                                        elapsed=self._elapsed()), self._translations) + "\n")
-            self.stream.flush()
+        if self.tty:
+            return
+        if unchanged:
+            if not self._kept:
+                self._kept_from = self.items
+            self._kept.append((item_id, pages))
+            return
+        self.flush_kept()
+        self._line(N_("ingest: item %(n)s/%(total)s %(id)s (%(pages)s, %(elapsed)s)", n=self.items,
+                      total=self.total_items, id=item_id, pages=Nn_("%(num)s page", "%(num)s pages", pages),
+                      elapsed=self._elapsed()))
+
+    def flush_kept(self) -> None:
+        """Log the unchanged items not logged yet (see :meth:`item_done`)."""
+        kept, self._kept = self._kept, []
+        if len(kept) == 1:
+            self._line(N_("ingest: item %(n)s/%(total)s %(id)s (%(pages)s, %(elapsed)s)", n=self._kept_from,
+                          total=self.total_items, id=kept[0][0], pages=Nn_("%(num)s page", "%(num)s pages", kept[0][1]),
+                          elapsed=self._elapsed()))
+        elif kept:
+            pages = sum(n for _, n in kept)
+            self._line(N_("ingest: items %(first)s-%(last)s/%(total)s unchanged (%(pages)s, %(elapsed)s)",
+                          first=self._kept_from, last=self._kept_from + len(kept) - 1, total=self.total_items,
+                          pages=Nn_("%(num)s page", "%(num)s pages", pages), elapsed=self._elapsed()))
+
+    def _line(self, text: Text) -> None:
+        if self._translations is None:
+            self._translations = cli_translations()
+        self.stream.write(render(text, self._translations) + "\n")
+        self.stream.flush()
 
     def _elapsed(self) -> str:
         return _fmt(time.monotonic() - self.start)
@@ -127,6 +155,7 @@ class Progress:
         self.stream.flush()
 
     def close(self) -> None:
+        self.flush_kept()
         if self.tty:
             self.stream.write("\n")
             self.stream.flush()

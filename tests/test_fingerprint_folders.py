@@ -1,0 +1,105 @@
+"""Ingest remembers whole item folders: one record per folder, signed by its entries' stats.
+
+A one-item change must cost what changed, so an unchanged folder is neither opened nor looked up
+file by file; but a folder that changed in any way a file can change (content rewritten in place
+with its size and mtime kept, a file added, renamed or removed) must be looked at again, and then
+only its changed files are hashed.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from server.holdings import Holdings, read_holdings
+from server.ingest.fingerprint import FOLDER, KIND, Fingerprints
+
+from .test_holdings_listing import plain_items
+
+
+def ingest_like(root: Path, previous: dict[str, tuple[int, int, str]]) -> tuple[Fingerprints, Holdings, list[str]]:
+    """Read the holdings and fingerprint every page as ingest does; returns the paths hashed."""
+    hashed: list[str] = []
+
+    class Counting(Fingerprints):
+        def _compute(self, path, compute, size, mtime_ns):  # type: ignore[no-untyped-def]
+            hashed.append(str(path))
+            return super()._compute(path, compute, size, mtime_ns)
+
+    fps = Counting(previous)
+    holdings = read_holdings(root, watch=fps)
+    for item in holdings.items.values():
+        for page in item.pages:
+            fps.master(page.image)
+            if page.ocr is not None:
+                fps.file(page.ocr)
+    return fps, holdings, hashed
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    root = plain_items(tmp_path / "holdings", 4)
+    for n, jpg in enumerate(sorted(root.glob("items/*/*.jpg"))):
+        jpg.write_bytes(b"\xff\xd8" + bytes([n]) * 64)  # distinct masters
+    return root
+
+
+def test_one_row_per_item_folder_and_nothing_hashed_when_unchanged(root: Path) -> None:
+    first, holdings, hashed = ingest_like(root, {})
+    assert len(hashed) == 24  # 4 items × 3 pages × (image + ALTO)
+    rows = first.current
+    assert sorted(rows) == sorted(FOLDER + str(item.folder) for item in holdings.items.values())
+    again, _, hashed = ingest_like(root, rows)
+    assert hashed == [] and again.current == rows  # nothing hashed, nothing to write back
+    assert again.digests == first.digests
+
+
+def test_a_file_rewritten_in_place_with_size_and_mtime_kept_is_hashed_again(root: Path) -> None:
+    first, _, _ = ingest_like(root, {})
+    page = root / "items" / "issue-002" / "0002.jpg"
+    st = page.stat()
+    page.write_bytes(b"\xff\xd8" + b"\x99" * 64)  # same size
+    os.utime(page, ns=(st.st_atime_ns, st.st_mtime_ns))  # same mtime: only the ctime moved
+    second, _, hashed = ingest_like(root, first.current)
+    assert hashed == [str(page)]  # only that file: the folder's other files keep their digests
+    assert second.digest_of(page) != first.digest_of(page)
+    changed = {k for k, v in second.current.items() if first.current.get(k) != v}
+    assert changed == {FOLDER + str(page.parent)}
+
+
+@pytest.mark.parametrize("change", ["add", "remove", "rename"])
+def test_a_folder_whose_entries_changed_is_listed_again(root: Path, change: str) -> None:
+    first, before, _ = ingest_like(root, {})
+    folder = root / "items" / "issue-001"
+    if change == "add":
+        (folder / "0020.jpg").write_bytes(b"\xff\xd8new page")
+    elif change == "remove":
+        (folder / "0010.jpg").unlink()
+        (folder / "0010.xml").unlink()
+    else:
+        (folder / "0010.jpg").rename(folder / "0011.jpg")
+        (folder / "0010.xml").rename(folder / "0011.xml")
+    _, after, hashed = ingest_like(root, first.current)
+    pages = [p.image.name for p in after.items["issue-001"].pages]
+    assert pages == {"add": ["0001.jpg", "0002.jpg", "0010.jpg", "0020.jpg"], "remove": ["0001.jpg", "0002.jpg"],
+                     "rename": ["0001.jpg", "0002.jpg", "0011.jpg"]}[change]
+    # a renamed file keeps its inode, size and mtime, but not its name: hashed again (it is the item's cost)
+    assert hashed == {"add": [str(folder / "0020.jpg")], "remove": [],
+                      "rename": [str(folder / "0011.jpg"), str(folder / "0011.xml")]}[change]
+    assert [i.pages for i in after.items.values() if i.id != "issue-001"] == \
+        [i.pages for i in before.items.values() if i.id != "issue-001"]
+
+
+def test_rows_of_the_per_file_cache_are_used_once_then_replaced(root: Path) -> None:
+    """A data folder written before folders were recorded: its per-file rows spare the hashing once."""
+    first, _, _ = ingest_like(root, {})
+    per_file = {}
+    for path, digest in first.digests.items():
+        st = os.stat(path)
+        per_file[path] = (st.st_size, st.st_mtime_ns, digest)
+        if path.endswith(".xml"):
+            per_file[KIND + path] = (st.st_size, st.st_mtime_ns, f"{st.st_ino}:{st.st_ctime_ns}:")
+    upgraded, _, hashed = ingest_like(root, per_file)
+    assert hashed == [] and upgraded.digests == first.digests
+    assert all(k.startswith(FOLDER) for k in upgraded.current)

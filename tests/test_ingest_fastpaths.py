@@ -1,0 +1,149 @@
+"""The per-item shortcuts of a re-ingest give what the plain ways give.
+
+A one-item change reads and fingerprints every unchanged item again, so those steps were made
+cheaper: a page's repr made without the dataclass's generic one (an item's fingerprint hashes it),
+the file digests hashed in one update, a file's previous fingerprint reused as it is, and file
+names split inline in the page listing. Each is checked here against the way it replaced.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import fields
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pytest
+
+from server.config import Settings
+from server.holdings import read_holdings
+from server.holdings.model import Item, Page
+from server.holdings.reader import _list_pages, _split_name
+from server.ingest.fingerprint import Fingerprints
+from server.ingest.publish import item_fingerprint
+
+from .conftest import SAMPLE
+
+PAGES = [
+    Page(Path("/h/items/a/0001.tif")),
+    Page(Path("/h/items/a/0002.tif"), Path("/h/items/a/0002.xml"), "alto"),
+    Page(Path("/h/items/a/it's \"odd\" \\ è.jpg"), Path("/h/items/a/x.hocr"), "hocr", "IV'", "Tesseract 5.3.0"),
+    Page(Path("relative/0001.png"), None, None, "p. 1"),
+    Page(PurePosixPath("/pure/0001.tif"), PurePosixPath("/pure/0001.xml"), "alto"),  # type: ignore[arg-type]
+]
+
+
+def dataclass_repr(obj: Any) -> str:
+    """What ``@dataclass`` generates for ``__repr__``: each field (all have ``repr=True``) by its own repr."""
+    return f"{type(obj).__qualname__}({', '.join(f'{f.name}={getattr(obj, f.name)!r}' for f in fields(obj))})"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_repr_is_the_dataclass_repr(page: Page) -> None:
+    assert all(f.repr for f in fields(Page))
+    assert repr(page) == dataclass_repr(page)
+
+
+def old_item_fingerprint(item: Item, fps: Fingerprints, settings: Settings) -> str:
+    """``item_fingerprint`` as it was: the generated reprs, one update per file digest (as this run took them)."""
+    h = hashlib.sha256(repr(item).encode())
+    for page in item.pages:
+        for path in (page.image, page.ocr):
+            if path is not None:
+                h.update(fps.digest_of(path).encode())
+    h.update(repr((settings.base_url, settings.default_language, settings.languages, settings.default_rights,
+                   settings.default_attribution, settings.provider_label, settings.provider_homepage,
+                   settings.tile_size)).encode())
+    return h.hexdigest()[:32]
+
+
+def test_item_fingerprints_are_as_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    holdings = read_holdings(SAMPLE)
+    fps = Fingerprints({})
+    items = list(holdings.items.values())
+    for item in items[1:]:  # the first item's files are unknown: hashed as "?"
+        for page in item.pages:
+            fps.master(page.image)
+            if page.ocr is not None:
+                fps.file(page.ocr)
+    settings = Settings.load(environ={"HERITAGE_DATA": str(tmp_path)})
+    new = [item_fingerprint(item, fps, settings) for item in items]
+    with monkeypatch.context() as m:
+        m.setattr(Page, "__repr__", dataclass_repr)
+        assert "Page(image=PosixPath(" in repr(items[0])
+        old = [old_item_fingerprint(item, fps, settings) for item in items]
+    assert new == old and len(set(new)) == len(items)
+
+
+def test_a_reused_fingerprint_is_the_file_as_it_is_now(tmp_path: Path) -> None:
+    image, ocr = tmp_path / "0001.tif", tmp_path / "0001.xml"
+    image.write_bytes(b"image")
+    ocr.write_text("<alto/>")
+    first = Fingerprints({})
+    digests = first.master(image), first.file(ocr)
+    again = Fingerprints(dict(first.current))
+    assert (again.master(image), again.file(ocr)) == digests
+    assert again.current == first.current
+    ocr.write_text("<alto>changed</alto>")
+    os.utime(ocr, ns=(1, 1))
+    third = Fingerprints(dict(again.current))
+    assert third.file(ocr) != digests[1]
+    st = os.stat(ocr)
+    assert third.current[str(ocr)] == (st.st_size, st.st_mtime_ns, third.file(ocr))
+
+
+NAMES = ["0001.tif", "0001.xml", "0002.JPG", "0002.HOCR.HTML", "0003.jpeg", "0003.hocr.html", "0003.html",
+         "0004.png", "0004.htm", "noext", ".hidden.tif", "a.b.c.jp2", "a.b.c.xml", "Thumbs.db", "x.hocr",
+         "x.tif", ".tif", "..tif", "page.", "5.J2K", "5.Hocr"]
+
+
+def split_pages(folder: Path) -> list[tuple[str, str | None, str | None]]:
+    """The pages ``_list_pages`` finds, derived the plain way (with ``_split_name``) for these names."""
+    from server.holdings.model import IMAGE_EXTENSIONS, OCR_FORMATS
+    images: dict[str, str] = {}
+    ocr: dict[str, list[tuple[str, str]]] = {}
+    for name in sorted(NAMES):
+        if name.startswith(".") or name.lower() == "thumbs.db":
+            continue
+        stem, ext = _split_name(name)
+        if ext in IMAGE_EXTENSIONS:
+            images[stem] = name
+        elif ext in OCR_FORMATS:
+            ocr.setdefault(stem, []).append((name, OCR_FORMATS[ext]))
+    out = []
+    for stem in sorted(images, key=lambda s: s):
+        side = sorted(ocr.get(stem, []), key=lambda f: (f[1] != "alto", f[0]))
+        out.append((images[stem], side[0][0] if side else None, side[0][1] if side else None))
+    return out
+
+
+def test_page_listing_splits_names_as_split_name(tmp_path: Path) -> None:
+    folder = tmp_path / "item"
+    folder.mkdir()
+    for name in NAMES:
+        (folder / name).write_bytes(b"")
+    errors: list[str] = []
+    pages = _list_pages(folder, "item", [], errors)
+    assert not errors
+    got = sorted((p.image.name, p.ocr.name if p.ocr else None, p.ocr_format) for p in pages)
+    assert got == sorted(split_pages(folder))
+    assert ("0003.jpeg", "0003.hocr.html", "hocr") in got and ("0002.JPG", "0002.HOCR.HTML", "hocr") in got
+    shutil.rmtree(folder)
+
+
+def test_listed_page_paths_are_the_paths_they_name(tmp_path: Path) -> None:
+    """The listing gives each page's path its string up front (see ``_child_known``): it must be the
+    string the path makes itself, and the path must behave as a path made the plain way."""
+    folder = tmp_path / "item è"
+    folder.mkdir()
+    for name in NAMES:
+        (folder / name).write_bytes(b"")
+    pages = _list_pages(folder, "item", [], [])
+    assert pages
+    for page in pages:
+        for path in (page.image, page.ocr):
+            if path is not None:
+                plain = folder / path.name
+                assert str(path) == str(plain) == os.fspath(path) and path == plain and hash(path) == hash(plain)
+                assert path.parent == folder and path.suffix == plain.suffix and path.exists()
