@@ -85,8 +85,11 @@ def test_what_ingest_stored_with_the_generation(pub: Publication) -> None:
     assert pub.baked_base_url == catalog.meta("base_url") and pub.baked_base_url.startswith("http")
     assert catalog.meta("no-such-key") is None
     inputs = catalog.inputs()
-    mine = [(path, v) for path, v in inputs.items() if path.endswith(f"{NORDSTERN}/0011.jpg")]
-    assert len(mine) == 1 and mine[0][1][0] == Path(mine[0][0]).stat().st_size
+    # one row per item folder: its entries, and a record naming each file with its digest
+    mine = [(path, v) for path, v in inputs.items() if path.endswith(f"items/{NORDSTERN}")]
+    assert len(mine) == 1 and mine[0][0].startswith("folder:")
+    folder = Path(mine[0][0].removeprefix("folder:"))
+    assert mine[0][1][0] == len(list(folder.iterdir())) and "/0011.jpg/" in mine[0][1][2]
 
 
 def test_a_self_contained_catalog_reads_the_same(tmp_path: Path) -> None:

@@ -147,3 +147,57 @@ def test_listed_page_paths_are_the_paths_they_name(tmp_path: Path) -> None:
                 plain = folder / path.name
                 assert str(path) == str(plain) == os.fspath(path) and path == plain and hash(path) == hash(plain)
                 assert path.parent == folder and path.suffix == plain.suffix and path.exists()
+
+
+def test_a_pyramid_or_its_edge_tiles_gone_from_the_cache_is_built_again(tmp_path: Path) -> None:
+    """Re-ingest checks each page's pyramid from one listing of its shard folder: a pyramid, or its
+    edge tiles, removed from the image cache (a cache may be cleared) is made again."""
+    from .test_ingest import run
+    holdings = tmp_path / "holdings"
+    shutil.copytree(SAMPLE, holdings)
+    data = tmp_path / "data"
+    assert run(holdings, data).returncode == 0
+    pyramids = sorted((data / "image_cache" / "pyramids").glob("*/*.tif"))
+    assert len(pyramids) >= 3
+    pyramids[0].unlink()
+    Path(f"{pyramids[1]}.edges").unlink()
+    again = run(holdings, data)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "1 pyramid built" in again.stdout, again.stdout  # the other kept its pyramid: only its edge tiles made
+    assert pyramids[0].is_file() and Path(f"{pyramids[1]}.edges").is_file()
+    third = run(holdings, data)
+    assert "0 pyramids built" in third.stdout
+
+
+def test_the_cache_listing_finds_what_stat_finds(tmp_path: Path) -> None:
+    from server.ingest.images import CachedPyramids
+    shard = tmp_path / "pyramids" / "ab"
+    shard.mkdir(parents=True)
+    full, bare = "ab" + "0" * 30 + "-p1t512", "ab" + "1" * 30 + "-p1t512"
+    (shard / f"{full}.tif").write_bytes(b"")
+    (shard / f"{full}.tif.edges").write_bytes(b"")
+    (shard / f"{bare}.tif").write_bytes(b"")  # no edge tiles
+    cache = CachedPyramids(tmp_path)
+    assert cache.has(full) and not cache.has(bare) and not cache.has("cd" + "0" * 30 + "-p1t512")
+
+
+def test_a_noted_page_result_is_made_only_when_asked_for() -> None:
+    """Re-ingest notes the unchanged pages' pyramids (recorded levels, still cached) and makes their
+    results only for the items it publishes again: the same result as the pyramid's own."""
+    from server.image.pyramid import pyramid_file
+    from server.ingest.images import PageResults
+    key = "ab" + "0" * 30 + "-p1t512"
+    broken = "ef" + "0" * 30 + "-p1t512"
+    results = PageResults("/cache", {key: "[[800, 600], [400, 300]]", broken: "[[800]]"})
+    results.note_cached(key, Path("/h/items/a/0001.jpg"))
+    assert results.known(key) and results.readable(key) and dict.__len__(results) == 0  # nothing made yet
+    made = results[key]
+    assert made.master == "/h/items/a/0001.jpg" and not made.built and made.error is None
+    assert made.pyramid is not None and made.pyramid.path == pyramid_file("/cache", key) == "/cache/pyramids/ab/" + key + ".tif"
+    assert (made.pyramid.width, made.pyramid.height, made.pyramid.levels) == (800, 600, ((800, 600), (400, 300)))
+    assert results.get(key) is made and list(results.values()) == [made]
+    assert results.get("cd" + "0" * 30) is None and not results.known("cd" + "0" * 30)
+    with pytest.raises(KeyError):
+        results["cd" + "0" * 30]
+    results.note_cached(broken, Path("/h/items/a/0002.jpg"))  # a malformed record: the file is read, and is not there
+    assert results[broken].pyramid is None and results[broken].error

@@ -212,3 +212,45 @@ def test_a_reingest_opens_no_pyramid_the_previous_publication_lists(holdings: Pa
     retitle(holdings, ISSUES[0], "Changed again")
     report = run_ingest(holdings, settings)
     assert gone.is_file() and report.pyramids_built == 1
+
+
+def test_the_change_log_takes_unchanged_items_as_logged_only_after_the_generation_they_are_from(
+        holdings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest tells the log which items it kept as they were: their manifests are not looked up. The
+    hint holds only after the generation they were kept from; a wrong or stale hint is not believed."""
+    data = tmp_path / "data"
+    assert run(holdings, data).returncode == 0
+    first = current(data)
+    retitle(holdings, ISSUES[0], "Issue 1, changed")
+    assert run(holdings, data).returncode == 0
+    log = ChangeLog(log_path(data))
+    db = sqlite3.connect(log.path)
+    try:
+        expected = db.execute("SELECT COUNT(*) FROM activities WHERE generation = ?", (current(data).name,)).fetchone()[0]
+        db.execute("DELETE FROM generations WHERE name = ?", (current(data).name,))  # as if not logged yet
+        db.execute("DELETE FROM activities WHERE generation = ?", (current(data).name,))
+        db.commit()
+    finally:
+        db.close()
+    looked: list[str] = []
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: looked.append(os.fspath(p)) or real_stat(p, *a, **k))
+    kept = [i for i in ISSUES if i != ISSUES[0]]
+    assert expected >= 1
+    assert log.sync(data / "manifests", kept, since="gen-not-logged") == expected  # stale: every manifest looked at
+    assert any(ISSUES[1] in p for p in looked)
+    db = sqlite3.connect(log.path)
+    try:
+        db.execute("DELETE FROM generations WHERE name = ?", (current(data).name,))
+        db.execute("DELETE FROM activities WHERE generation = ?", (current(data).name,))
+        db.commit()
+    finally:
+        db.close()
+    looked.clear()
+    assert log.sync(data / "manifests", kept, since=first.name) == expected  # the same activities
+    assert not any(f"/{i}/" in p for p in looked for i in kept) and any(f"/{ISSUES[0]}/" in p for p in looked)
+    db = sqlite3.connect(log.path)
+    try:
+        assert _logged_state(db) == published_state(current(data))
+    finally:
+        db.close()

@@ -22,7 +22,7 @@ import hashlib
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,13 +66,15 @@ def log_path(data: Path) -> Path:
 
 
 def published_state(generation: Path, known: dict[FileId, str] | None = None,
-                    seen: dict[FileId, str] | None = None) -> dict[Key, str]:
+                    seen: dict[FileId, str] | None = None, same: dict[str, str] | None = None) -> dict[Key, str]:
     """Every manifest and collection document of a generation, with the sha256 of its JSON.
 
     Published files are never changed in place (an item version's manifest lives in its
     content-addressed object, which a generation links; an unchanged collection document is
     hard-linked), so a file whose inode, size and modification time are in ``known`` is not read
-    again: its digest is taken from there. ``seen`` receives every file's identity and digest."""
+    again: its digest is taken from there. ``seen`` receives every file's identity and digest.
+    ``same``: items whose manifest is known to be the one of the given digest (unchanged since the
+    last logged generation): not even looked up."""
     iiif = generation / "iiif" / "3"
     state: dict[Key, str] = {}
     known = known if known is not None else {}
@@ -87,7 +89,9 @@ def published_state(generation: Path, known: dict[FileId, str] | None = None,
                 if digest is not None:
                     state[("Collection", path.relative_to(folder).with_suffix("").as_posix())] = digest
         else:
-            digest = _digest_of(f"{entry.path}/manifest.json", known, seen)
+            digest = same.get(entry.name) if same else None
+            if digest is None:
+                digest = _digest_of(f"{entry.path}/manifest.json", known, seen)
             if digest is not None:
                 state[("Manifest", entry.name)] = digest
     return state
@@ -167,8 +171,12 @@ class ChangeLog:
         return [Activity(*row) for row in self._rows(f"SELECT {_COLUMNS} FROM activities ORDER BY seq LIMIT ? OFFSET ?",
                                                      limit, offset)]
 
-    def sync(self, manifests_dir: Path) -> int:
-        """Append the changes of the generation ``current`` points at, once; returns how many were added."""
+    def sync(self, manifests_dir: Path, unchanged: Collection[str] = (), since: str | None = None) -> int:
+        """Append the changes of the generation ``current`` points at, once; returns how many were added.
+
+        ``unchanged``: items ingest kept as generation ``since`` published them (their manifests
+        are the same files): when ``since`` is the last generation logged, their logged digests are
+        taken as they are, so a one-item change looks at that item's manifest, not at every item's."""
         link = manifests_dir / CURRENT
         try:
             target = os.readlink(link)
@@ -182,20 +190,30 @@ class ChangeLog:
         try:
             known = _known_digests(db)
             seen: dict[FileId, str] = {}
-            new = published_state(generation, known, seen)  # outside the transaction: it reads files
+            last_seq = db.execute("SELECT MAX(seq) FROM activities").fetchone()[0]
+            logged = _logged_state(db)
+            last_gen = db.execute("SELECT name FROM generations ORDER BY rowid DESC LIMIT 1").fetchone()
+            same = {i: d for i in unchanged if (d := logged.get(("Manifest", i)))} \
+                if since is not None and last_gen is not None and last_gen[0] == since else {}
+            new = published_state(generation, known, seen, same)  # outside the transaction: it reads files
             db.execute("BEGIN IMMEDIATE")  # one writer; re-check under the lock
             if db.execute("SELECT 1 FROM generations WHERE name = ?", (generation.name,)).fetchone():
                 db.execute("ROLLBACK")
                 return 0
             last = db.execute("SELECT MAX(end_time) FROM activities").fetchone()[0]
             end_time = max(_iso(switched), last or "")  # the feed's times never go backwards
-            changes = list(_diff(_logged_state(db), new))
+            if db.execute("SELECT MAX(seq) FROM activities").fetchone()[0] != last_seq:
+                logged = _logged_state(db)  # logged meanwhile (another process): read again, under the lock
+                if any(logged.get(("Manifest", i)) != d for i, d in same.items()):
+                    db.execute("ROLLBACK")
+                    return self.sync(manifests_dir)  # what was taken as it was is not: look at every file
+            changes = list(_diff(logged, new))
             db.executemany("INSERT INTO activities (generation, type, object_type, object_id, digest, end_time) "
                            "VALUES (?, ?, ?, ?, ?, ?)",
                            [(generation.name, kind, otype, oid, digest, end_time) for kind, (otype, oid), digest in changes])
             db.execute("INSERT INTO generations VALUES (?, ?, ?)",
                        (generation.name, end_time, _iso(datetime.now(UTC).timestamp())))
-            _store_digests(db, known, seen)
+            _store_digests(db, known, seen, set(new.values()))
             db.execute("COMMIT")
             return len(changes)
         except BaseException:
@@ -210,9 +228,12 @@ def _known_digests(db: sqlite3.Connection) -> dict[FileId, str]:
     return {(r[0], r[1], r[2], r[3]): r[4] for r in db.execute("SELECT dev, ino, size, mtime_ns, digest FROM digests")}
 
 
-def _store_digests(db: sqlite3.Connection, known: dict[FileId, str], seen: dict[FileId, str]) -> None:
-    """Keep the digests of the files this generation shows (only the difference is written)."""
-    gone = {(k[0], k[1]) for k in known.keys() - seen.keys()} - {(k[0], k[1]) for k in seen.keys() - known.keys()}
+def _store_digests(db: sqlite3.Connection, known: dict[FileId, str], seen: dict[FileId, str],
+                   shown: set[str]) -> None:
+    """Keep the digests of the files this generation shows (only the difference is written): those
+    looked at (``seen``), and those of a digest it shows (``shown``: files not looked at, kept as they were)."""
+    gone = {(k[0], k[1]) for k in known.keys() - seen.keys() if known[k] not in shown} - \
+        {(k[0], k[1]) for k in seen.keys() - known.keys()}
     db.executemany("DELETE FROM digests WHERE dev = ? AND ino = ?", sorted(gone))
     db.executemany("INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?, ?)",
                    [(*k, d) for k, d in seen.items() if known.get(k) != d])

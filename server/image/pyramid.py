@@ -63,9 +63,16 @@ def _check_tile(tile: int) -> None:
 
 def pyramid_path(cache_dir: Path, key: str) -> Path:
     """Where the pyramid of ``key`` lives: sharded by the first two hex digits."""
+    return Path(pyramid_file(str(cache_dir), key))
+
+
+def pyramid_file(cache_dir: str, key: str) -> str:
+    """:func:`pyramid_path` as a string, made without path objects (ingest asks it of every page);
+    ``cache_dir`` as ``str(Path(...))`` spells it."""
     if not CONTENT_KEY.fullmatch(key):
         raise ValueError(f"not a pyramid key: {key!r}")
-    return Path(cache_dir) / "pyramids" / key[:2] / f"{key}.tif"
+    sep = "" if cache_dir.endswith(os.sep) else os.sep
+    return f"{cache_dir}{sep}pyramids{os.sep}{key[:2]}{os.sep}{key}.tif"
 
 
 def open_pyramid(path: Path) -> Pyramid:

@@ -39,6 +39,7 @@ class Fingerprints:
         self.digests: dict[str, str] = {}  # every file digested in this run: path → digest
         self._stats: dict[str, os.stat_result] = {}  # taken while listing, used once by the file's digest
         self._folders: dict[str, _Folder] = {}  # signed folders: path → record
+        self._items: dict[str, str] = {}  # item id → its files' digests, joined (item_files)
 
     @property
     def current(self) -> dict[str, tuple[int, int, str]]:
@@ -54,6 +55,15 @@ class Fingerprints:
 
     def file(self, path: Path) -> str:
         return self._digest(path, _sha256)
+
+    def item_files(self, item_id: str, masters: list[str], ocr: list[str]) -> None:
+        """Note an item's file digests in page order (each master, then its OCR file's or ""), as
+        :meth:`files_of` gives them to its fingerprint."""
+        self._items[item_id] = "".join([m + o for m, o in zip(masters, ocr)])
+
+    def files_of(self, item_id: str) -> str | None:
+        """The digests :meth:`item_files` noted for an item, joined; None if none were."""
+        return self._items.get(item_id)
 
     def digest_of(self, path: Path) -> str:
         """The digest this run took of ``path`` ("?" if none was)."""
@@ -78,7 +88,8 @@ class Fingerprints:
         except OSError:  # a dangling link, a file gone meanwhile: this folder is read file by file
             return None
         pack = _STAMP.pack
-        signature = hashlib.blake2b(_SEP.join([e.name for e in entries]).encode(errors="surrogateescape") + b"".join(
+        names = _SEP.join([e.name for e in entries])
+        signature = hashlib.blake2b(names.encode(errors="surrogateescape") + b"".join(
             [pack(st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) for st in stats]), digest_size=16).hexdigest()
         record = _Folder(signature, len(entries))
         old = self.previous.get(FOLDER + folder)
@@ -92,8 +103,9 @@ class Fingerprints:
                     record.kinds[fields[i]] = fields[i + 3]
             self._folders[folder] = record
             kinds = record.kinds
-            if any(e.name[-4:].lower() == ".xml" and e.name not in kinds and not e.name.startswith(".") for e in entries):
-                return None  # an .xml file the record does not tell: let the reader ask
+            lower = (names + _SEP).lower()
+            if lower.count(".xml" + _SEP) != len(kinds):
+                return None  # an .xml entry the record does not tell (or a hidden one): let the reader ask
             return {name: _kind(kind) for name, kind in kinds.items()}
         else:  # changed (or new): its files are looked at one by one, with these stats
             record.stats = {entry.name: st for entry, st in zip(entries, stats)}

@@ -10,14 +10,16 @@ and publishing needs no second pool of workers.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..catalog.reads import parse_levels
 from ..errors import HeritageError
 from ..image.model import Pyramid
-from ..image.pyramid import build_pyramid, open_pyramid, pyramid_path
+from ..image.pyramid import build_pyramid, open_pyramid, pyramid_file, pyramid_path
 from ..image.tiles import EDGES, NotTiled, write_edges
 from .ocrparse import OCRResult, OCRTask, parse_one
 
@@ -71,22 +73,101 @@ def process_page(task: PageTask) -> PageResult:
     return PageResult(task.master, task.key, pyramid, built, text=text)
 
 
-def cached_result(task: PageTask, levels: tuple[tuple[int, int], ...] | None = None) -> PageResult | None:
+class CachedPyramids:
+    """Which pyramids the image cache holds with their edge tiles, from one listing of each shard
+    folder (``pyramids/<k[:2]>/``) when first asked, instead of two ``stat`` calls a page: a
+    re-ingest checks every page's pyramid, and in a large archive those calls were a cost of the
+    archive's size. A pyramid removed after the listing is found missing when served, as one
+    removed after a ``stat`` would be."""
+
+    def __init__(self, image_cache: Path) -> None:
+        self.root = Path(image_cache) / "pyramids"
+        self._shards: dict[str, frozenset[str]] = {}
+
+    def has(self, key: str) -> bool:
+        shard = key[:2]
+        names = self._shards.get(shard)
+        if names is None:
+            try:
+                names = frozenset(os.listdir(self.root / shard))
+            except OSError:
+                names = frozenset()
+            self._shards[shard] = names
+        name = f"{key}.tif"
+        return name in names and name + EDGES in names
+
+
+class PageResults(dict[str, PageResult]):
+    """Each page's result by pyramid key. A page whose pyramid the previous publication listed and the
+    cache still holds is only noted (:meth:`note_cached`): its result is made from the recorded level
+    sizes when it is asked for, which a re-ingest does for its changed items, not for the archive's."""
+
+    def __init__(self, image_cache: str, levels: dict[str, str]) -> None:
+        super().__init__()
+        self.image_cache, self._levels = image_cache, levels
+        self._cached: dict[str, object] = {}  # key → its master (a path), for the keys noted
+
+    def note_cached(self, key: str, master: object) -> None:
+        self._cached[key] = master
+
+    def known(self, key: str) -> bool:
+        """True once a result is in, made or noted."""
+        return key in self._cached or dict.__contains__(self, key)
+
+    def readable(self, key: str) -> bool:
+        """True when the page has a pyramid (noted ones have)."""
+        if key in self._cached:
+            return True
+        result = dict.get(self, key)
+        return result is not None and result.pyramid is not None
+
+    def __missing__(self, key: str) -> PageResult:
+        master = self._cached.pop(key)  # KeyError: no result for that key
+        path = pyramid_file(self.image_cache, key)
+        try:
+            levels = parse_levels(self._levels[key])
+            pyramid = Pyramid(path, *levels[0], levels)
+        except ValueError:  # a malformed record: the pyramid's own headers say
+            try:
+                pyramid = open_pyramid(Path(path))
+            except HeritageError as exc:
+                result = PageResult(str(master), key, None, False, str(exc))
+                self[key] = result
+                return result
+        result = PageResult(str(master), key, pyramid, False)
+        self[key] = result
+        return result
+
+    def get(self, key: str, default: PageResult | None = None) -> PageResult | None:  # type: ignore[override]
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+def cached_result(task: PageTask, levels: str | None = None, cache: CachedPyramids | None = None) -> PageResult | None:
     """The result of a page whose pyramid a previous run already made, read from headers only.
 
-    ``levels``: the pyramid's level sizes as the previous publication recorded them (its catalog),
+    ``levels``: the pyramid's level sizes as the previous publication recorded them (its catalog's text),
     so that re-ingesting an unchanged archive opens no pyramid: the file and its edge tiles must
-    still be there. A pyramid the previous publication does not list is opened and checked."""
-    out = pyramid_path(Path(task.image_cache), task.key)
-    if task.force or not out.is_file() or not Path(f"{out}{EDGES}").is_file():
+    still be there (``cache`` says so when given; else they are looked up). A pyramid the previous
+    publication does not list is opened and checked."""
+    if task.force:
+        return None
+    out = pyramid_file(task.image_cache, task.key)  # a string: Path objects cost more than the rest of this
+    if cache is not None:
+        if not cache.has(task.key):
+            return None
+    elif not os.path.isfile(out) or not os.path.isfile(out + EDGES):
         return None
     if levels:
         try:
-            return PageResult(task.master, task.key, Pyramid(str(out), *levels[0], levels), False)
+            sizes = parse_levels(levels)
+            return PageResult(task.master, task.key, Pyramid(out, *sizes[0], sizes), False)
         except ValueError:
             pass  # a malformed record: read the file instead
     try:
-        return PageResult(task.master, task.key, open_pyramid(out), False)
+        return PageResult(task.master, task.key, open_pyramid(Path(out)), False)
     except HeritageError:
         return None
 

@@ -26,7 +26,7 @@ from ..errors import HeritageError
 from ..holdings.model import Holdings, Item, Problem
 from ..ocr.lang import to_iso639_1
 from ..texts import N_, Nn_, render
-from .images import PageResult
+from .images import PageResults
 
 MODES = ("auto", "off")
 # what a Debian machine needs for the languages our sample holdings use (docs/configuration.md)
@@ -106,7 +106,7 @@ class OcrJob:
     languages: str
 
 
-def add_machine_ocr(holdings: Holdings, page_keys: dict[str, list[str]], results: dict[str, PageResult],
+def add_machine_ocr(holdings: Holdings, page_keys: dict[str, list[str]], results: PageResults,
                     settings: Settings, problems: list[Problem], tty: bool = False,
                     tesseract: Tesseract | None = None) -> int:
     """Give every readable page without OCR the ALTO Tesseract reads on it; returns how many pages it OCR'd.
@@ -161,10 +161,9 @@ def add_machine_ocr(holdings: Holdings, page_keys: dict[str, list[str]], results
     return len(todo) - len(failures)
 
 
-def _readable(results: dict[str, PageResult], page_keys: dict[str, list[str]], item: Item, n: int) -> bool:
+def _readable(results: PageResults, page_keys: dict[str, list[str]], item: Item, n: int) -> bool:
     keys = page_keys.get(item.id) or []
-    result = results.get(keys[n]) if n < len(keys) else None
-    return result is not None and result.pyramid is not None
+    return n < len(keys) and results.readable(keys[n])
 
 
 def _item_languages(item: Item, default: str, engine: Tesseract, root: Path, problems: list[Problem]) -> str:

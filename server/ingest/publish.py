@@ -47,7 +47,7 @@ from .artefacts import (
     remove_objects,
 )
 from .fingerprint import Fingerprints
-from .images import PageResult
+from .images import PageResult, PageResults
 from .ocrparse import OCRResult, OCRTask, parse_all
 from .report import IngestReport, Progress
 
@@ -64,7 +64,7 @@ class PublishedItem:
     fingerprint: str = ""
 
 
-def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[str]], results: dict[str, PageResult],
+def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[str]], results: PageResults,
                      previous: Publication | None, fps: Fingerprints, settings: Settings, report: IngestReport,
                      progress: Progress, force: bool = False) -> tuple[int, int]:
     """Fill ``gen``; returns (items published, pages published)."""
@@ -83,7 +83,7 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
 
 
 def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, page_keys: dict[str, list[str]],
-                      results: dict[str, PageResult], previous: Publication | None, fps: Fingerprints,
+                      results: PageResults, previous: Publication | None, fps: Fingerprints,
                       settings: Settings, report: IngestReport, progress: Progress, force: bool,
                       urls: Urls) -> tuple[int, int]:
     iiif = gen / "iiif" / "3"
@@ -100,7 +100,7 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
     fingerprints = {item.id: item_fingerprint(item, fps, settings) for item in holdings.items.values()}
     todo = {item.id for item in holdings.items.values()
             if force or prev_items.get(item.id) != fingerprints[item.id]
-            or not all(results[k].pyramid for k in page_keys[item.id])}
+            or not all(map(results.readable, page_keys[item.id]))}
     parsed = dict(r.text for r in results.values() if r.text is not None)  # by the pyramid workers
     texts = parse_all([t for item_id in todo for t in _ocr_tasks(holdings.items[item_id], page_keys[item_id], results)],
                       settings.workers, parsed)
@@ -348,10 +348,12 @@ def _previous_items(previous: Publication | None) -> dict[str, str]:
 def item_fingerprint(item: Item, fps: Fingerprints, settings: Settings) -> str:
     """Everything an item's publication depends on: its row, its files' contents, the publication settings."""
     h = hashlib.sha256(repr(item).encode())
-    get = fps.digests.get
-    # each file's digest in page order (one update of them all: the same bytes hashed)
-    h.update("".join([get(str(page.image), "?") + (get(str(page.ocr), "?") if page.ocr is not None else "")
-                      for page in item.pages]).encode())
+    files = fps.files_of(item.id)  # each file's digest in page order (one update of them all: the same bytes hashed)
+    if files is None:
+        get = fps.digests.get
+        files = "".join([get(str(page.image), "?") + (get(str(page.ocr), "?") if page.ocr is not None else "")
+                         for page in item.pages])
+    h.update(files.encode())
     h.update(repr((settings.base_url, settings.default_language, settings.languages, settings.default_rights,
                    settings.default_attribution, settings.provider_label, settings.provider_homepage,
                    settings.tile_size)).encode())

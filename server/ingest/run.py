@@ -31,7 +31,7 @@ from ..publication import Publication, PublicationStore, generations, switch_cur
 from ..texts import N_
 from .artefacts import collect_objects, remove_objects
 from .fingerprint import Fingerprints
-from .images import PageResult, PageTask, cached_result, process_page, remove_pretiled
+from .images import CachedPyramids, PageResult, PageResults, PageTask, cached_result, process_page, remove_pretiled
 from .report import IngestReport, Progress
 
 KEEP_GENERATIONS = 3
@@ -143,20 +143,29 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     report.problems.extend(holdings.problems)
 
     progress = Progress(sum(len(item.pages) for item in holdings.items.values()), len(holdings.items), tty)
-    results: dict[str, PageResult] = {}
+    image_cache = str(settings.image_cache_dir)
+    results = PageResults(image_cache, known_levels)
     page_keys: dict[str, list[str]] = {}
     queued: set[str] = set()
+    pyramids = CachedPyramids(settings.image_cache_dir)
     with PageBuilds(settings.workers or os.cpu_count() or 1) as builds:
         for item in holdings.items.values():
             keys = []
+            masters = []
             for page in item.pages:
-                key = pyramid_key(fps.master(page.image), settings.tile_size)
+                digest = fps.master(page.image)
+                masters.append(digest)
+                key = pyramid_key(digest, settings.tile_size)
                 keys.append(key)
-                if key in results or key in queued:
+                if results.known(key) or key in queued:
                     continue  # identical masters are built once
-                task = PageTask(str(page.image), key, str(settings.image_cache_dir), settings.tile_size,
+                levels = known_levels.get(key)
+                if levels is not None and not force and pyramids.has(key):  # published, and still cached
+                    results.note_cached(key, page.image)  # its result is made if asked for (a changed item)
+                    continue
+                task = PageTask(str(page.image), key, image_cache, settings.tile_size,
                                 settings.jpeg_quality, force, str(page.ocr) if page.ocr is not None else None)
-                done = cached_result(task, known_levels.get(key))
+                done = cached_result(task, levels, pyramids)
                 if done is None:
                     queued.add(key)
                     builds.add(task)  # workers build while the next masters are hashed
@@ -164,9 +173,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
                     results[key] = done
                     progress.page_done(task.master)
             page_keys[item.id] = keys
-            for page in item.pages:
-                if page.ocr is not None:
-                    fps.file(page.ocr)
+            fps.item_files(item.id, masters, [fps.file(page.ocr) if page.ocr is not None else "" for page in item.pages])
         for res in builds.results():
             results[res.key] = res
             progress.page_done(res.master)
@@ -193,7 +200,8 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    changes.sync(manifests_dir)  # the Change Discovery log: idempotent, keyed by generation
+    # the Change Discovery log (keyed by generation): the unchanged items' manifests are the previous ones
+    changes.sync(manifests_dir, report.outcomes.get("unchanged", ()), previous.generation if previous else None)
     if settings.prebuild_pdf:  # build the items' PDFs now (the generation is live already)
         from ..presentation.item_pdf import prebuild
         prebuild(Publication(final, settings.image_cache_dir), settings)
@@ -244,7 +252,7 @@ def _previous_inputs(previous: Publication | None) -> dict[str, tuple[int, int, 
         return {}
 
 
-def _previous_levels(previous: Publication | None) -> dict[str, tuple[tuple[int, int], ...]]:
+def _previous_levels(previous: Publication | None) -> dict[str, str]:
     if previous is None:
         return {}
     try:

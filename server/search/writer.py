@@ -109,10 +109,14 @@ class SearchIndexWriter:
         """
         item_id = item if isinstance(item, str) else item.item_id
         self._check_new(item_id)
-        if not self.can_keep(item_id):
+        if item_id not in self._previous_items or self.previous is None:
             return False
+        # the previous generation's link, shared as it is (its word folder is there: that generation
+        # is kept, with the objects it links); otherwise its folder, if it has one
         if not (self._same_parent and relink(self._previous_words, str(self.words_dir), item_id, 2)):
-            keep_item_folder(self.previous / WORDS_DIR / item_id, item_dir(self.gen_dir, item_id))  # type: ignore[operator]
+            if not self.can_keep(item_id):
+                return False
+            keep_item_folder(self.previous / WORDS_DIR / item_id, item_dir(self.gen_dir, item_id))
         data = dict(self._previous_items[item_id])
         if not isinstance(item, str):
             data.update(item.to_json())
