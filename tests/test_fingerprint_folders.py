@@ -103,3 +103,26 @@ def test_rows_of_the_per_file_cache_are_used_once_then_replaced(root: Path) -> N
     upgraded, _, hashed = ingest_like(root, per_file)
     assert hashed == [] and upgraded.digests == first.digests
     assert all(k.startswith(FOLDER) for k in upgraded.current)
+
+
+def test_an_unchanged_folders_pages_are_taken_from_its_record(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages the reader found in a folder are recorded with it: while it is unchanged they are not
+    worked out again from its names, and they are the same pages."""
+    from server.holdings import reader
+    first, before, _ = ingest_like(root, {})
+    second, again, _ = ingest_like(root, first.current)  # the rows now hold the pages
+    assert second.current == first.current
+
+    def no_listing(*_: object, **__: object) -> None:
+        raise AssertionError("an unchanged folder was worked out again")
+
+    with monkeypatch.context() as m:
+        m.setattr(reader, "_list_pages", no_listing)
+        _, after, hashed = ingest_like(root, second.current)
+    assert hashed == [] and repr(after.items) == repr(before.items) == repr(again.items)
+    assert all(str(p.image) == str(Path(p.image)) for i in after.items.values() for p in i.pages)
+    # a folder with a problem (an OCR file without its image) is worked out each time: its warning is said again
+    (root / "items" / "issue-003" / "0099.xml").write_text("<alto/>", encoding="utf-8")
+    third, _, _ = ingest_like(root, second.current)
+    _, holdings, _ = ingest_like(root, third.current)
+    assert any("0099.xml" in p.file for p in holdings.problems)

@@ -296,9 +296,17 @@ def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: 
         errors.append(N_("no folder items/%(id)s/", id=item_id))
     elif package is not None and package.pages:
         pages = [Page(p.image, p.ocr, _ocr_format(p.ocr), p.label) for p in package.pages]
+    elif package is None and (known := watch.pages(str(folder))) is not None:  # as the last run found them
+        prefix = str(folder) + os.sep
+        pages = [Page(_child_known(folder, prefix, image), _child_known(folder, prefix, ocr) if ocr else None,
+                      ocr_format) for image, ocr, ocr_format in known]  # type: ignore[arg-type]
     else:
+        before = len(holdings.problems), len(errors)
         pages = _list_pages(folder, item_id, holdings.problems, errors,
                             ignore=Path(package.file).name if package is not None else None, entries=entries)
+        if package is None and (len(holdings.problems), len(errors)) == before:
+            watch.remember_pages(str(folder), [(p.image.name, p.ocr.name if p.ocr else None, p.ocr_format)
+                                               for p in pages])
     if errors or collection is None or folder is None:
         return None
     structure = (find_sheet(folder, STRUCTURE, f"items/{item_id}/", holdings.problems, item_id)

@@ -30,6 +30,12 @@ class FolderWatch(Protocol):
     def sniff(self, path: str, entry: os.DirEntry[str]) -> str | None:
         """The kind of the folder's ``.xml`` file at ``path`` (a :data:`Sniffer`)."""
 
+    def pages(self, folder: str) -> list[tuple[str, str | None, str | None]] | None:
+        """The pages (image name, OCR file name, OCR format) last found in the folder, if it is as it was then."""
+
+    def remember_pages(self, folder: str, pages: list[tuple[str, str | None, str | None]]) -> None:
+        """The pages found in a listed folder, which raised no problem."""
+
 
 class OpenEach:
     """The :class:`FolderWatch` that remembers nothing: each ``.xml`` file is opened to tell its kind."""
@@ -39,6 +45,12 @@ class OpenEach:
 
     def sniff(self, path: str, entry: os.DirEntry[str]) -> str | None:
         return sniff(path)
+
+    def pages(self, folder: str) -> list[tuple[str, str | None, str | None]] | None:
+        return None
+
+    def remember_pages(self, folder: str, pages: list[tuple[str, str | None, str | None]]) -> None:
+        pass
 
 
 OPEN_EACH = OpenEach()

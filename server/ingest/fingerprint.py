@@ -101,6 +101,8 @@ class Fingerprints:
                     record.digests[fields[i]] = fields[i + 2]
                 if fields[i + 3]:
                     record.kinds[fields[i]] = fields[i + 3]
+            if (len(fields) - 1) % 4 == 1 and fields[-1].startswith(_PAGES):
+                record.pages = _decode_pages(fields[-1], fields[1:-1:4])
             self._folders[folder] = record
             kinds = record.kinds
             lower = (names + _SEP).lower()
@@ -115,6 +117,22 @@ class Fingerprints:
                                  for i in range(1, len(fields) - 3, 4)}
         self._folders[folder] = record
         return None
+
+    def pages(self, folder: str) -> list[tuple[str, str | None, str | None]] | None:
+        """The pages the reader found in this folder when it was as it is (image, OCR file, format), if recorded."""
+        record = self._folders.get(folder)
+        return record.pages if record is not None and record.known is not None else None
+
+    def remember_pages(self, folder: str, pages: list[tuple[str, str | None, str | None]]) -> None:
+        """Record the pages the reader found in a folder it had nothing to say about (no problem, no error)."""
+        record = self._folders.get(folder)
+        if record is None or record.pages == pages:
+            return
+        if record.known is not None:  # an unchanged folder whose record had no pages (an earlier version's)
+            if _encode_pages(pages, sorted(record.digests.keys() | record.kinds.keys())) is None:
+                return  # its files are not all in it: nothing to add
+            record.known = None  # its row is written again, with them
+        record.pages = pages
 
     def sniff(self, path: str, entry: os.DirEntry[str]) -> str | None:
         """What :func:`server.holdings.package.sniff` says of an item folder's ``.xml`` file, remembered
@@ -180,7 +198,7 @@ class Fingerprints:
 class _Folder:
     """A signed item folder: its signature, and what this run (or the previous one) learnt of its files."""
 
-    __slots__ = ("before", "digests", "entries", "kinds", "known", "signature", "stats")
+    __slots__ = ("before", "digests", "entries", "kinds", "known", "pages", "signature", "stats")
 
     def __init__(self, signature: str, entries: int) -> None:
         self.signature, self.entries = signature, entries
@@ -189,15 +207,44 @@ class _Folder:
         self.kinds: dict[str, str] = {}  # .xml file name → "MAG", "METS" or NONE
         self.known: tuple[int, int, str] | None = None  # the previous row, while nothing new was looked at
         self.before: dict[str, tuple[str, str, str]] = {}  # a changed folder's previous record: name → (stamp, digest, kind)
+        self.pages: list[tuple[str, str | None, str | None]] | None = None  # what the reader found (remember_pages)
 
     def row(self) -> tuple[int, int, str]:
         if self.known is not None:
             return self.known
         names = sorted(self.digests.keys() | self.kinds.keys())
         stamps = {n: _stamp(st) for n, st in self.stats.items()}
+        pages = _encode_pages(self.pages, names) if self.pages is not None else None
         return (self.entries, 0, _SEP.join([self.signature, *(
             f"{n}{_SEP}{stamps.get(n, '')}{_SEP}{self.digests.get(n, '')}{_SEP}{self.kinds.get(n, '')}"
-            for n in names)]))
+            for n in names), *([pages] if pages else [])]))
+
+
+_PAGES = "P"  # the record's last field, when it has the pages: "P" then "image,ocr,format" by file number, ";"-joined
+_FORMATS = {"alto": "a", "hocr": "h"}
+_FORMAT_OF = {v: k for k, v in _FORMATS.items()}
+
+
+def _encode_pages(pages: list[tuple[str, str | None, str | None]], names: list[str]) -> str | None:
+    """The pages as numbers of the record's files; None when one of them is not in it (not recorded then)."""
+    number = {n: i for i, n in enumerate(names)}
+    out = []
+    for image, ocr, fmt in pages:
+        if image not in number or (ocr is not None and ocr not in number) or (fmt or "") not in ("", *_FORMATS):
+            return None
+        out.append(f"{number[image]},{number[ocr] if ocr is not None else ''},{_FORMATS.get(fmt or '', '')}")
+    return _PAGES + ";".join(out)
+
+
+def _decode_pages(field: str, names: list[str]) -> list[tuple[str, str | None, str | None]] | None:
+    try:
+        pages = []
+        for part in field[len(_PAGES):].split(";") if len(field) > len(_PAGES) else []:
+            image, ocr, fmt = part.split(",")
+            pages.append((names[int(image)], names[int(ocr)] if ocr else None, _FORMAT_OF[fmt] if fmt else None))
+        return pages
+    except (ValueError, IndexError, KeyError):
+        return None  # not a record this version wrote: the reader lists the folder
 
 
 _STAMP = struct.Struct("<4q")

@@ -85,16 +85,19 @@ class CachedPyramids:
         self._shards: dict[str, frozenset[str]] = {}
 
     def has(self, key: str) -> bool:
-        shard = key[:2]
-        names = self._shards.get(shard)
-        if names is None:
-            try:
-                names = frozenset(os.listdir(self.root / shard))
-            except OSError:
-                names = frozenset()
-            self._shards[shard] = names
-        name = f"{key}.tif"
-        return name in names and name + EDGES in names
+        keys = self._shards.get(key[:2])
+        if keys is None:
+            keys = self._shards[key[:2]] = self._list(key[:2])
+        return key in keys
+
+    def _list(self, shard: str) -> frozenset[str]:
+        """The keys of the shard's pyramids that have their edge tiles."""
+        try:
+            names = os.listdir(self.root / shard)
+        except OSError:
+            return frozenset()
+        return frozenset(n[:-4] for n in names if n.endswith(".tif")) & \
+            frozenset(n[:-len(".tif" + EDGES)] for n in names if n.endswith(".tif" + EDGES))
 
 
 class PageResults(dict[str, PageResult]):
