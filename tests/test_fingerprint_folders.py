@@ -126,3 +126,19 @@ def test_an_unchanged_folders_pages_are_taken_from_its_record(root: Path, monkey
     third, _, _ = ingest_like(root, second.current)
     _, holdings, _ = ingest_like(root, third.current)
     assert any("0099.xml" in p.file for p in holdings.problems)
+
+
+def test_a_record_without_pages_gets_them_without_hashing_anything(root: Path) -> None:
+    """A record an earlier version wrote (no pages in it) is completed from the folder as it is: its
+    files' digests and stamps are kept, nothing is hashed again, and a later change still finds
+    the unchanged files' digests."""
+    first, _, _ = ingest_like(root, {})
+    rows = {k: (v[0], v[1], v[2].rsplit("/", 1)[0] if v[2].rsplit("/", 1)[1].startswith("P") else v[2])
+            for k, v in first.current.items()}  # the pages field taken off
+    assert rows != first.current
+    second, _, hashed = ingest_like(root, rows)
+    assert hashed == [] and second.current == first.current  # completed, as the first run wrote it
+    page = root / "items" / "issue-000" / "0001.jpg"
+    page.write_bytes(page.read_bytes() + b"\0")
+    _, _, hashed = ingest_like(root, second.current)
+    assert hashed == [str(page)]

@@ -94,9 +94,10 @@ class Fingerprints:
         record = _Folder(signature, len(entries))
         old = self.previous.get(FOLDER + folder)
         if old is not None and old[2].startswith(signature):
-            record.known = old
+            record.known, record.matched = old, True
             fields = old[2].split(_SEP)
             for i in range(1, len(fields) - 3, 4):
+                record.stamps[fields[i]] = fields[i + 1]
                 if fields[i + 2]:
                     record.digests[fields[i]] = fields[i + 2]
                 if fields[i + 3]:
@@ -121,14 +122,14 @@ class Fingerprints:
     def pages(self, folder: str) -> list[tuple[str, str | None, str | None]] | None:
         """The pages the reader found in this folder when it was as it is (image, OCR file, format), if recorded."""
         record = self._folders.get(folder)
-        return record.pages if record is not None and record.known is not None else None
+        return record.pages if record is not None and record.matched else None
 
     def remember_pages(self, folder: str, pages: list[tuple[str, str | None, str | None]]) -> None:
         """Record the pages the reader found in a folder it had nothing to say about (no problem, no error)."""
         record = self._folders.get(folder)
         if record is None or record.pages == pages:
             return
-        if record.known is not None:  # an unchanged folder whose record had no pages (an earlier version's)
+        if record.matched:  # an unchanged folder whose record had no pages (an earlier version's)
             if _encode_pages(pages, sorted(record.digests.keys() | record.kinds.keys())) is None:
                 return  # its files are not all in it: nothing to add
             record.known = None  # its row is written again, with them
@@ -139,7 +140,7 @@ class Fingerprints:
         while its size, mtime, inode and ctime stay the same."""
         folder, _, name = path.rpartition(os.sep)
         record = self._folders.get(folder)
-        if record is not None and record.known is not None:
+        if record is not None and record.matched:
             if name in record.kinds:
                 return _kind(record.kinds[name])
             record.known = None  # a file the record did not look at: the folder's row is written again
@@ -165,12 +166,12 @@ class Fingerprints:
         name = str(path)
         folder, _, base = name.rpartition(os.sep)
         record = self._folders.get(folder)
-        if record is not None and record.known is not None:
+        if record is not None and record.matched:
             digest = record.digests.get(base)
             if digest is not None:
                 self.digests[name] = digest
                 return digest
-            record.known = None
+            record.known = None  # a file the record did not look at: the folder's row is written again
         st = record.stats.get(base) if record is not None else None  # the stat taken while listing
         if st is None:
             st = self._stats.pop(name, None) or os.stat(name)
@@ -198,14 +199,16 @@ class Fingerprints:
 class _Folder:
     """A signed item folder: its signature, and what this run (or the previous one) learnt of its files."""
 
-    __slots__ = ("before", "digests", "entries", "kinds", "known", "pages", "signature", "stats")
+    __slots__ = ("before", "digests", "entries", "kinds", "known", "matched", "pages", "signature", "stamps", "stats")
 
     def __init__(self, signature: str, entries: int) -> None:
         self.signature, self.entries = signature, entries
         self.stats: dict[str, os.stat_result] = {}  # a changed folder's entries: name → stat
+        self.stamps: dict[str, str] = {}  # an unchanged folder's, as recorded: name → "ino:size:mtime:ctime"
         self.digests: dict[str, str] = {}  # file name → digest
         self.kinds: dict[str, str] = {}  # .xml file name → "MAG", "METS" or NONE
-        self.known: tuple[int, int, str] | None = None  # the previous row, while nothing new was looked at
+        self.matched = False  # the folder is as the previous run recorded it: its digests and kinds hold
+        self.known: tuple[int, int, str] | None = None  # the previous row, while nothing is to be added to it
         self.before: dict[str, tuple[str, str, str]] = {}  # a changed folder's previous record: name → (stamp, digest, kind)
         self.pages: list[tuple[str, str | None, str | None]] | None = None  # what the reader found (remember_pages)
 
@@ -213,7 +216,7 @@ class _Folder:
         if self.known is not None:
             return self.known
         names = sorted(self.digests.keys() | self.kinds.keys())
-        stamps = {n: _stamp(st) for n, st in self.stats.items()}
+        stamps = {**self.stamps, **{n: _stamp(st) for n, st in self.stats.items()}}
         pages = _encode_pages(self.pages, names) if self.pages is not None else None
         return (self.entries, 0, _SEP.join([self.signature, *(
             f"{n}{_SEP}{stamps.get(n, '')}{_SEP}{self.digests.get(n, '')}{_SEP}{self.kinds.get(n, '')}"
