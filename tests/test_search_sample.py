@@ -493,9 +493,11 @@ def test_facet_values_are_made_once_per_generation(service: SearchService, urls:
     monkeypatch.setattr(site, "facet_values", lambda *a: calls.append(a) or real(*a))
     monkeypatch.setattr(site, "_FACET_TABLES", type(site._FACET_TABLES)())
     first = site_search(service, urls, SiteQuery("der OR di OR the"))
-    assert len(calls) == len(service.items)
+    # the server makes them when it counts the facets (Whoosh); Solr counts them itself: none
+    made = 0 if getattr(service.engine, "facets_indexed", False) else len(service.items)
+    assert len(calls) == made
     again = site_search(service, urls, SiteQuery("der OR di OR the", filters={"language": ("de",)}))
-    assert len(calls) == len(service.items)  # not once more per query or per matched item
+    assert len(calls) == made  # not once more per query or per matched item
     assert again.facets["language"] == [dataclasses.replace(v, selected=v.value == "de") for v in first.facets["language"]]
 
 

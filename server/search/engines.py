@@ -13,12 +13,13 @@ and ``HERITAGE_SOLR_COLLECTION`` (default ``heritage``) locate Solr.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from server.errors import HeritageError
+from server.search.model import IndexedItem
 from server.search.query import Node
 
 ENGINES = ("whoosh", "solr")
@@ -84,6 +85,77 @@ class SiteMatches(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SiteRequest:
+    """What one page of site-wide results needs from the engine.
+
+    Items are ordered by relevance (``by_date`` 0, with a query: items with a page among the best
+    ``top`` ranked pages first, by their best page; then the others by their number of matching
+    pages, then by id) or by date (``by_date`` 1 oldest first, -1 newest first: see
+    :func:`server.search.facets.date_key`). ``filters`` maps a facet name to the chosen values
+    (alternatives within a facet, every facet must match); ``date_from``/``date_to`` keep the items
+    whose year is within them (inclusive)."""
+
+    tree: Node | None
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    date_from: int | None = None
+    date_to: int | None = None
+    by_date: int = 0
+    start: int = 0
+    size: int = 20
+    pages_per_item: int = 3
+    top: int = 200
+
+    @property
+    def narrowed(self) -> bool:
+        return any(self.filters.values()) or self.date_from is not None or self.date_to is not None
+
+    @property
+    def year_range(self) -> tuple[int, int]:
+        """The years kept, inclusive (every year an item may have when neither bound is given)."""
+        return (self.date_from if self.date_from is not None else -10_000,
+                self.date_to if self.date_to is not None else 10_000)
+
+
+@dataclass(frozen=True)
+class SiteItem:
+    """One item of a results page."""
+
+    item_id: str
+    matching: int
+    """Its matching pages."""
+    top: list[tuple[float, int]]
+    """Its pages among the best ranked ones, ``(score, n)``, best first."""
+    first: list[int]
+    """Its first matching pages in page order (up to twice ``pages_per_item``), when ``top`` has
+    fewer than ``pages_per_item`` pages; may be empty otherwise."""
+
+
+@dataclass(frozen=True)
+class SiteSelection:
+    """One page of site-wide results, before snippets: what the engine answers."""
+
+    total: int
+    """Matching items (after the filters)."""
+    total_pages: int
+    """Matching pages in those items."""
+    facets: dict[str, dict[str, int]]
+    """Per facet, the number of matching items of each value (the other facets' filters applied)."""
+    items: list[SiteItem]
+
+
+class Catalog(Protocol):
+    """The generation's items, for engines that order or count them in the server."""
+
+    @property
+    def items(self) -> Mapping[str, IndexedItem]:
+        ...
+
+    def facet_rows(self) -> Mapping[str, tuple[tuple[str, ...], ...]]:
+        """Every item's facet values, in :data:`server.search.facets.FACETS` order."""
+        ...
+
+
 class SearchEngine(Protocol):
     """Read side of one generation's index."""
 
@@ -97,6 +169,13 @@ class SearchEngine(Protocol):
 
         ``top``: the caller will ask for ``ranked(None, top)``; an engine may fetch those pages
         with the matches (Solr: one request instead of two)."""
+        ...
+
+    def site_search(self, request: SiteRequest, expand: Expand, rank_expand: Expand,
+                    catalog: Catalog) -> SiteSelection:
+        """One page of site-wide results: totals, facet counts and the page's items in order
+        (:func:`server.search.facets.select` computes it from :meth:`site_matches` and the
+        catalog; an engine may compute it itself, with the same answer)."""
         ...
 
     def close(self) -> None:

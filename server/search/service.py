@@ -12,7 +12,6 @@ verified against the whole query, so the hits and totals of Content Search are e
 from __future__ import annotations
 
 import gc
-import os
 import threading
 import time
 import weakref
@@ -29,7 +28,7 @@ from server.search.match import hit_ranges
 from server.search.meta import INDEX_DIR, LEXICON_FILE, read_meta
 from server.search.model import Hit, HitPart, IndexedItem, ItemSearch
 from server.search.query import Fuzzy, Node, Prefix, parse
-from server.search.store import StoredPage, item_dir, read_page
+from server.search.store import StoredPage, item_dir, page_numbers, read_page
 
 CONTEXT_WORDS = 6
 AUTOCOMPLETE_LIMIT = 20
@@ -100,7 +99,7 @@ class SearchService:
 
     def page_numbers(self, item_id: str) -> list[int]:
         """The item's pages in the word store, in order."""
-        return self._pages.get(item_id, lambda: _page_files(item_dir(self.gen_dir, item_id)))
+        return self._pages.get(item_id, lambda: page_numbers(item_dir(self.gen_dir, item_id)))
 
     def vocabulary(self, item_id: str) -> Vocabulary:
         return self._vocab.get(item_id, lambda: Vocabulary.load(item_dir(self.gen_dir, item_id) / "vocab.tsv"))
@@ -204,14 +203,6 @@ def build_hit(item_id: str, page: StoredPage, first: int, last: int, context: in
     return Hit(item_id=item_id, n=page.n, canvas_width=page.width, canvas_height=page.height,
                first=first, last=last, match=" ".join(texts[first:last + 1]),
                before=before + " " if before else "", after=" " + after if after else "", parts=parts)
-
-
-def _page_files(folder: Path) -> list[int]:
-    try:
-        names = os.listdir(folder)
-    except FileNotFoundError:
-        return []
-    return sorted(int(name[:-5]) for name in names if name.endswith(".page") and name[:-5].isdigit())
 
 
 def union(boxes: list[Box]) -> Box | None:

@@ -5,24 +5,25 @@ HTML page both call :func:`site_search` and render its :class:`SiteResults`.
 
 Facets count *items* and are disjunctive: each facet's counts apply every other facet's filter but
 not its own, so choosing one language still shows how many items the other languages have. Values
-chosen within one facet are alternatives (OR); different facets combine (AND).
+chosen within one facet are alternatives (OR); different facets combine (AND). The engine counts
+them and orders the items (:meth:`~server.search.engines.SearchEngine.site_search`); this module
+names the values and builds the results around the items it returns.
 """
 from __future__ import annotations
 
 import time
 import weakref
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any
 
 from markupsafe import Markup, escape
 
 from server.errors import BadRequest
-from server.ocr.lang import to_iso639_1
 from server.ocr.model import Box
 from server.presentation import labels
+from server.search.engines import SiteRequest
+from server.search.facets import FACETS, FacetRow, facet_values
 from server.search.match import hit_ranges
 from server.search.model import IndexedItem
 from server.search.query import Node, parse
@@ -33,7 +34,6 @@ from server.web.contentstate import Site, View, encoded
 
 BROWSE_ALL = "*"
 """``q=*``: every indexed page, to browse by facets (so does an empty ``q`` with a filter)."""
-FACETS = ("collection", "type", "decade", "year", "language")
 SORTS = ("relevance", "date", "-date")
 MAX_PAGE_SIZE = 100
 SNIPPET_WORDS = 12
@@ -213,20 +213,6 @@ class SiteResults:
         return doc
 
 
-def facet_values(item: IndexedItem, page_languages: list[str] | None = None) -> dict[str, tuple[str, ...]]:
-    """The values an item has in each facet."""
-    langs = [to_iso639_1(code) for code in item.languages] or list(page_languages or [])
-    return {
-        "collection": tuple(item.collection_path),
-        "type": (item.type,) if item.type else (),
-        "decade": (str(item.year // 10 * 10),) if item.year is not None else (),
-        "year": (str(item.year),) if item.year is not None else (),
-        "language": tuple(dict.fromkeys(c for c in langs if c)),
-    }
-
-
-FacetRow = tuple[tuple[str, ...], ...]
-"""An item's values in each facet, in :data:`FACETS` order."""
 _FACET_TABLES: weakref.WeakKeyDictionary[SearchService, dict[str, FacetRow]] = weakref.WeakKeyDictionary()
 
 
@@ -246,80 +232,65 @@ def facet_table(service: SearchService) -> dict[str, FacetRow]:
     return table
 
 
+class ServiceCatalog:
+    """A generation's items for the engine (:class:`~server.search.engines.Catalog`); the facet
+    table is made only if the engine asks for it."""
+
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+
+    @property
+    def items(self) -> Mapping[str, IndexedItem]:
+        return self.service.items
+
+    def facet_rows(self) -> Mapping[str, FacetRow]:
+        return facet_table(self.service)
+
+
 def site_search(service: SearchService, urls: SearchUrls, query: SiteQuery, language: str = labels.FALLBACK) -> SiteResults:
     """Run a researcher's search over every published item.
 
-    Two passes over the engine's index: an unscored one finds every matching page (counts, facets,
-    filters, sorting by date), a scored one ranks the best ``TOP_PAGES`` pages (prefix and fuzzy terms by their ``RANK_EXPANSIONS`` most
-    frequent expansions). Items are ordered by their best page among those; items matching only
-    further down follow, by how many of their pages match (scoring every match of a common word
-    is what a pure-Python engine cannot afford). An item shows its best-ranked matching pages,
-    else its first matching ones. Browsing (:attr:`SiteQuery.browsing`) matches every page and
-    orders items by date. Pages without a printed label get the canvas's (``p. 3``, in ``language``).
+    The engine answers totals, facets and the page's items in order (:class:`SiteRequest`): the
+    best ``TOP_PAGES`` pages are scored for ranking (prefix and fuzzy terms by their
+    ``RANK_EXPANSIONS`` most frequent expansions); items are ordered by their best page among
+    those; items matching only further down follow, by how many of their pages match (scoring
+    every match of a common word is what a pure-Python engine cannot afford). An item shows its
+    best-ranked matching pages, else its first matching ones. Browsing (:attr:`SiteQuery.browsing`)
+    matches every page and orders items by date. Pages without a printed label get the canvas's
+    (``p. 3``, in ``language``).
     """
     started = time.perf_counter()
     tree = None if query.browsing else parse(query.q)
     if (tree is None and not query.browsing) or service.engine is None:
         return SiteResults(query, 0, 0, [], {}, (time.perf_counter() - started) * 1000)
-    ranking = query.sort == "relevance" and tree is not None and not query.narrowed
-    found = service.engine.site_matches(tree, service.expander(service.lexicon),
-                                        service.expander(service.lexicon, limit=RANK_EXPANSIONS),
-                                        top=TOP_PAGES if ranking else 0)
-    counts = found.counts
-
-    table = facet_table(service)
-    values = {i: table[i] for i in counts if i in table}
-    if query.date_from is not None or query.date_to is not None:
-        low = query.date_from if query.date_from is not None else -10_000
-        high = query.date_to if query.date_to is not None else 10_000
-        values = {i: v for i, v in values.items()
-                  if (year := service.items[i].year) is not None and low <= year <= high}
-    chosen = {FACETS.index(k): set(v) for k, v in query.filters.items() if k in FACETS and v}
-
-    def passes(row: FacetRow, skip: int = -1) -> bool:
-        return all(k == skip or not sel.isdisjoint(row[k]) for k, sel in chosen.items())
+    chosen = {k: tuple(dict.fromkeys(v)) for k, v in query.filters.items() if k in FACETS and v}
+    by_date = 0 if query.sort == "relevance" and tree is not None else (-1 if query.sort == "-date" else 1)
+    request = SiteRequest(tree, chosen, query.date_from, query.date_to, by_date,
+                          (query.page - 1) * query.page_size, query.page_size, query.pages_per_item, TOP_PAGES)
+    found = service.engine.site_search(request, service.expander(service.lexicon),
+                                       service.expander(service.lexicon, limit=RANK_EXPANSIONS),
+                                       ServiceCatalog(service))
 
     facets: dict[str, list[FacetValue]] = {}
-    for k, name in enumerate(FACETS):
-        rows = [row for row in values.values() if passes(row, skip=k)] if chosen else values.values()
-        tally = Counter(chain.from_iterable(row[k] for row in rows))  # counted in C: one pass
+    for name in FACETS:
+        tally = found.facets.get(name, {})
         ordered = sorted(tally.items(), key=(lambda kv: kv[0]) if name in ("decade", "year")
                          else (lambda kv: (-kv[1], kv[0])))
-        selected = chosen.get(k, set())
+        selected = chosen.get(name, ())
         for value in selected:  # a chosen value stays visible (to be unchosen)
             if value not in tally:
                 ordered.append((value, 0))
         facets[name] = [FacetValue(v, c, v in selected, service.collections.get(v) if name == "collection" else None)
                         for v, c in ordered]
 
-    matched = [i for i, v in values.items() if passes(v)] if chosen else list(values)
-    top: dict[str, list[tuple[float, int]]] = {}
-    if query.sort == "relevance" and tree is not None:
-        allowed = set(matched) if len(matched) < len(counts) else None
-        for owner, n, score in found.ranked(allowed, TOP_PAGES):
-            top.setdefault(owner, []).append((score, n))
-        rank = {i: k for k, i in enumerate(top)}  # insertion order = best page first
-        matched.sort(key=lambda i: (rank.get(i, len(rank)), -counts[i], i))
-    else:
-        sign = -1 if query.sort == "-date" else 1
-
-        def date_key(i: str) -> tuple[Any, ...]:
-            item = service.items[i]
-            return (item.year is None, sign * (item.year or 0), item.date or "", -counts[i], i)
-        matched.sort(key=date_key)
-    start = (query.page - 1) * query.page_size
-    on_page = matched[start:start + query.page_size]
-    short = [i for i in on_page if len(top.get(i, [])) < query.pages_per_item]
-    first = found.first_pages(short, query.pages_per_item * 2) if short else {}
     shown = []
-    for item_id in on_page:
-        picked = top.get(item_id, [])[:query.pages_per_item]
+    for entry in found.items:
+        picked = entry.top[:query.pages_per_item]
         if len(picked) < query.pages_per_item:
             have = {n for _, n in picked}
-            picked += [(0.0, n) for n in first.get(item_id, []) if n not in have][:query.pages_per_item - len(picked)]
-        shown.append(_item_result(service, urls, query, tree, item_id, picked, counts[item_id], language))
-    total_pages = sum(counts[i] for i in matched)
-    return SiteResults(query, len(matched), total_pages, shown, facets, (time.perf_counter() - started) * 1000)
+            picked += [(0.0, n) for n in entry.first if n not in have][:query.pages_per_item - len(picked)]
+        shown.append(_item_result(service, urls, query, tree, entry.item_id, picked, entry.matching, language))
+    return SiteResults(query, found.total, found.total_pages, shown, facets, (time.perf_counter() - started) * 1000)
 
 
 def _item_result(service: SearchService, urls: SearchUrls, query: SiteQuery, tree: Node | None, item_id: str,

@@ -60,6 +60,15 @@ def item_dir(gen_dir: Path, item_id: str) -> Path:
     return gen_dir / WORDS_DIR / check_item_id(item_id)
 
 
+def page_numbers(folder: Path) -> list[int]:
+    """The page numbers of an item folder of the word store, in order."""
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    return sorted(int(name[:-5]) for name in names if name.endswith(".page") and name[:-5].isdigit())
+
+
 class StoredPage:
     """One page from the store. Loading only splits lines; ``tokens`` and ``stems`` are split when
     first read (a term query on a page with a stemmer needs only the stems); words, lines and

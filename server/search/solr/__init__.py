@@ -18,4 +18,8 @@ token *i* in Solr is token *i* of the word store and hits map to word boxes), on
 language whose analyzer in the configset folds and stems with Snowball (:mod:`.query`), plus an
 unstemmed folded field ``f`` for prefixes and fuzzy terms. Fields keep positions: phrases are exact
 at any scale, across line breaks and hyphenated words too.
+
+Site-wide: every page document also carries its item's facet values, so Solr counts the facets
+(distinct items per value), the totals and the order of a results page (:mod:`.site`); the
+server receives one bucket per facet value and the page's items, never one per matching item.
 """

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.search.engines import EngineSettings, Expand
+from server.search.engines import Catalog, EngineSettings, Expand, SiteRequest, SiteSelection
+from server.search.facets import select
 from server.search.query import Node
 from server.search.solr.client import SolrClient
 from server.search.solr.query import EVERYTHING, to_solr
 
 VERSION = "solr"
 """Key of an item's version in its entry of the generation's description."""
+FACETS_KEY = "solr_facets"
+"""Key of the facet values an item's documents carry, in its entry (absent: indexed before the
+documents carried them, or with other values)."""
 
 
 def generation_filter(meta: dict[str, Any]) -> str:
@@ -38,6 +42,9 @@ class SolrEngine:
         self.page_counts = {k: int(v.get("page_count") or 0) for k, v in items.items()}
         self.generation_filter = generation_filter(meta)
         """Cached by Solr's filterCache: the same string for every query of the generation."""
+        self.facets_indexed = all(FACETS_KEY in v for v in items.values())
+        """Every item's documents carry its facet values: Solr counts the facets and orders the
+        items (:mod:`.site`); otherwise the server does, from a count per matching item."""
 
     def item_filter(self, item_id: str) -> str | None:
         version = self.versions.get(item_id)
@@ -54,6 +61,15 @@ class SolrEngine:
 
     def site_matches(self, tree: Node | None, expand: Expand, rank_expand: Expand, top: int = 0) -> SolrMatches:
         return SolrMatches(self, None if tree is None else to_solr(tree, self.languages, expand), top)
+
+    def site_search(self, request: SiteRequest, expand: Expand, rank_expand: Expand,
+                    catalog: Catalog) -> SiteSelection:
+        q = EVERYTHING if request.tree is None else to_solr(request.tree, self.languages, expand)
+        if self.facets_indexed:
+            from server.search.solr.site import SolrSiteSearch
+            return SolrSiteSearch(self, q, request, catalog).run()
+        ranking = not request.by_date and not request.narrowed
+        return select(SolrMatches(self, q, request.top if ranking else 0), request, catalog)
 
     def close(self) -> None:
         pass

@@ -9,16 +9,22 @@ from pathlib import Path
 from typing import Any
 
 from server.search.engines import EngineSettings, PageDoc
+from server.search.facets import FACETS, facet_values
 from server.search.meta import read_meta
+from server.search.model import IndexedItem
 from server.search.solr.client import SolrClient
 from server.search.solr.query import FOLDED, NONE, field_text, text_field
-from server.search.solr.reader import VERSION
+from server.search.solr.reader import FACETS_KEY, VERSION
+from server.search.store import item_dir, page_numbers, read_page
 
 BATCH = 500
 """Documents per update request."""
 SENDERS = 2
 """Update requests in flight at once: each shard's leader analyses a batch on its own thread, so
 two senders keep both busy while the next batch is prepared here."""
+NUMERIC_FACETS = ("year", "decade")
+MULTIVALUED_FACETS = ("collection", "language")
+"""As in the configset's schema (``year`` and ``decade`` are ``pint``)."""
 PUBLICATION_FILE = "search-solr-publication"
 """In the manifests folder: this publication's id, so that cleaning up never touches another
 publication sharing the collection."""
@@ -54,12 +60,34 @@ def collect_garbage(client: SolrClient, pub: str, keep: set[str]) -> None:
     client.update({"delete": {"query": query}})
 
 
-def _facets(entry: dict[str, Any]) -> dict[str, Any]:
-    year = entry.get("year")
-    return {"collection": list(entry.get("collection_path") or []), "type": entry.get("type") or None,
-            "year": year if isinstance(year, int) else None,
-            "decade": year // 10 * 10 if isinstance(year, int) else None,
-            "language": list(entry.get("languages") or [])}
+def doc_facets(item_id: str, entry: dict[str, Any]) -> dict[str, list[str]]:
+    """The item's facet values as the site-wide search counts them (from its metadata)."""
+    values = facet_values(IndexedItem.from_json(item_id, entry), list(entry.get("page_languages") or []))
+    return {name: list(values[name]) for name in FACETS}
+
+
+def facet_fields(facets: dict[str, list[str]]) -> dict[str, Any]:
+    """The page documents' facet fields (docValues): every page of an item carries its item's values."""
+    out: dict[str, Any] = {}
+    for name in FACETS:
+        values = facets.get(name) or []
+        if not values:
+            continue
+        if name in NUMERIC_FACETS:
+            out[name] = int(values[0])
+        else:
+            out[name] = values if name in MULTIVALUED_FACETS else values[0]
+    return out
+
+
+def stored_docs(gen_dir: Path, item_id: str) -> list[PageDoc]:
+    """An item's pages as documents again, from the word store (its tokens and stems as indexed)."""
+    pages = []
+    for n in page_numbers(item_dir(gen_dir, item_id)):
+        page = read_page(gen_dir, item_id, n)
+        if page is not None and page.tokens:
+            pages.append(PageDoc(n, page.language, page.tokens, page.stems))
+    return pages
 
 
 class SolrWriter:
@@ -70,6 +98,7 @@ class SolrWriter:
             raise ValueError("HERITAGE_SEARCH=solr needs HERITAGE_SOLR_URL")
         self.client = SolrClient(settings.solr_url, settings.collection)
         self.collection = settings.collection
+        self.gen_dir = Path(gen_dir)
         manifests = Path(gen_dir).parent
         self.pub = publication_id(manifests)
         previous_seq = int((previous_meta or {}).get("solr_seq") or 0)
@@ -82,19 +111,25 @@ class SolrWriter:
         self._pending: list[Future[Any]] = []
 
     def keep(self, item_id: str, entry: dict[str, Any]) -> None:
-        """The item's version (in ``entry``, from the previous generation) stays listed."""
+        """The item's version (in ``entry``, from the previous generation) stays listed, unless its
+        documents carry other facet values than its metadata now gives (the metadata changed, or
+        they were indexed before documents carried them): then its pages are indexed again, from
+        the word store, under a new version."""
+        if entry.get(FACETS_KEY) != doc_facets(item_id, entry):
+            self.add(item_id, entry, stored_docs(self.gen_dir, item_id))
 
     def add(self, item_id: str, entry: dict[str, Any], pages: list[PageDoc]) -> None:
         version = uuid.uuid4().hex[:20]
         entry[VERSION] = version
         entry["page_count"] = len(pages)
         self._added.append(version)
-        facets = _facets(entry)
+        entry[FACETS_KEY] = doc_facets(item_id, entry)
+        facets = facet_fields(entry[FACETS_KEY])
         for page in pages:
             self._batch.append({"id": f"{version}-{page.n}", "item": item_id, "iv": version, "pub": self.pub,
                                 "g": self.seq, "n": int(page.n), "lang": page.language or NONE,
                                 text_field(page.language): field_text(page.tokens, page.stems, page.language),
-                                FOLDED: " ".join(page.tokens), **{k: v for k, v in facets.items() if v}})
+                                FOLDED: " ".join(page.tokens), **facets})
             if len(self._batch) >= BATCH:
                 self._flush()
 

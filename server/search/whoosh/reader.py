@@ -21,7 +21,8 @@ from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
-from server.search.engines import Expand
+from server.search.engines import Catalog, Expand, SiteRequest, SiteSelection
+from server.search.facets import select
 from server.search.match import PageMatcher
 from server.search.query import Node
 from server.search.whoosh.schema import DocSets, approximate, to_whoosh
@@ -118,6 +119,10 @@ class WhooshEngine:
 
     def site_matches(self, tree: Node | None, expand: Expand, rank_expand: Expand, top: int = 0) -> WhooshMatches:
         return WhooshMatches(self, tree, expand, rank_expand)
+
+    def site_search(self, request: SiteRequest, expand: Expand, rank_expand: Expand,
+                    catalog: Catalog) -> SiteSelection:
+        return select(self.site_matches(request.tree, expand, rank_expand), request, catalog)
 
     def close(self) -> None:
         self._index.close()
