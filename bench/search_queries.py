@@ -60,23 +60,32 @@ def main(argv: list[str] | None = None) -> int:
     books = [i.item_id for i, s in plan if s > 8]
     issues = [i.item_id for i, s in plan if s <= 8] or books
     kinds = [term, prefix, phrase] * (args.queries // 3)
+    common = [w for w in vocab if tokens(w)][:50]
     families: dict[str, list[tuple[str, str | None]]] = {
         "within book (250 pages)": [(k(), qrng.choice(books)) for k in kinds],
         "within issue (8 pages)": [(k(), qrng.choice(issues)) for k in kinds],
         "site term": [(term(), None) for _ in kinds], "site phrase": [(phrase(), None) for _ in kinds],
         "site prefix": [(prefix(), None) for _ in kinds],
-        "site, 50 most common words": [(w, None) for w in [w for w in vocab if tokens(w)][:50]]}
+        "site, 50 most common words": [(w, None) for w in common]}
+    narrowed: dict[str, list[SiteQuery]] = {  # facets chosen, dates, browsing: other ways through the facets
+        "common word + type, decade": [SiteQuery(w, filters={"type": ("newspaper",), "decade": ("1880",)})
+                                       for w in common[:25]],
+        "common word by date, p. 1-25": [SiteQuery(w, sort="date", page=k + 1) for k, w in enumerate(common[:25])],
+        "browse all by date, p. 1-25": [SiteQuery("*", sort="-date", page=k + 1) for k in range(25)]}
     searcher.search_item(books[0], "la")  # open once, as a running server has
     site_search(searcher, urls, SiteQuery("la")).to_json(urls)
     print(f"code: {args.code.resolve()}  load {os.getloadavg()[0]:.1f}")
-    for name, queries in families.items():
+    runs: dict[str, list[tuple[str, str | None] | SiteQuery]] = {**families, **narrowed}  # type: ignore[dict-item]
+    for name, queries in runs.items():
         wall, cpu = [], []
-        for q, item in queries:
+        for query in queries:
             t, c = time.perf_counter(), time.process_time()
-            if item:
-                search_v1(urls, searcher.search_item(item, q, 1), [])
+            if isinstance(query, SiteQuery):
+                site_search(searcher, urls, query).to_json(urls)
+            elif query[1]:
+                search_v1(urls, searcher.search_item(query[1], query[0], 1), [])
             else:
-                site_search(searcher, urls, SiteQuery(q)).to_json(urls)
+                site_search(searcher, urls, SiteQuery(query[0])).to_json(urls)
             wall.append((time.perf_counter() - t) * 1000)
             cpu.append((time.process_time() - c) * 1000)
         print(f"{name:<28} wall p50 {sb.percentile(wall, 50):7.1f} p99 {sb.percentile(wall, 99):7.1f} ms   "
