@@ -142,3 +142,25 @@ def test_a_record_without_pages_gets_them_without_hashing_anything(root: Path) -
     page.write_bytes(page.read_bytes() + b"\0")
     _, _, hashed = ingest_like(root, second.current)
     assert hashed == [str(page)]
+
+
+def test_an_unchanged_folders_digests_come_from_its_record_in_page_order(root: Path) -> None:
+    """Ingest takes an unchanged folder's page digests from its record in one pass (``recorded``):
+    the same digests, in the same order, as asking file by file; and nothing for a folder that
+    changed, or for pages that are not the record's."""
+    first, _, _ = ingest_like(root, {})
+    fps = Fingerprints(first.current)
+    holdings = read_holdings(root, watch=fps)
+    changed = root / "items" / "issue-003" / "0001.xml"
+    for item in holdings.items.values():
+        got = fps.recorded(item.folder, item.pages)
+        assert got is not None, item.id
+        assert got == ([first.digests[str(p.image)] for p in item.pages],
+                       [first.digests[str(p.ocr)] if p.ocr else "" for p in item.pages])
+        assert fps.recorded(item.folder, item.pages[:-1]) is None  # not the record's pages
+        assert fps.recorded(item.folder, item.pages[::-1]) is None
+    changed.write_text(changed.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    fps = Fingerprints(first.current)
+    holdings = read_holdings(root, watch=fps)
+    assert fps.recorded(holdings.items["issue-003"].folder, holdings.items["issue-003"].pages) is None
+    assert fps.recorded(holdings.items["issue-002"].folder, holdings.items["issue-002"].pages) is not None

@@ -64,7 +64,7 @@ def test_a_one_item_change_writes_that_item_and_links_the_rest(holdings: Path, t
     assert {i: os.readlink(gen / "iiif" / "3" / i) for i in OTHERS} == links
     assert changed != os.readlink(first / "iiif" / "3" / RASSEGNA)
     # every regular file written is the changed item's, the generation's own, or a log or report
-    own = (new_object + "/", new_words + "/", f"manifests/{gen.name}/catalog.sqlite",
+    own = (new_object + "/", new_words + "/", f"manifests/{gen.name}/catalog.sqlite", f"manifests/{gen.name}/.object-links",
            f"manifests/{gen.name}/iiif/3/collection/", f"manifests/{gen.name}/index/",
            "manifests/items.sqlite", "discovery/", "reports/")
     files = [p for p in paths if (data / p).is_file() and not (data / p).is_symlink()

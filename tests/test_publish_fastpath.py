@@ -14,7 +14,7 @@ from server.discovery import ChangeLog, log_path
 from server.discovery.log import _logged_state, published_state
 from server.holdings import read_holdings
 from server.ingest.htmlreport import _page_images
-from server.search.store import relink
+from server.search.store import OBJECT_LINKS, marked, relink
 
 from .conftest import DEMO
 from .test_ingest import NORDSTERN, current, read_items, run, write_items
@@ -145,6 +145,30 @@ def test_relink_copies_only_object_links(tmp_path: Path) -> None:
         assert not os.path.lexists(after / name)
     with pytest.raises(FileExistsError):  # never silently keeps what another step put there
         relink(str(before), str(after), "item", 3)
+
+
+def test_relink_of_a_marked_generation_reads_no_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A generation this version wrote (its marker file) holds only object links and real folders:
+    its links are shared without a readlink each; anything else still takes the careful way."""
+    before, after = tmp_path / "gen-1" / "iiif" / "3", tmp_path / "gen-2" / "iiif" / "3"
+    before.mkdir(parents=True)
+    after.mkdir(parents=True)
+    (tmp_path / "objects" / "ab" / "abc").mkdir(parents=True)
+    os.symlink("../../../objects/ab/abc", before / "item")
+    (before / "folder").mkdir()
+    assert not marked(tmp_path / "gen-1")
+    (tmp_path / "gen-1" / OBJECT_LINKS).write_text("")
+    assert marked(tmp_path / "gen-1") and not marked(None)
+    readlink = os.readlink
+    read: list[str] = []
+    monkeypatch.setattr(os, "readlink", lambda path, **kw: read.append(str(path)) or readlink(path, **kw))
+    assert relink(str(before), str(after), "item", 3, marked=True)
+    assert read == [] and os.lstat(after / "item").st_ino == os.lstat(before / "item").st_ino
+    assert not relink(str(before), str(after), "folder", 3, marked=True)  # a real folder: not shared
+    assert read == [f"{before}/folder"] and not os.path.lexists(after / "folder")
+    assert not relink(str(before), str(after), "missing", 3, marked=True)
+    with pytest.raises(FileExistsError):
+        relink(str(before), str(after), "item", 3, marked=True)
 
 
 def test_relink_makes_a_link_of_its_own_where_hard_links_are_refused(tmp_path: Path,

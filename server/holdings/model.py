@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path, PosixPath
 from typing import Literal
 from urllib.parse import urlsplit
@@ -255,12 +256,13 @@ _CC = re.compile(r"^/(licenses/[a-z][a-z+-]*/\d\.\d(/[a-z]{2}(-[a-z]{2})?)?|publ
 _RS = re.compile(r"^/vocab/[A-Za-z][A-Za-z-]*/1\.0/?$")
 
 
+@lru_cache(maxsize=1024)
 def normalize_rights(value: str) -> str | None:
     """The canonical form of a Creative Commons or RightsStatements.org URI, or None if it is not one.
 
     Both vocabularies define their URIs with ``http://`` and a trailing slash, and the IIIF schema
     checks for exactly that; people paste ``https://`` links from the browser, so those are accepted
-    and rewritten.
+    and rewritten. Remembered: an archive's rows repeat a handful of values.
     """
     try:
         parts = urlsplit(value.strip())

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ..holdings.model import Page
 from ..holdings.package import sniff
 from ..image.pyramid import master_key
 
@@ -56,6 +57,33 @@ class Fingerprints:
     def file(self, path: Path) -> str:
         return self._digest(path, _sha256)
 
+    def recorded(self, folder: Path, pages: Sequence[Page]) -> tuple[list[str], list[str]] | None:
+        """(master digests, OCR digests or "") of an item's pages, in page order, when they are the
+        pages its unchanged folder's record lists (the reader took them from it): one pass over the
+        record instead of a lookup by path per file. None otherwise: ask :meth:`master` and :meth:`file`."""
+        prefix = str(folder)
+        record = self._folders.get(prefix)
+        if record is None or not record.matched or record.pages is None or len(record.pages) != len(pages):
+            return None
+        prefix += os.sep
+        digests = record.digests
+        masters, ocrs = [], []
+        for page, (image, ocr, _) in zip(pages, record.pages):
+            master = digests.get(image)
+            if not master or str(page.image) != prefix + image:
+                return None
+            if ocr is None:
+                if page.ocr is not None:
+                    return None
+                ocrs.append("")
+            else:
+                digest = digests.get(ocr)
+                if not digest or page.ocr is None or str(page.ocr) != prefix + ocr:
+                    return None
+                ocrs.append(digest)
+            masters.append(master)
+        return masters, ocrs
+
     def item_files(self, item_id: str, masters: list[str], ocr: list[str]) -> None:
         """Note an item's file digests in page order (each master, then its OCR file's or ""), as
         :meth:`files_of` gives them to its fingerprint."""
@@ -96,18 +124,15 @@ class Fingerprints:
         if old is not None and old[2].startswith(signature):
             record.known, record.matched = old, True
             fields = old[2].split(_SEP)
-            for i in range(1, len(fields) - 3, 4):
-                record.stamps[fields[i]] = fields[i + 1]
-                if fields[i + 2]:
-                    record.digests[fields[i]] = fields[i + 2]
-                if fields[i + 3]:
-                    record.kinds[fields[i]] = fields[i + 3]
-            if (len(fields) - 1) % 4 == 1 and fields[-1].startswith(_PAGES):
-                record.pages = _decode_pages(fields[-1], fields[1:-1:4])
+            end = 1 + (len(fields) - 1) // 4 * 4  # the files' fields; then, maybe, the pages
+            files = fields[1:end:4]  # every recorded file has a digest or a kind ("" for the other)
+            record.stamps = dict(zip(files, fields[2:end:4]))
+            record.digests = dict(zip(files, fields[3:end:4]))
+            kinds = record.kinds = {name: kind for name, kind in zip(files, fields[4:end:4]) if kind}
+            if end < len(fields) and fields[-1].startswith(_PAGES):
+                record.pages = _decode_pages(fields[-1], files)
             self._folders[folder] = record
-            kinds = record.kinds
-            lower = (names + _SEP).lower()
-            if lower.count(".xml" + _SEP) != len(kinds):
+            if (names + _SEP).lower().count(".xml" + _SEP) != len(kinds):
                 return None  # an .xml entry the record does not tell (or a hidden one): let the reader ask
             return {name: _kind(kind) for name, kind in kinds.items()}
         else:  # changed (or new): its files are looked at one by one, with these stats
@@ -168,7 +193,7 @@ class Fingerprints:
         record = self._folders.get(folder)
         if record is not None and record.matched:
             digest = record.digests.get(base)
-            if digest is not None:
+            if digest:  # "": a file recorded for its kind only
                 self.digests[name] = digest
                 return digest
             record.known = None  # a file the record did not look at: the folder's row is written again

@@ -82,22 +82,21 @@ class CachedPyramids:
 
     def __init__(self, image_cache: Path) -> None:
         self.root = Path(image_cache) / "pyramids"
-        self._shards: dict[str, frozenset[str]] = {}
+        self._shards: dict[str, set[str]] = {}
 
     def has(self, key: str) -> bool:
-        keys = self._shards.get(key[:2])
-        if keys is None:
-            keys = self._shards[key[:2]] = self._list(key[:2])
-        return key in keys
+        names = self._shards.get(key[:2])
+        if names is None:
+            names = self._shards[key[:2]] = self._list(key[:2])
+        tif = key + ".tif"
+        return tif in names and tif + EDGES in names
 
-    def _list(self, shard: str) -> frozenset[str]:
-        """The keys of the shard's pyramids that have their edge tiles."""
+    def _list(self, shard: str) -> set[str]:
+        """The names in the shard's folder (a set made in C: the pages' lookups cost two probes each)."""
         try:
-            names = os.listdir(self.root / shard)
+            return set(os.listdir(self.root / shard))
         except OSError:
-            return frozenset()
-        return frozenset(n[:-4] for n in names if n.endswith(".tif")) & \
-            frozenset(n[:-len(".tif" + EDGES)] for n in names if n.endswith(".tif" + EDGES))
+            return set()
 
 
 class PageResults(dict[str, PageResult]):

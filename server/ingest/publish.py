@@ -34,7 +34,7 @@ from ..presentation.urls import Urls
 from ..publication import CURRENT, Publication
 from ..search import MANIFEST_CONTEXTS, IndexedPage, SearchIndexWriter, search_services
 from ..search.ingest import collection_labels, indexed_item, pages_from_publication
-from ..search.store import WORDS_DIR, relink, same_folder
+from ..search.store import OBJECT_LINKS, WORDS_DIR, marked, relink, same_folder
 from ..texts import N_
 from .artefacts import (
     ARTEFACTS_VERSION,
@@ -88,6 +88,7 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
                       urls: Urls) -> tuple[int, int]:
     iiif = gen / "iiif" / "3"
     iiif.mkdir(parents=True)
+    (gen / OBJECT_LINKS).write_text("iiif/3 and words hold links to objects (or real folders)\n", encoding="utf-8")
     catalog.set_meta("base_url", urls.base)
     catalog.set_meta("holdings", str(holdings.root))
     live = catalog.live()
@@ -141,9 +142,10 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
                 catalog.set_words(vid, os.path.relpath(words, gen.parent))
         report.items_skipped = len(unchanged)
         same_root = previous is not None and same_folder(previous.root.parent, gen.parent)
+        trusted = same_root and marked(previous.root if previous is not None else None)
         for item_id in carried + unchanged:
             assert previous is not None
-            _carry_over(catalog, live, iiif, previous, item_id, order[item_id], same_root)
+            _carry_over(catalog, live, iiif, previous, item_id, order[item_id], same_root, trusted)
             meta = holdings.items.get(item_id)
             indexed = indexed_item(meta, holdings.collections) if meta else item_id
             if not search_index.keep_item(indexed) and meta is not None:
@@ -303,12 +305,13 @@ def _write_files(folder: Path, entry: PublishedItem, urls: Urls, settings: Setti
 
 
 def _carry_over(catalog: SharedCatalog, live: dict[str, tuple[int, int, int]], iiif: Path, previous: Publication,
-                item_id: str, position: int, same_root: bool = False) -> None:
+                item_id: str, position: int, same_root: bool = False, marked: bool = False) -> None:
     """Keep an item's previous publication in this generation: a link to its files, and its version stays
     shown (nothing is written unless its position changed). ``same_root``: the previous generation is
-    in the same manifests folder, so its object links can be copied as they are."""
+    in the same manifests folder, so its object links can be copied as they are (without reading
+    them first when it is ``marked``: ``server/search/store.py``, ``relink``)."""
     before = previous.root / "iiif" / "3"
-    if not (same_root and relink(str(before), str(iiif), item_id, 3)):
+    if not (same_root and relink(str(before), str(iiif), item_id, 3, marked)):
         target = linked_object(before, item_id)
         if target is None:  # a generation written before the object store: adopt its folder once
             target = adopt_folder(iiif.parent.parent.parent, before / item_id,

@@ -150,13 +150,13 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     pyramids = CachedPyramids(settings.image_cache_dir)
     with PageBuilds(settings.workers or os.cpu_count() or 1) as builds:
         for item in holdings.items.values():
-            keys = []
-            masters = []
-            for page in item.pages:
-                digest = fps.master(page.image)
-                masters.append(digest)
-                key = pyramid_key(digest, settings.tile_size)
-                keys.append(key)
+            recorded = fps.recorded(item.folder, item.pages)  # an unchanged folder's digests, from its record
+            if recorded is None:
+                masters = [fps.master(page.image) for page in item.pages]
+                recorded = masters, [fps.file(page.ocr) if page.ocr is not None else "" for page in item.pages]
+            masters = recorded[0]
+            keys = [pyramid_key(digest, settings.tile_size) for digest in masters]
+            for page, key in zip(item.pages, keys):
                 if results.known(key) or key in queued:
                     continue  # identical masters are built once
                 levels = known_levels.get(key)
@@ -173,7 +173,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
                     results[key] = done
                     progress.page_done(task.master)
             page_keys[item.id] = keys
-            fps.item_files(item.id, masters, [fps.file(page.ocr) if page.ocr is not None else "" for page in item.pages])
+            fps.item_files(item.id, *recorded)
         for res in builds.results():
             results[res.key] = res
             progress.page_done(res.master)

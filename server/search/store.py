@@ -328,7 +328,18 @@ def same_folder(a: Path, b: Path) -> bool:
         return False
 
 
-def relink(before: str, after: str, name: str, depth: int) -> bool:
+OBJECT_LINKS = ".object-links"
+"""A generation's marker file: every entry it holds in ``iiif/3/`` and ``words/`` is a relative link to
+an object (``../`` × depth, then ``objects/<k[:2]>/<k>``) or a real folder, as this version writes
+them, so :func:`relink` may share them without reading each one first."""
+
+
+def marked(generation: Path | None) -> bool:
+    """True when ``generation`` carries the :data:`OBJECT_LINKS` marker."""
+    return generation is not None and os.path.isfile(generation / OBJECT_LINKS)
+
+
+def relink(before: str, after: str, name: str, depth: int, marked: bool = False) -> bool:
     """Give ``after/name`` the link ``before/name`` has, when that is an object link relative to the
     generation: ``depth`` times ``..`` then ``objects/<k[:2]>/<k>``. Two generations of one manifests
     folder hold their links at the same depth, so the same text names the same object from either:
@@ -337,7 +348,21 @@ def relink(before: str, after: str, name: str, depth: int) -> bool:
     inodes among a large archive's objects took 0.4 ms each on ext4 here), a ``symlink`` where the
     file system refuses. False (nothing done) for anything else (no link, an old-layout real folder,
     another shape of link): the caller then takes the general way
-    (``server/ingest/artefacts.py``: ``linked_object``, ``link_item``; :func:`keep_item_folder`)."""
+    (``server/ingest/artefacts.py``: ``linked_object``, ``link_item``; :func:`keep_item_folder`).
+
+    ``marked``: ``before``'s generation carries the :data:`OBJECT_LINKS` marker, so a link there has
+    the shape: it is shared without a ``readlink`` (a real folder refuses a hard link: the careful
+    way below then says False)."""
+    if marked:
+        try:
+            os.link(f"{before}/{name}", f"{after}/{name}", follow_symlinks=False)
+            return True
+        except FileNotFoundError:
+            return False
+        except FileExistsError:
+            raise
+        except OSError:
+            pass  # a real folder, or hard links refused: look at it
     try:
         target = os.readlink(f"{before}/{name}")
     except OSError:

@@ -39,6 +39,7 @@ from server.search.store import (
     encode_page,
     item_dir,
     keep_item_folder,
+    marked,
     new_item_folder,
     relink,
     same_folder,
@@ -92,6 +93,7 @@ class SearchIndexWriter:
         # (a generation of the same manifests folder: links relative to it name the same object)
         self._previous_words = str(self.previous / WORDS_DIR) if self.previous is not None else ""
         self._same_parent = self.previous is not None and same_folder(self.previous.parent, self.gen_dir.parent)
+        self._marked = self._same_parent and marked(self.previous)
         self.pages_added = 0
 
     # -- what ingest calls ---------------------------------------------------------------
@@ -113,7 +115,7 @@ class SearchIndexWriter:
             return False
         # the previous generation's link, shared as it is (its word folder is there: that generation
         # is kept, with the objects it links); otherwise its folder, if it has one
-        if not (self._same_parent and relink(self._previous_words, str(self.words_dir), item_id, 2)):
+        if not (self._same_parent and relink(self._previous_words, str(self.words_dir), item_id, 2, self._marked)):
             if not self.can_keep(item_id):
                 return False
             keep_item_folder(self.previous / WORDS_DIR / item_id, item_dir(self.gen_dir, item_id))
