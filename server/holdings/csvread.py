@@ -173,8 +173,16 @@ class Columns:
 
     def lang_map(self, row: Row, base: str, multi: bool = False) -> LangMap:
         """``{default: [plain value], xx: [value of base_xx]}``, without empty entries."""
+        translations = self.translations.get(base)
+        if translations is None:  # the usual case: one column, often empty (a call per field per row)
+            value = row.cells.get(base)
+            if value is None:
+                return {}
+            values = split_multi(value) if multi else [value]
+            unique = list(dict.fromkeys(values))
+            return {self.default_language: unique} if unique else {}
         result: LangMap = {}
-        sources = [(self.default_language, base)] + self.translations.get(base, [])
+        sources = [(self.default_language, base), *translations]
         for language, col in sources:
             value = row.get(col)
             if value is None:

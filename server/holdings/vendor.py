@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from operator import attrgetter
 from pathlib import Path
 from typing import Protocol
 
@@ -60,12 +61,11 @@ def list_folder(folder: Path) -> list[os.DirEntry[str]]:
     """The folder's entries sorted by name (as sorting their paths would): one directory scan, no stat."""
     with os.scandir(folder) as scan:
         entries = list(scan)
-    entries.sort(key=_name)
+    entries.sort(key=_NAME)
     return entries
 
 
-def _name(entry: os.DirEntry[str]) -> str:
-    return entry.name
+_NAME = attrgetter("name")
 
 
 def find_package(folder: Path, item_id: str, problems: list[Problem], errors: list[str],
