@@ -169,6 +169,75 @@ def test_a_pyramid_or_its_edge_tiles_gone_from_the_cache_is_built_again(tmp_path
     assert "0 pyramids built" in third.stdout
 
 
+def test_a_pyramid_gone_from_a_shard_the_previous_run_recorded_is_built_again(tmp_path: Path) -> None:
+    """A re-ingest trusts the shard folders that have not changed since the previous run recorded
+    them (no listing); removing a pyramid changes its folder, so it is found missing and made again."""
+    import json
+    import time
+
+    from server.catalog import open_generation
+    from server.ingest.images import SHARD_STAMPS
+
+    from .test_ingest import current, run
+    holdings = tmp_path / "holdings"
+    shutil.copytree(SAMPLE, holdings)
+    data = tmp_path / "data"
+    assert run(holdings, data).returncode == 0
+    time.sleep(2.2)  # older than CachedPyramids.RACY_NS: the next run records the shards it listed
+    assert run(holdings, data).returncode == 0
+
+    def recorded() -> dict[str, str]:
+        db = open_generation(current(data) / "catalog.sqlite")
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (SHARD_STAMPS,)).fetchone()
+        finally:
+            db.close()
+        return json.loads(row[0]) if row else {}
+    pyramids = sorted((data / "image_cache" / "pyramids").glob("*/*.tif"))
+    stamps = recorded()
+    assert {p.parent.name for p in pyramids} <= set(stamps)  # every shard of a page
+    pyramids[0].unlink()
+    again = run(holdings, data)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "1 pyramid built" in again.stdout, again.stdout
+    assert pyramids[0].is_file()
+    assert pyramids[0].parent.name not in recorded()  # built into: the next run lists it again
+    assert "0 pyramids built" in run(holdings, data).stdout
+
+
+def test_an_unchanged_shard_is_not_listed_and_a_changed_one_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.ingest.images import CachedPyramids
+    shard = tmp_path / "pyramids" / "ab"
+    shard.mkdir(parents=True)
+    key, other = "ab" + "0" * 30 + "-p1t512", "ab" + "1" * 30 + "-p1t512"
+    (shard / f"{key}.tif").write_bytes(b"")
+    (shard / f"{key}.tif.edges").write_bytes(b"")
+    first = CachedPyramids(tmp_path)
+    assert first.has(key, published=True)
+    assert first.stamps() == {}  # changed a moment ago: a later change could keep its timestamps
+    monkeypatch.setattr(CachedPyramids, "RACY_NS", -10**12)
+    stamps = first.stamps()
+    assert set(stamps) == {"ab"}
+    listed: list[str] = []
+    listdir = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda path: listed.append(str(path)) or listdir(path))
+    again = CachedPyramids(tmp_path, stamps)
+    assert again.has(key, published=True) and listed == []  # unchanged since recorded: not listed
+    assert again.stamps() == stamps
+    assert not again.has(other) and listed == [str(shard)]  # one the publication did not list: looked up
+    assert again.stamps() == {}  # and missing: this run builds it, the next one lists the shard
+    (shard / f"{key}.tif.edges").unlink()  # the folder changes
+    listed.clear()
+    third = CachedPyramids(tmp_path, stamps)
+    assert not third.has(key, published=True) and listed == [str(shard)]
+    assert third.stamps() == {}  # a pyramid was missing there: never trusted until listed complete
+    (shard / f"{key}.tif.edges").write_bytes(b"")  # as a run builds it
+    fourth = CachedPyramids(tmp_path, stamps)
+    assert fourth.has(key, published=True) and set(fourth.stamps()) == {"ab"} and fourth.stamps() != stamps
+    (shard / "new.tif").write_bytes(b"")  # changed after it was looked at: not recorded
+    assert fourth.stamps() == {}
+
+
 def test_the_cache_listing_finds_what_stat_finds(tmp_path: Path) -> None:
     from server.ingest.images import CachedPyramids
     shard = tmp_path / "pyramids" / "ab"

@@ -9,10 +9,12 @@ and publishing needs no second pool of workers.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import struct
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,23 +75,73 @@ def process_page(task: PageTask) -> PageResult:
     return PageResult(task.master, task.key, pyramid, built, text=text)
 
 
+SHARD_STAMPS = "pyramid_shards"
+"""The catalog meta key of :meth:`CachedPyramids.stamps`, recorded with each generation."""
+
+
 class CachedPyramids:
-    """Which pyramids the image cache holds with their edge tiles, from one listing of each shard
-    folder (``pyramids/<k[:2]>/``) when first asked, instead of two ``stat`` calls a page: a
-    re-ingest checks every page's pyramid, and in a large archive those calls were a cost of the
-    archive's size. A pyramid removed after the listing is found missing when served, as one
-    removed after a ``stat`` would be."""
+    """Which pyramids the image cache holds with their edge tiles.
 
-    def __init__(self, image_cache: Path) -> None:
+    A shard folder (``pyramids/<k[:2]>/``) is listed once, when first asked about, instead of two
+    ``stat`` calls a page. And a shard that has not changed since the previous run recorded it (same
+    inode, mtime and ctime: any file added, removed or renamed in it changes them) is not listed at
+    all: every pyramid the previous publication listed in it was there, with its edge tiles, when
+    the stamp was taken, so it still is. A re-ingest then costs a ``stat`` per shard, not a listing
+    of every pyramid of the archive. A pyramid removed after the check is found missing when served,
+    as one removed after a ``stat`` would be.
+
+    ``stamps``: the previous generation's record (:meth:`stamps` of its run)."""
+
+    RACY_NS = 2_000_000_000
+    """A shard folder that changed this recently is not recorded: a change in the same tick of the
+    file system's clock, after this run looked, could leave its timestamps as they were."""
+
+    def __init__(self, image_cache: Path, stamps: dict[str, str] | None = None) -> None:
         self.root = Path(image_cache) / "pyramids"
-        self._shards: dict[str, set[str]] = {}
+        self._recorded = stamps or {}
+        self._shards: dict[str, set[str]] = {}  # listed: shard → the names in its folder
+        self._seen: dict[str, str | None] = {}  # shard → its stamp when first asked about, before any listing
+        self._trusted: set[str] = set()  # unchanged since recorded: the previous publication's pyramids are there
+        self._missed: set[str] = set()  # shards where a pyramid asked about was not found (built, or failed)
 
-    def has(self, key: str) -> bool:
-        names = self._shards.get(key[:2])
+    def has(self, key: str, published: bool = False) -> bool:
+        """True when the pyramid of ``key`` and its edge tiles are in the cache. ``published``: the
+        previous publication lists ``key`` (an unchanged shard then answers without a listing)."""
+        shard = key[:2]
+        names = self._shards.get(shard)
         if names is None:
-            names = self._shards[key[:2]] = self._list(key[:2])
+            if shard not in self._seen:
+                stamp = self._seen[shard] = self._stamp(shard)
+                if stamp is not None and stamp == self._recorded.get(shard):
+                    self._trusted.add(shard)
+            if published and shard in self._trusted:
+                return True
+            names = self._shards[shard] = self._list(shard)
         tif = key + ".tif"
-        return tif in names and tif + EDGES in names
+        if tif in names and tif + EDGES in names:
+            return True
+        self._missed.add(shard)
+        return False
+
+    def stamps(self) -> dict[str, str]:
+        """What the next run may trust: the shards asked about whose folders have not changed since
+        (a trusted one is still as recorded; a listed one as it was before its listing, so the
+        listing holds), where every pyramid asked about was found, and whose last change is older than
+        :attr:`RACY_NS`. A shard this run built into (or failed to) is not: the next run lists it."""
+        limit = time.time_ns() - self.RACY_NS
+        out = {}
+        for shard, seen in self._seen.items():
+            if (seen is not None and shard not in self._missed and int(seen.rsplit(":", 1)[1]) < limit
+                    and self._stamp(shard) == seen):
+                out[shard] = seen
+        return out
+
+    def _stamp(self, shard: str) -> str | None:
+        try:
+            st = os.stat(self.root / shard)
+        except OSError:
+            return None
+        return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
     def _list(self, shard: str) -> set[str]:
         """The names in the shard's folder (a set made in C: the pages' lookups cost two probes each)."""
@@ -97,6 +149,17 @@ class CachedPyramids:
             return set(os.listdir(self.root / shard))
         except OSError:
             return set()
+
+
+def read_stamps(text: str | None) -> dict[str, str]:
+    """The recorded :meth:`CachedPyramids.stamps` (none when absent or not as written)."""
+    try:
+        stamps = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    if not isinstance(stamps, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in stamps.items()):
+        return {}
+    return stamps
 
 
 class PageResults(dict[str, PageResult]):

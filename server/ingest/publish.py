@@ -47,7 +47,7 @@ from .artefacts import (
     remove_objects,
 )
 from .fingerprint import Fingerprints
-from .images import PageResult, PageResults
+from .images import SHARD_STAMPS, PageResult, PageResults
 from .ocrparse import OCRResult, OCRTask, parse_all
 from .report import IngestReport, Progress
 
@@ -66,14 +66,17 @@ class PublishedItem:
 
 def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[str]], results: PageResults,
                      previous: Publication | None, fps: Fingerprints, settings: Settings, report: IngestReport,
-                     progress: Progress, force: bool = False) -> tuple[int, int]:
-    """Fill ``gen``; returns (items published, pages published)."""
+                     progress: Progress, force: bool = False, shard_stamps: dict[str, str] | None = None) -> tuple[int, int]:
+    """Fill ``gen``; returns (items published, pages published). ``shard_stamps``: the image cache's
+    shards the next run may trust (``server/ingest/images.py``: ``CachedPyramids``), recorded with it."""
     base = settings.base_url or DEFAULT_BASE
     urls = Urls(base)
     catalog = SharedCatalog(gen.parent)
     try:
         catalog.begin(previous.number if previous else None, gen / "catalog.sqlite", gen.name)
         remove_objects(gen.parent, catalog.abandoned)
+        if shard_stamps:
+            catalog.set_meta(SHARD_STAMPS, json.dumps(shard_stamps, sort_keys=True, separators=(",", ":")))
         counts = _write_generation(catalog, gen, holdings, page_keys, results, previous, fps, settings, report,
                                    progress, force, urls)
         catalog.commit()

@@ -31,7 +31,17 @@ from ..publication import Publication, PublicationStore, generations, switch_cur
 from ..texts import N_
 from .artefacts import collect_objects, remove_objects
 from .fingerprint import Fingerprints
-from .images import CachedPyramids, PageResult, PageResults, PageTask, cached_result, process_page, remove_pretiled
+from .images import (
+    SHARD_STAMPS,
+    CachedPyramids,
+    PageResult,
+    PageResults,
+    PageTask,
+    cached_result,
+    process_page,
+    read_stamps,
+    remove_pretiled,
+)
 from .report import IngestReport, Progress
 
 KEEP_GENERATIONS = 3
@@ -147,7 +157,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     results = PageResults(image_cache, known_levels)
     page_keys: dict[str, list[str]] = {}
     queued: set[str] = set()
-    pyramids = CachedPyramids(settings.image_cache_dir)
+    pyramids = CachedPyramids(settings.image_cache_dir, _previous_stamps(previous) if not force else None)
     with PageBuilds(settings.workers or os.cpu_count() or 1) as builds:
         for item in holdings.items.values():
             recorded = fps.recorded(item.folder, item.pages)  # an unchanged folder's digests, from its record
@@ -160,7 +170,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
                 if results.known(key) or key in queued:
                     continue  # identical masters are built once
                 levels = known_levels.get(key)
-                if levels is not None and not force and pyramids.has(key):  # published, and still cached
+                if levels is not None and not force and pyramids.has(key, published=True):  # and still cached
                     results.note_cached(key, page.image)  # its result is made if asked for (a changed item)
                     continue
                 task = PageTask(str(page.image), key, image_cache, settings.tile_size,
@@ -186,7 +196,8 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     tmp = Path(manifests_dir / f".tmp-gen-{os.getpid()}-{int(time.time())}")
     tmp.mkdir(parents=True)
     try:
-        stats = write_generation(tmp, holdings, page_keys, results, previous, fps, settings, report, progress, force)
+        stats = write_generation(tmp, holdings, page_keys, results, previous, fps, settings, report, progress, force,
+                                 pyramids.stamps())
         name = time.strftime("gen-%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
         final, again = manifests_dir / name, 0
         while final.exists():  # a second run of this process within the same second (sorts after it)
@@ -248,6 +259,15 @@ def _previous_inputs(previous: Publication | None) -> dict[str, tuple[int, int, 
         return {}
     try:
         return previous.catalog.inputs()
+    except sqlite3.Error:
+        return {}
+
+
+def _previous_stamps(previous: Publication | None) -> dict[str, str]:
+    if previous is None:
+        return {}
+    try:
+        return read_stamps(previous.catalog.meta(SHARD_STAMPS))
     except sqlite3.Error:
         return {}
 
