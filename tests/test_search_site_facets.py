@@ -296,3 +296,12 @@ def test_a_generation_without_facets_in_solr_is_answered_and_upgraded(tmp_path: 
     after = answer(site_search(new, URLS, SiteQuery("comune", sort="date")))
     assert after["total"] == before["total"] == 6
     assert after["facets"] == before["facets"] and [i["id"] for i in after["items"]] == [i["id"] for i in before["items"]]
+
+
+def test_a_value_repeated_in_a_collection_path_counts_the_item_once() -> None:
+    """Solr counts distinct items per value (``unique(item)``); the server path does the same."""
+    from server.search.facets import facet_values
+    item = IndexedItem("x", {"it": ["X"]}, ["fondo", "fondo/serie", "fondo"], "document", None, 1901, ["it", "it"])
+    values = facet_values(item)
+    assert values["collection"] == ("fondo", "fondo/serie")
+    assert values["language"] == ("it",) and values["year"] == ("1901",) and values["decade"] == ("1900",)

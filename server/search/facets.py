@@ -31,7 +31,7 @@ def facet_values(item: IndexedItem, page_languages: list[str] | None = None) -> 
     """The values an item has in each facet."""
     langs = [to_iso639_1(code) for code in item.languages] or list(page_languages or [])
     return {
-        "collection": tuple(item.collection_path),
+        "collection": tuple(dict.fromkeys(item.collection_path)),  # an item counts once per value, as in Solr
         "type": (item.type,) if item.type else (),
         "decade": (str(item.year // 10 * 10),) if item.year is not None else (),
         "year": (str(item.year),) if item.year is not None else (),
