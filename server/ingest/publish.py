@@ -34,7 +34,7 @@ from ..presentation.urls import Urls
 from ..publication import CURRENT, Publication
 from ..search import MANIFEST_CONTEXTS, IndexedPage, SearchIndexWriter, search_services
 from ..search.ingest import collection_labels, indexed_item, pages_from_publication
-from ..search.store import OBJECT_LINKS, WORDS_DIR, marked, relink, same_folder
+from ..search.store import OBJECT_LINKS, WORDS_DIR, drop, entries, marked, relink, same_entries, same_folder
 from ..texts import N_
 from .artefacts import (
     ARTEFACTS_VERSION,
@@ -66,9 +66,12 @@ class PublishedItem:
 
 def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[str]], results: PageResults,
                      previous: Publication | None, fps: Fingerprints, settings: Settings, report: IngestReport,
-                     progress: Progress, force: bool = False, shard_stamps: dict[str, str] | None = None) -> tuple[int, int]:
+                     progress: Progress, force: bool = False, shard_stamps: dict[str, str] | None = None,
+                     donor: int | None = None) -> tuple[int, int]:
     """Fill ``gen``; returns (items published, pages published). ``shard_stamps``: the image cache's
-    shards the next run may trust (``server/ingest/images.py``: ``CachedPyramids``), recorded with it."""
+    shards the next run may trust (``server/ingest/images.py``: ``CachedPyramids``), recorded with it.
+    ``donor``: ``gen`` is the generation of that number, taken as it is (``server/ingest/recycle.py``):
+    its item entries that are the previous generation's own are kept, the others written."""
     base = settings.base_url or DEFAULT_BASE
     urls = Urls(base)
     catalog = SharedCatalog(gen.parent)
@@ -78,7 +81,7 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
         if shard_stamps:
             catalog.set_meta(SHARD_STAMPS, json.dumps(shard_stamps, sort_keys=True, separators=(",", ":")))
         counts = _write_generation(catalog, gen, holdings, page_keys, results, previous, fps, settings, report,
-                                   progress, force, urls)
+                                   progress, force, urls, donor is not None)
         catalog.commit()
     finally:
         catalog.close()
@@ -88,9 +91,12 @@ def write_generation(gen: Path, holdings: Holdings, page_keys: dict[str, list[st
 def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, page_keys: dict[str, list[str]],
                       results: PageResults, previous: Publication | None, fps: Fingerprints,
                       settings: Settings, report: IngestReport, progress: Progress, force: bool,
-                      urls: Urls) -> tuple[int, int]:
+                      urls: Urls, recycled: bool = False) -> tuple[int, int]:
+    """``recycled``: ``gen`` holds a donor generation's item entries (``server/ingest/recycle.py``)."""
     iiif = gen / "iiif" / "3"
-    iiif.mkdir(parents=True)
+    iiif.mkdir(parents=True, exist_ok=recycled)
+    existing = entries(iiif) if recycled else set()
+    same = same_entries(iiif, previous.root / "iiif" / "3") if recycled and previous is not None else set()
     (gen / OBJECT_LINKS).write_text("iiif/3 and words hold links to objects (or real folders)\n", encoding="utf-8")
     catalog.set_meta("base_url", urls.base)
     catalog.set_meta("holdings", str(holdings.root))
@@ -131,9 +137,11 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
             report.problems.append(Problem(*item_row(report.problems, item_id), N_(
                 "kept the previous publication of item %(id)r", id=item_id), item_id, "warning"))
 
-    search_index = SearchIndexWriter(gen, previous.root if previous else None)
+    search_index = SearchIndexWriter(gen, previous.root if previous else None, recycled=recycled)
     try:
         for item_id, entry in published.items():
+            if item_id in existing:
+                drop(iiif, item_id)  # the donor's entry of an item published again
             vid = _write_item(catalog, live, iiif, entry, urls, settings, order[item_id], force)
             search_index.add_item(indexed_item(entry.item, holdings.collections),
                                   [IndexedPage(n, own_label(entry, info, settings) or "", info.width, info.height,
@@ -148,7 +156,10 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
         trusted = same_root and marked(previous.root if previous is not None else None)
         for item_id in carried + unchanged:
             assert previous is not None
-            _carry_over(catalog, live, iiif, previous, item_id, order[item_id], same_root, trusted)
+            if item_id in existing and item_id not in same:
+                drop(iiif, item_id)  # the donor's entry is not the previous generation's
+            _carry_over(catalog, live, iiif, previous, item_id, order[item_id], same_root, trusted,
+                        kept=item_id in same)
             meta = holdings.items.get(item_id)
             indexed = indexed_item(meta, holdings.collections) if meta else item_id
             if not search_index.keep_item(indexed) and meta is not None:
@@ -156,6 +167,8 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
                                       pages_from_publication(previous, item_id))
         for item_id in live.keys() - published.keys() - set(carried) - set(unchanged):
             catalog.hide(live[item_id][0])  # withdrawn
+        for item_id in existing - published.keys() - set(carried) - set(unchanged):
+            drop(iiif, item_id)  # the donor showed it; this generation does not
         search_index.set_collection_labels(collection_labels(holdings.collections))
         search_index.commit()
     except BaseException:
@@ -308,13 +321,15 @@ def _write_files(folder: Path, entry: PublishedItem, urls: Urls, settings: Setti
 
 
 def _carry_over(catalog: SharedCatalog, live: dict[str, tuple[int, int, int]], iiif: Path, previous: Publication,
-                item_id: str, position: int, same_root: bool = False, marked: bool = False) -> None:
+                item_id: str, position: int, same_root: bool = False, marked: bool = False,
+                kept: bool = False) -> None:
     """Keep an item's previous publication in this generation: a link to its files, and its version stays
     shown (nothing is written unless its position changed). ``same_root``: the previous generation is
     in the same manifests folder, so its object links can be copied as they are (without reading
-    them first when it is ``marked``: ``server/search/store.py``, ``relink``)."""
+    them first when it is ``marked``: ``server/search/store.py``, ``relink``). ``kept``: ``iiif`` has
+    its entry already (a donor generation's, naming the same version)."""
     before = previous.root / "iiif" / "3"
-    if not (same_root and relink(str(before), str(iiif), item_id, 3, marked)):
+    if not kept and not (same_root and relink(str(before), str(iiif), item_id, 3, marked)):
         target = linked_object(before, item_id)
         if target is None:  # a generation written before the object store: adopt its folder once
             target = adopt_folder(iiif.parent.parent.parent, before / item_id,

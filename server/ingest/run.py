@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import gc
+import logging
 import multiprocessing
 import os
 import shutil
@@ -42,9 +43,11 @@ from .images import (
     read_stamps,
     remove_pretiled,
 )
+from .recycle import Donor, find_donor, take
 from .report import IngestReport, Progress
 
 KEEP_GENERATIONS = 3
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -194,10 +197,10 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     report.pages_ocred = add_machine_ocr(holdings, page_keys, results, settings, report.problems, tty)
 
     tmp = Path(manifests_dir / f".tmp-gen-{os.getpid()}-{int(time.time())}")
-    tmp.mkdir(parents=True)
+    donor = _start_generation(tmp, find_donor(manifests_dir, KEEP_GENERATIONS) if previous and not force else None)
     try:
         stats = write_generation(tmp, holdings, page_keys, results, previous, fps, settings, report, progress, force,
-                                 pyramids.stamps())
+                                 pyramids.stamps(), donor)
         name = time.strftime("gen-%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
         final, again = manifests_dir / name, 0
         while final.exists():  # a second run of this process within the same second (sorts after it)
@@ -218,6 +221,20 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
         prebuild(Publication(final, settings.image_cache_dir), settings)
     _collect_old_generations(manifests_dir, interrupted)
     return holdings
+
+
+def _start_generation(tmp: Path, donor: Donor | None) -> int | None:
+    """Make the run's working folder: from the generation its switch would delete, whose entries of
+    unchanged items stay (``server/ingest/recycle.py``), or empty; returns the donor's number, if used."""
+    if donor is not None:
+        try:
+            take(donor, tmp)
+            return donor.number
+        except OSError as exc:  # that generation was to be deleted anyway: start from nothing
+            log.warning("could not start from %s (%s): writing every item's entries", donor.path.name, exc)
+            shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return None
 
 
 class PageBuilds:

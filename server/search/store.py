@@ -380,6 +380,33 @@ def relink(before: str, after: str, name: str, depth: int, marked: bool = False)
     return True
 
 
+def same_entries(folder: Path, previous: Path) -> set[str]:
+    """Names whose entry in ``folder`` is the very entry ``previous`` has (a hard link to the same
+    symbolic link: same inode), from one listing of each; both exist, so an equal inode is one file."""
+    try:
+        mine = {e.name: e.inode() for e in os.scandir(folder) if e.is_symlink()}
+        theirs = {e.name: e.inode() for e in os.scandir(previous) if e.is_symlink()}
+    except FileNotFoundError:
+        return set()
+    return {name for name, ino in mine.items() if theirs.get(name) == ino}
+
+
+def entries(folder: Path) -> set[str]:
+    """The names of a folder's entries (none if it does not exist)."""
+    try:
+        return set(os.listdir(folder))
+    except FileNotFoundError:
+        return set()
+
+
+def drop(folder: Path, name: str) -> None:
+    """Remove an item's entry, if there is one."""
+    try:
+        os.unlink(folder / name)
+    except FileNotFoundError:
+        pass
+
+
 def _object_part(part: str) -> bool:
     return bool(part) and part not in (".", "..")
 

@@ -21,6 +21,7 @@ Usage by ingest::
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import Counter
@@ -37,11 +38,13 @@ from server.search.store import (
     WORDS_DIR,
     check_item_id,
     encode_page,
+    entries,
     item_dir,
     keep_item_folder,
     marked,
     new_item_folder,
     relink,
+    same_entries,
     same_folder,
     token_counts,
     write_text,
@@ -67,18 +70,21 @@ class SearchIndexWriter:
     """Incremental builder of ``{gen_dir}/index`` and ``{gen_dir}/words``; see the module docstring."""
 
     def __init__(self, gen_dir: Path, previous_gen_dir: Path | None = None, *,
-                 settings: EngineSettings | None = None) -> None:
+                 settings: EngineSettings | None = None, recycled: bool = False) -> None:
+        """``recycled``: ``gen_dir`` holds a donor generation's word entries (``server/ingest/recycle.py``):
+        those that are the previous generation's own are kept as they are, the others replaced."""
         self.gen_dir = Path(gen_dir)
         self.index_dir = self.gen_dir / INDEX_DIR
         self.words_dir = self.gen_dir / WORDS_DIR
-        if self.index_dir.exists() or self.words_dir.exists():
+        if self.index_dir.exists() or (not recycled and self.words_dir.exists()):
             raise FileExistsError(f"{self.gen_dir} already has a search index")
+        self._existing: set[str] = entries(self.words_dir) if recycled else set()
         self.settings = settings or EngineSettings.from_env()
         self.previous = Path(previous_gen_dir) if previous_gen_dir else None
         meta = read_meta(self.previous) if self.previous else None
         if meta is not None and meta.get("engine", "whoosh") != self.settings.engine:
             meta = None  # another engine's documents: index everything again
-        self.words_dir.mkdir(parents=True)
+        self.words_dir.mkdir(parents=True, exist_ok=recycled)
         self.index_dir.mkdir(parents=True)
         self._previous_items: dict[str, dict[str, Any]] = dict(meta["items"]) if meta else {}
         self._collections: dict[str, Any] = dict(meta.get("collections") or {}) if meta else {}
@@ -94,6 +100,8 @@ class SearchIndexWriter:
         self._previous_words = str(self.previous / WORDS_DIR) if self.previous is not None else ""
         self._same_parent = self.previous is not None and same_folder(self.previous.parent, self.gen_dir.parent)
         self._marked = self._same_parent and marked(self.previous)
+        self._same = (same_entries(self.words_dir, self.previous / WORDS_DIR)
+                      if self._existing and self._same_parent and self.previous is not None else set())
         self.pages_added = 0
 
     # -- what ingest calls ---------------------------------------------------------------
@@ -114,10 +122,15 @@ class SearchIndexWriter:
         if item_id not in self._previous_items or self.previous is None:
             return False
         # the previous generation's link, shared as it is (its word folder is there: that generation
-        # is kept, with the objects it links); otherwise its folder, if it has one
-        if not (self._same_parent and relink(self._previous_words, str(self.words_dir), item_id, 2, self._marked)):
+        # is kept, with the objects it links); otherwise its folder, if it has one. A donor's entry
+        # of an item unchanged since is that link already.
+        if item_id in self._same:
+            pass
+        elif not (self._same_parent and self._drop(item_id)
+                  and relink(self._previous_words, str(self.words_dir), item_id, 2, self._marked)):
             if not self.can_keep(item_id):
                 return False
+            self._drop(item_id)
             keep_item_folder(self.previous / WORDS_DIR / item_id, item_dir(self.gen_dir, item_id))
         data = dict(self._previous_items[item_id])
         if not isinstance(item, str):
@@ -131,6 +144,7 @@ class SearchIndexWriter:
         item_id = check_item_id(item.item_id)
         self._check_new(item_id)
         self._forget_previous(item_id)
+        self._drop(item_id)
         folder = new_item_folder(self.gen_dir, item_id)
         item_words: Counter[str] = Counter()
         page_languages: set[str] = set()
@@ -176,6 +190,8 @@ class SearchIndexWriter:
             raise RuntimeError("already committed")
         for item_id in list(self._previous_items.keys() - self._items.keys()):
             self._forget_previous(item_id)
+        for item_id in self._existing - self._items.keys():
+            self._drop(item_id)  # a donor's entry of an item this generation does not index
         meta = {"format": FORMAT_VERSION, "analysis": ANALYSIS_VERSION, "engine": self.settings.engine,
                 "languages": sorted(self._languages), "items": self._items, "collections": self._collections}
         self._engine.commit(meta)
@@ -200,6 +216,14 @@ class SearchIndexWriter:
             self.commit()
 
     # -- internals -----------------------------------------------------------------------
+    def _drop(self, item_id: str) -> bool:
+        """Remove a donor's entry for the item, if there is one (True: the entry is free)."""
+        if item_id in self._existing:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.words_dir / item_id)
+            self._existing.discard(item_id)
+        return True
+
     def _check_new(self, item_id: str) -> None:
         if self._done:
             raise RuntimeError("the writer is closed")
