@@ -164,7 +164,7 @@ def test_paging_and_totals_equal_slicing_the_whole_hit_list(tmp_path: Path) -> N
     try:
         for q in ["di", '"di di"', "comm*", "assemblea", "di -la", "commissione~1", "nessuna"]:
             flat = service.item_hits("book", q)
-            assert flat == [(n, a, b, lines) for n, hits, _ in service.item_pages("book", q).pages
+            assert flat == [(n, a, b, lines) for n, hits, _ in service.hits_by_page("book", q).pages
                             for a, b, lines in hits]
             for size in (1, 7, 200):
                 for number in range(1, len(flat) // size + 3):

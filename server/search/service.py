@@ -152,17 +152,17 @@ class SearchService:
     # -- within one item -----------------------------------------------------------------
     def item_hits(self, item_id: str, q: str) -> list[PageHit]:
         """Every hit of ``q`` in an item, in page and reading order."""
-        return [(n, a, b, lines) for n, hits, _ in self.item_pages(item_id, q).pages for a, b, lines in hits]
+        return [(n, a, b, lines) for n, hits, _ in self.hits_by_page(item_id, q).pages for a, b, lines in hits]
 
-    def item_pages(self, item_id: str, q: str, keep: dict[int, StoredPage] | None = None,
+    def hits_by_page(self, item_id: str, q: str, keep: dict[int, StoredPage] | None = None,
                    keep_hits: int = 0) -> ItemHits:
         """The hits of ``q`` in an item, page by page (cached: a viewer fetches every page of them).
 
         ``keep``: when the hits are computed here, the pages read for them that hold one of the
         first ``keep_hits`` hits are put there, so the hits shown need not read them again."""
-        return self._hits.get((item_id, q), lambda: self._item_pages(item_id, q, keep, keep_hits))
+        return self._hits.get((item_id, q), lambda: self._hits_by_page(item_id, q, keep, keep_hits))
 
-    def _item_pages(self, item_id: str, q: str, keep: dict[int, StoredPage] | None, keep_hits: int) -> ItemHits:
+    def _hits_by_page(self, item_id: str, q: str, keep: dict[int, StoredPage] | None, keep_hits: int) -> ItemHits:
         tree = parse(q)
         found = ItemHits()
         if tree is None or self.engine is None or item_id not in self.items:
@@ -193,7 +193,7 @@ class SearchService:
         by hit, and their hits alone are built (boxes, text, context)."""
         start = (page - 1) * page_size
         kept: dict[int, StoredPage] = {}
-        found = self.item_pages(item_id, q, kept, start + page_size)
+        found = self.hits_by_page(item_id, q, kept, start + page_size)
         chosen: list[tuple[int, int, int]] = []
         if start < 0 or page_size <= 0:  # not asked by the views: the plain slices' answer
             flat = self.item_hits(item_id, q)

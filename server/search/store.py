@@ -75,9 +75,11 @@ def page_numbers(folder: Path) -> list[int]:
 
 
 class StoredPage:
-    """One page from the store. Loading only splits lines; ``tokens`` and ``stems`` are split when
-    first read (a term query on a page with a stemmer needs only the stems); words, lines and
-    boxes are decoded one at a time, for the hits actually shown."""
+    """One page from the store. Loading only splits lines; matching looks for words in the token
+    and stem lines as they are (bytes, :func:`server.search.match.find_tokens`), and ``tokens`` and
+    ``stems`` are split only when first read (fuzzy terms); the token line's numbers are decoded
+    all at once when a hit needs them; words, lines and boxes are decoded one at a time, for the
+    hits actually shown."""
 
     def __init__(self, n: int, language: str | None, width: int, height: int, label: str,
                  tokens: bytes, stems: bytes | None, packed: str, tail: bytes) -> None:
