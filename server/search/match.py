@@ -5,7 +5,11 @@ matches (:meth:`PageMatcher.matches`) and where (:func:`hit_ranges`). Every posi
 contributes its occurrences; spans that overlap, or fall in one word, are one hit.
 
 This runs for every candidate page of a within-item search (a common word in a 250-page book is
-thousands of hits), so it is written for speed: plain list scans, one pass per leaf, cached.
+thousands of hits), so it is written for speed: a term, phrase word or prefix is found in the
+page's stored token line as bytes (``b" word "`` in ``b" " + line + b" "``, its token number the
+spaces before it), so a page is neither decoded nor split into words unless a fuzzy leaf needs
+them; a hit's words and lines come from the token line decoded to numbers in one step (C level),
+and a query of one word or prefix builds its hits without a Python step per token.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from itertools import compress, repeat
 
 from server.search.analysis import stem
 from server.search.query import AllOf, AnyOf, Fuzzy, Node, Phrase, Prefix, Term, positive_leaves
-from server.search.store import PACK, StoredPage
+from server.search.store import StoredPage
 
 Span = tuple[int, int]
 """Token range ``[start, end)`` on a page."""
@@ -36,6 +40,33 @@ def levenshtein(a: str, b: str, limit: int) -> int:
     return prev[-1]
 
 
+@lru_cache(maxsize=4096)
+def _needle(text: str, whole: bool) -> bytes:
+    """What to look for in ``b" " + token line + b" "``: a whole token, or a token's start."""
+    return b" " + text.encode("utf-8") + (b" " if whole else b"")
+
+
+def find_tokens(line: bytes, needle: bytes) -> list[int]:
+    """Token numbers, in order, where ``needle`` (from :func:`_needle`) occurs in a token line
+    (folded tokens or stems, separated by single spaces: tokens hold no white space).
+
+    UTF-8 is self-synchronizing and the needle starts with a space, so a byte match is a match of
+    whole characters at a token's start: the same answer as comparing the split words.
+    """
+    hay = b" " + line + b" "
+    at = hay.find(needle)
+    if at < 0:
+        return []
+    out = []
+    k, pos = -1, 0  # k + 1 spaces in hay[:pos]
+    while at >= 0:
+        k += hay.count(b" ", pos, at + 1)
+        pos = at + 1
+        out.append(k)
+        at = hay.find(needle, pos)
+    return out
+
+
 class PageMatcher:
     """Matches a query tree against one page's stored tokens and stems."""
 
@@ -45,10 +76,13 @@ class PageMatcher:
         self._page: StoredPage | None = None
         self.language = language
         self._spans: dict[Node, list[Span]] = {}
+        self._starts: dict[Node, list[int]] = {}
+        self._found: dict[tuple[str, bool], list[int]] = {}
 
     @classmethod
     def of(cls, page: StoredPage) -> PageMatcher:
-        """A matcher over a stored page that splits its tokens or stems only when a leaf needs them."""
+        """A matcher over a stored page: terms, phrases and prefixes are found in its token lines
+        as bytes; the tokens are split only if a fuzzy leaf needs them."""
         matcher = cls([], [], page.language)
         matcher._tokens = matcher._stems = None
         matcher._page = page
@@ -71,36 +105,62 @@ class PageMatcher:
 
         Equal folded forms have equal stems, so the stem test alone covers both.
         """
-        words, target = (self.stems, stem(text, self.language)) if self.language else (self.tokens, text)
+        target = stem(text, self.language) if self.language else text
+        page = self._page
+        if page is not None and target:
+            key = (target, True)
+            found = self._found.get(key)
+            if found is None:
+                line = page.raw_stems if self.language else page.raw_tokens
+                found = self._found[key] = find_tokens(line, _needle(target, True))
+            return found
+        words = self.stems if self.language else self.tokens
         if target not in words:  # one C-level scan: most candidate pages of a rare word's item do not have it
             return []
         return list(compress(range(len(words)), map(target.__eq__, words)))
+
+    def _prefixed(self, prefix: str) -> list[int]:
+        """Token positions of folded tokens starting with ``prefix``."""
+        page = self._page
+        if page is not None and prefix:
+            return find_tokens(page.raw_tokens, _needle(prefix, False))
+        toks = self.tokens
+        return list(compress(range(len(toks)), map(str.startswith, toks, repeat(prefix))))
 
     def spans(self, leaf: Node) -> list[Span]:
         """A leaf's spans in token order (cached per page)."""
         found = self._spans.get(leaf)
         if found is None:
-            found = self._spans[leaf] = self._leaf_spans(leaf)
+            width = len(leaf.tokens) if isinstance(leaf, Phrase) else 1
+            found = self._spans[leaf] = [(i, i + width) for i in self.starts(leaf)]
         return found
 
-    def _leaf_spans(self, leaf: Node) -> list[Span]:
-        toks = self.tokens
+    def starts(self, leaf: Node) -> list[int]:
+        """Where a leaf's spans start, in token order (a span is one token, or a phrase's tokens;
+        cached per page)."""
+        found = self._starts.get(leaf)
+        if found is None:
+            found = self._starts[leaf] = self._leaf_starts(leaf)
+        return found
+
+    def _leaf_starts(self, leaf: Node) -> list[int]:
         if isinstance(leaf, Term):
-            return [(i, i + 1) for i in self._positions(leaf.text)]
+            return self._positions(leaf.text)
         if isinstance(leaf, Phrase):
-            k = len(leaf.tokens)
             first = self._positions(leaf.tokens[0])
-            if not first:
-                return []
-            rest = [set(self._positions(t)) for t in leaf.tokens[1:]]
-            return [(i, i + k) for i in first if all(i + j in rest[j - 1] for j in range(1, k))]
+            for j, t in enumerate(leaf.tokens[1:], 1):
+                if not first:
+                    break
+                following = {i - j for i in self._positions(t)}
+                first = list(filter(following.__contains__, first))
+            return first
         if isinstance(leaf, Prefix):
-            p = leaf.prefix
-            return [(i, i + 1) for i in compress(range(len(toks)), map(str.startswith, toks, repeat(p)))]
+            return self._prefixed(leaf.prefix)
         if isinstance(leaf, Fuzzy):
+            toks = self.tokens
             text, d = leaf.text, leaf.distance
             head = text[:1]
-            return [(i, i + 1) for i, t in enumerate(toks)
+            return [i for i, t in enumerate(toks)
                     if t[:1] == head and abs(len(t) - len(text)) <= d and levenshtein(t, text, d) <= d]
         raise TypeError(leaf)
 
@@ -110,11 +170,11 @@ class PageMatcher:
             return all(self.matches(c) for c in node.must) and not any(self.matches(c) for c in node.must_not)
         if isinstance(node, AnyOf):
             return any(self.matches(c) for c in node.clauses)
-        return bool(self.spans(node))
+        return bool(self.starts(node))
 
     def all_spans(self, tree: Node) -> list[Span]:
         """Every positive leaf's spans, in order; overlapping spans merged into one."""
-        leaves = list(dict.fromkeys(positive_leaves(tree)))
+        leaves = _leaves(tree)
         if len(leaves) == 1 and not isinstance(leaves[0], Phrase):
             return self.spans(leaves[0])  # one-token spans, already ordered and disjoint
         out: list[Span] = []
@@ -127,6 +187,12 @@ class PageMatcher:
         return out
 
 
+@lru_cache(maxsize=256)
+def _leaves(tree: Node) -> tuple[Node, ...]:
+    """The tree's positive leaves, each once, in order (every page of a search asks)."""
+    return tuple(dict.fromkeys(positive_leaves(tree)))
+
+
 def hit_ranges(page: StoredPage, tree: Node, verify: bool = False) -> list[tuple[int, int, int]]:
     """Hits on a page as ``(first word, last word, number of physical lines)``, in reading order.
 
@@ -137,13 +203,24 @@ def hit_ranges(page: StoredPage, tree: Node, verify: bool = False) -> list[tuple
     matcher = PageMatcher.of(page)
     if verify and not matcher.matches(tree):
         return []
-    packed = page.packed
+    leaves = _leaves(tree)
+    if len(leaves) == 1 and not isinstance(leaves[0], Phrase):
+        found = matcher.starts(leaves[0])
+        if not found:
+            return []
+        owner, first_line, last_line = page.owners, page.first_lines, page.last_lines
+        # one-token spans in order: the tokens of a word are adjacent, so a hit is a word (here its
+        # last token found; every token of a word has the word's lines)
+        by_word = dict(zip(map(owner.__getitem__, found), found))
+        return [(w, w, last_line[t] - first_line[t] + 1) for w, t in by_word.items()]
+    spans = matcher.all_spans(tree)
+    if not spans:
+        return []
+    owner, first_line, last_line = page.owners, page.first_lines, page.last_lines
     out: list[list[int]] = []  # first word, last word, first line, last line
-    for start, end in matcher.all_spans(tree):
-        a = PACK * start
-        b = PACK * (end - 1)
-        first, lo = int(packed[a:a + 4], 16), int(packed[a + 4:a + 8], 16)
-        last, hi = int(packed[b:b + 4], 16), int(packed[b + 8:b + 12], 16)
+    for start, end in spans:
+        first, lo = owner[start], first_line[start]
+        last, hi = owner[end - 1], last_line[end - 1]
         if out and first <= out[-1][1]:
             prev = out[-1]
             prev[1], prev[2], prev[3] = max(prev[1], last), min(prev[2], lo), max(prev[3], hi)

@@ -17,6 +17,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from operator import itemgetter
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -66,6 +67,20 @@ class LRU(Generic[K, V]):
 PageHit = tuple[int, int, int, int]
 """``(page n, first word, last word, lines)`` of one hit."""
 
+_third = itemgetter(2)
+
+
+class ItemHits:
+    """An item's hits for one query: per page with hits, ``(n, [(first word, last word, lines)],
+    lines of the page's hits)``, in page order, and the totals."""
+
+    __slots__ = ("pages", "total_annotations", "total_hits")
+
+    def __init__(self) -> None:
+        self.pages: list[tuple[int, list[tuple[int, int, int]], int]] = []
+        self.total_hits = 0
+        self.total_annotations = 0
+
 
 class SearchService:
     """Searches one generation: within an item (Content Search) and site-wide (researchers)."""
@@ -85,7 +100,7 @@ class SearchService:
         self.engine: SearchEngine | None = open_engine(self.gen_dir, meta, weakref.proxy(self), settings) if self.available else None
         self._vocab: LRU[str, Vocabulary] = LRU(64)
         self._pages: LRU[str, list[int]] = LRU(4096)
-        self._hits: LRU[tuple[str, str], list[PageHit]] = LRU(32)
+        self._hits: LRU[tuple[str, str], ItemHits] = LRU(32)
         self._lexicon: Vocabulary | None = None
 
     # -- plumbing ------------------------------------------------------------------------
@@ -137,33 +152,73 @@ class SearchService:
     # -- within one item -----------------------------------------------------------------
     def item_hits(self, item_id: str, q: str) -> list[PageHit]:
         """Every hit of ``q`` in an item, in page and reading order."""
-        return self._hits.get((item_id, q), lambda: self._item_hits(item_id, q))
+        return [(n, a, b, lines) for n, hits, _ in self.hits_by_page(item_id, q).pages for a, b, lines in hits]
 
-    def _item_hits(self, item_id: str, q: str) -> list[PageHit]:
+    def hits_by_page(self, item_id: str, q: str, keep: dict[int, StoredPage] | None = None,
+                   keep_hits: int = 0) -> ItemHits:
+        """The hits of ``q`` in an item, page by page (cached: a viewer fetches every page of them).
+
+        ``keep``: when the hits are computed here, the pages read for them that hold one of the
+        first ``keep_hits`` hits are put there, so the hits shown need not read them again."""
+        return self._hits.get((item_id, q), lambda: self._hits_by_page(item_id, q, keep, keep_hits))
+
+    def _hits_by_page(self, item_id: str, q: str, keep: dict[int, StoredPage] | None, keep_hits: int) -> ItemHits:
         tree = parse(q)
+        found = ItemHits()
         if tree is None or self.engine is None or item_id not in self.items:
-            return []
-        hits: list[PageHit] = []
+            return found
         pages = self.page_numbers(item_id)
         if len(pages) > SCAN_PAGES:
             pages = self.engine.item_pages(item_id, tree, self.expander(lambda: self.vocabulary(item_id), complete=True))
+        total_hits = total_annotations = 0
         for n in pages:
             page = self.page(item_id, n)
-            if page is not None:
-                hits.extend((n, a, b, lines) for a, b, lines in hit_ranges(page, tree, verify=True))
-        return hits
+            if page is None:
+                continue
+            hits = hit_ranges(page, tree, verify=True)
+            if hits:
+                lines = sum(map(_third, hits))
+                found.pages.append((n, hits, lines))
+                if keep is not None and total_hits < keep_hits:
+                    keep[n] = page
+                total_hits += len(hits)
+                total_annotations += lines
+        found.total_hits, found.total_annotations = total_hits, total_annotations
+        return found
 
     def search_item(self, item_id: str, q: str, page: int = 1, page_size: int = HITS_PER_PAGE) -> ItemSearch:
-        """One page (1-based) of an item's hits; ``total_annotations`` counts one per line of each hit."""
-        hits = self.item_hits(item_id, q)
+        """One page (1-based) of an item's hits; ``total_annotations`` counts one per line of each hit.
+
+        Totals come from each page's counts: only the pages holding the hits shown are walked hit
+        by hit, and their hits alone are built (boxes, text, context)."""
         start = (page - 1) * page_size
-        chosen = hits[start:start + page_size]
-        pages = {n: self.page(item_id, n) for n in {h[0] for h in chosen}}
+        kept: dict[int, StoredPage] = {}
+        found = self.hits_by_page(item_id, q, kept, start + page_size)
+        chosen: list[tuple[int, int, int]] = []
+        if start < 0 or page_size <= 0:  # not asked by the views: the plain slices' answer
+            flat = self.item_hits(item_id, q)
+            chosen = [(n, a, b) for n, a, b, _ in flat[start:start + page_size]]
+            start_annotation = sum(h[3] for h in flat[:start])
+        else:
+            seen = start_annotation = 0
+            for n, hits, lines in found.pages:
+                if seen + len(hits) <= start:
+                    seen += len(hits)
+                    start_annotation += lines
+                    continue
+                skip = max(start - seen, 0)
+                if skip:
+                    start_annotation += sum(map(_third, hits[:skip]))
+                chosen.extend((n, a, b) for a, b, _ in hits[skip:skip + page_size - len(chosen)])
+                seen += len(hits)
+                if len(chosen) >= page_size:
+                    break
+        pages = {n: kept[n] if n in kept else self.page(item_id, n) for n in {h[0] for h in chosen}}
         return ItemSearch(item_id=item_id, q=q,
-                          hits=[build_hit(item_id, p, a, b) for n, a, b, _ in chosen if (p := pages[n]) is not None],
-                          total_hits=len(hits), total_annotations=sum(h[3] for h in hits),
-                          page=page, page_size=page_size, start_hit=min(start, len(hits)),
-                          start_annotation=sum(h[3] for h in hits[:start]))
+                          hits=[build_hit(item_id, p, a, b) for n, a, b in chosen if (p := pages[n]) is not None],
+                          total_hits=found.total_hits, total_annotations=found.total_annotations,
+                          page=page, page_size=page_size, start_hit=min(start, found.total_hits),
+                          start_annotation=start_annotation)
 
     def autocomplete(self, item_id: str, q: str, min_count: int = 1,
                      limit: int = AUTOCOMPLETE_LIMIT) -> list[tuple[str, int]]:
@@ -187,9 +242,11 @@ class SearchService:
 
 def build_hit(item_id: str, page: StoredPage, first: int, last: int, context: int = CONTEXT_WORDS) -> Hit:
     """A hit with its text, context and one part per physical line (boxes = union of its pieces)."""
-    texts = page.texts
-    before = " ".join(texts[max(0, first - context):first])
-    after = " ".join(texts[last + 1:last + 1 + context])
+    lo = max(0, first - context)
+    shown = page.texts_of(lo, last + 1 + context)  # the hit's words and their context, decoded alone
+    texts = shown[first - lo:last + 1 - lo]
+    before = " ".join(shown[:first - lo])
+    after = " ".join(shown[last + 1 - lo:])
     lines: dict[int, tuple[list[Box], list[str], list[str]]] = {}
     for word in range(first, last + 1):
         start, boxes = page.line(word), page.boxes(word)
@@ -197,11 +254,11 @@ def build_hit(item_id: str, page: StoredPage, first: int, last: int, context: in
             found, starts, continues = lines.setdefault(start + i, ([], [], []))
             if i < len(boxes) and boxes[i][2] > 0 and boxes[i][3] > 0:
                 found.append(boxes[i])
-            (starts if i == 0 else continues).append(texts[word])
+            (starts if i == 0 else continues).append(texts[word - first])
     parts = tuple(HitPart(line, union(found), " ".join(starts or continues))
                   for line, (found, starts, continues) in sorted(lines.items()))
     return Hit(item_id=item_id, n=page.n, canvas_width=page.width, canvas_height=page.height,
-               first=first, last=last, match=" ".join(texts[first:last + 1]),
+               first=first, last=last, match=" ".join(texts),
                before=before + " " if before else "", after=" " + after if after else "", parts=parts)
 
 

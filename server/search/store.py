@@ -22,11 +22,14 @@ generation rather than copied.
 """
 from __future__ import annotations
 
+import binascii
 import errno
 import hashlib
 import os
 import shutil
+import sys
 import zlib
+from array import array
 from collections import Counter
 from functools import cached_property
 from itertools import accumulate, chain
@@ -47,6 +50,8 @@ LIMIT = 0xFFFF
 _EXTRA_LINES = {f"{k:x}": max(k, 1) - 1 for k in range(16)}
 """Lines a word covers after its first, by its number of boxes (a hex digit)."""
 SEP = "\x1f"
+BSEP = SEP.encode()
+READ_SIZE = 1 << 16
 
 
 def check_item_id(item_id: str) -> str:
@@ -70,9 +75,11 @@ def page_numbers(folder: Path) -> list[int]:
 
 
 class StoredPage:
-    """One page from the store. Loading only splits lines; ``tokens`` and ``stems`` are split when
-    first read (a term query on a page with a stemmer needs only the stems); words, lines and
-    boxes are decoded one at a time, for the hits actually shown."""
+    """One page from the store. Loading only splits lines; matching looks for words in the token
+    and stem lines as they are (bytes, :func:`server.search.match.find_tokens`), and ``tokens`` and
+    ``stems`` are split only when first read (fuzzy terms); the token line's numbers are decoded
+    all at once when a hit needs them; words, lines and boxes are decoded one at a time, for the
+    hits actually shown."""
 
     def __init__(self, n: int, language: str | None, width: int, height: int, label: str,
                  tokens: bytes, stems: bytes | None, packed: str, tail: bytes) -> None:
@@ -86,6 +93,40 @@ class StoredPage:
         self.packed = packed
         self._tail = tail
 
+    @property
+    def raw_tokens(self) -> bytes:
+        """The folded tokens as stored: UTF-8, separated by single spaces."""
+        return self._raw_tokens
+
+    @property
+    def raw_stems(self) -> bytes:
+        """The stems as stored (the tokens on a page without a stemmer)."""
+        return self._raw_tokens if self._raw_stems is None else self._raw_stems
+
+    @cached_property
+    def _columns(self) -> array[int]:
+        """The token line as numbers, decoded in one step: token ``i``'s word, first and last
+        physical line at ``3i``, ``3i + 1``, ``3i + 2``."""
+        columns = array("H", binascii.unhexlify(self.packed))
+        if sys.byteorder == "little":
+            columns.byteswap()
+        return columns
+
+    @property
+    def owners(self) -> array[int]:
+        """Token ``i``'s word (the numbers of :meth:`word_of`, for every token)."""
+        return self._columns[0::3]
+
+    @property
+    def first_lines(self) -> array[int]:
+        """Token ``i``'s word's first physical line."""
+        return self._columns[1::3]
+
+    @property
+    def last_lines(self) -> array[int]:
+        """Token ``i``'s word's last physical line."""
+        return self._columns[2::3]
+
     @cached_property
     def tokens(self) -> list[str]:
         """The page's folded tokens (token ``i`` of the page)."""
@@ -97,13 +138,11 @@ class StoredPage:
         return self.tokens if self._raw_stems is None else self._raw_stems.decode("utf-8").split()
 
     @cached_property
-    def _words(self) -> tuple[str, str, str]:
-        texts, meta, boxes = zlib.decompress(self._tail).decode("utf-8").split("\n")
-        return texts, meta, boxes
-
-    @property
-    def _texts(self) -> str:
-        return self._words[0]
+    def _words(self) -> tuple[bytes, str, str]:
+        """The compressed part, split: the word texts left as UTF-8 (a hit decodes only the words
+        it shows), the numbers as text."""
+        texts, meta, boxes = zlib.decompress(self._tail).split(b"\n")
+        return texts, meta.decode("ascii"), boxes.decode("ascii")
 
     @property
     def _meta(self) -> str:
@@ -125,7 +164,18 @@ class StoredPage:
     @cached_property
     def texts(self) -> list[str]:
         """Every word's text as printed, in reading order."""
-        return self._texts.split(SEP) if self._texts else []
+        raw = self._words[0]
+        return raw.decode("utf-8").split(SEP) if raw else []
+
+    def texts_of(self, start: int, stop: int) -> list[str]:
+        """``texts[start:stop]`` (``0 <= start``), decoding only those words."""
+        return [w.decode("utf-8") for w in self._pieces[start:stop]]
+
+    @cached_property
+    def _pieces(self) -> list[bytes]:
+        """Every word's text, still UTF-8 (split once: a page of a common word shows many hits)."""
+        raw = self._words[0]
+        return raw.split(BSEP) if raw else []
 
     def __len__(self) -> int:
         return len(self._meta) // META
@@ -276,10 +326,18 @@ def write_text(path: Path, text: str) -> None:
 
 def read_page(gen_dir: Path, item_id: str, n: int) -> StoredPage | None:
     try:
-        with open(f"{gen_dir}/{WORDS_DIR}/{check_item_id(item_id)}/{int(n)}.page", "rb") as f:
-            data = f.read()
+        fd = os.open(f"{gen_dir}/{WORDS_DIR}/{check_item_id(item_id)}/{int(n)}.page", os.O_RDONLY)
     except FileNotFoundError:
         return None
+    try:  # one read(2) for a page (~10 KB), no buffered file object: within-item search reads hundreds
+        data = os.read(fd, READ_SIZE)
+        if len(data) == READ_SIZE:
+            parts = [data]
+            while chunk := os.read(fd, READ_SIZE):
+                parts.append(chunk)
+            data = b"".join(parts)
+    finally:
+        os.close(fd)
     return decode_page(n, data)
 
 
