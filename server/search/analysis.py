@@ -92,17 +92,42 @@ def stem(folded: str, language: str | None) -> str:
     return result or folded
 
 
+STEM_CACHE = 200_000
+"""Stems kept per language at ingest (:func:`stemmer`)."""
+
+
+class _Stems(dict[str, str]):
+    """Folded token → stem in one language; a miss stems (and is kept until the cache is full,
+    then the cache starts again: a plain dict's lookup costs half an ``lru_cache`` one's)."""
+
+    def __init__(self, language: str | None) -> None:
+        super().__init__()
+        self.language = language
+
+    def __missing__(self, folded: str) -> str:
+        if len(self) >= STEM_CACHE:
+            self.clear()
+        result = self[folded] = stem(folded, self.language)
+        return result
+
+
 @lru_cache(maxsize=64)
 def stemmer(language: str | None) -> Callable[[str], str]:
     """:func:`stem` for one language, as a one-argument cached function: ingest stems every token
-    of every page, and a one-key cache lookup is a third of the two-key one."""
-    return lru_cache(maxsize=200_000)(lambda folded: stem(folded, language))
+    of every page (``map(stemmer(lang), tokens)``), and a dictionary lookup is the cheapest cache."""
+    return _Stems(language).__getitem__
 
 
 @lru_cache(maxsize=200_000)
 def word_tokens(word: str) -> tuple[tuple[str, str], ...]:
     """``(folded, display form)`` of each token of one OCR word (cached: words repeat a lot)."""
     return tuple((f, display_form(t)) for t in raw_tokens(word) if (f := fold(t)))
+
+
+@lru_cache(maxsize=200_000)
+def word_folds(word: str) -> tuple[str, ...]:
+    """The folded tokens of one OCR word: the first halves of :func:`word_tokens`."""
+    return tuple(f for f, _ in word_tokens(word))
 
 
 def display_form(token: str) -> str:

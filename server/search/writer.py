@@ -47,6 +47,7 @@ from server.search.store import (
     same_entries,
     same_folder,
     token_counts,
+    write_file,
     write_text,
     write_vocab,
 )
@@ -154,7 +155,7 @@ class SearchIndexWriter:
             words = [(w.text, w.line, w.boxes) for w in page.page.words]
             body, toks, stems, kept = encode_page(page.n, lang, page.label, page.canvas_width,
                                                   page.canvas_height, words)
-            (folder / f"{int(page.n)}.page").write_bytes(body)
+            write_file(f"{folder}/{int(page.n)}.page", body)
             item_words.update(kept)
             if not toks:
                 continue

@@ -15,10 +15,11 @@ from server.search.model import IndexedItem
 from server.search.solr.client import SolrClient
 from server.search.solr.query import FOLDED, NONE, field_text, text_field
 from server.search.solr.reader import FACETS_KEY, VERSION
+from server.search.solr.routing import cluster_shards, shard_index
 from server.search.store import item_dir, page_numbers, read_page
 
 BATCH = 500
-"""Documents per update request."""
+"""Documents per update request (one shard's documents: see :mod:`.routing`)."""
 SENDERS = 2
 """Update requests in flight at once: each shard's leader analyses a batch on its own thread, so
 two senders keep both busy while the next batch is prepared here."""
@@ -105,7 +106,15 @@ class SolrWriter:
         self.seq = max(time.time_ns() // 1000, previous_seq + 1)
         self._live = live_versions(manifests, Path(gen_dir))
         collect_garbage(self.client, self.pub, self._live)
-        self._batch: list[dict[str, Any]] = []
+        # one batch per shard, sent to its leader (the configured nodes after it, should it fail);
+        # key None: documents Solr routes itself
+        shards = cluster_shards(self.client)
+        self._shards = shards
+        self._clients: dict[int | None, SolrClient] = {None: self.client}
+        for i, shard in enumerate(shards):
+            urls = [shard.leader] + [u for u in self.client.urls if u != shard.leader]
+            self._clients[i] = SolrClient(",".join(urls), self.collection)
+        self._batches: dict[int | None, list[dict[str, Any]]] = {}
         self._added: list[str] = []
         self._sender = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="solr-writer")
         self._pending: list[Future[Any]] = []
@@ -125,23 +134,26 @@ class SolrWriter:
         self._added.append(version)
         entry[FACETS_KEY] = doc_facets(item_id, entry)
         facets = facet_fields(entry[FACETS_KEY])
+        shard = shard_index(self._shards, item_id)
+        batch = self._batches.setdefault(shard, [])
         for page in pages:
-            self._batch.append({"id": f"{version}-{page.n}", "item": item_id, "iv": version, "pub": self.pub,
+            batch.append({"id": f"{version}-{page.n}", "item": item_id, "iv": version, "pub": self.pub,
                                 "g": self.seq, "n": int(page.n), "lang": page.language or NONE,
                                 text_field(page.language): field_text(page.tokens, page.stems, page.language),
                                 FOLDED: " ".join(page.tokens), **facets})
-            if len(self._batch) >= BATCH:
-                self._flush()
+            if len(batch) >= BATCH:
+                self._flush(shard)
+                batch = self._batches.setdefault(shard, [])
 
     def forget(self, item_id: str) -> None:
         """Nothing now: the served generation still lists the old version (collected later)."""
 
-    def _flush(self) -> None:
-        """Send the batch in the background (Solr analyses batches while we prepare the next);
+    def _flush(self, shard: int | None) -> None:
+        """Send a shard's batch in the background (Solr analyses batches while we prepare the next);
         at most :data:`SENDERS` in flight and as many waiting, and the first error stops the ingest."""
-        if self._batch:
-            batch, self._batch = self._batch, []
-            self._pending.append(self._sender.submit(self.client.update, batch))
+        batch = self._batches.pop(shard, None)
+        if batch:
+            self._pending.append(self._sender.submit(self._clients[shard].update, batch))
             while len(self._pending) > 2 * SENDERS:
                 self._pending.pop(0).result()
 
@@ -150,7 +162,8 @@ class SolrWriter:
             self._pending.pop(0).result()
 
     def commit(self, meta: dict[str, Any]) -> None:
-        self._flush()
+        for shard in list(self._batches):
+            self._flush(shard)
         self._drain()
         self._sender.shutdown()
         self.client.update({"commit": {}})
@@ -160,7 +173,7 @@ class SolrWriter:
 
     def abort(self) -> None:
         """Best effort: these versions are unlisted anyway, and collected at the next ingest."""
-        self._batch = []
+        self._batches = {}
         for future in self._pending:
             future.cancel()
         with contextlib.suppress(Exception):
