@@ -21,7 +21,6 @@ Usage by ingest::
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections import Counter
@@ -37,6 +36,7 @@ from server.search.model import IndexedItem, IndexedPage
 from server.search.store import (
     WORDS_DIR,
     check_item_id,
+    drop,
     encode_page,
     entries,
     item_dir,
@@ -125,14 +125,13 @@ class SearchIndexWriter:
         # the previous generation's link, shared as it is (its word folder is there: that generation
         # is kept, with the objects it links); otherwise its folder, if it has one. A donor's entry
         # of an item unchanged since is that link already.
-        if item_id in self._same:
-            pass
-        elif not (self._same_parent and self._drop(item_id)
-                  and relink(self._previous_words, str(self.words_dir), item_id, 2, self._marked)):
-            if not self.can_keep(item_id):
-                return False
-            self._drop(item_id)
-            keep_item_folder(self.previous / WORDS_DIR / item_id, item_dir(self.gen_dir, item_id))
+        if item_id not in self._same:
+            self._drop(item_id)  # a donor's entry naming another version
+            if not (self._same_parent
+                    and relink(self._previous_words, str(self.words_dir), item_id, 2, self._marked)):
+                if not self.can_keep(item_id):
+                    return False
+                keep_item_folder(self.previous / WORDS_DIR / item_id, item_dir(self.gen_dir, item_id))
         data = dict(self._previous_items[item_id])
         if not isinstance(item, str):
             data.update(item.to_json())
@@ -217,13 +216,11 @@ class SearchIndexWriter:
             self.commit()
 
     # -- internals -----------------------------------------------------------------------
-    def _drop(self, item_id: str) -> bool:
-        """Remove a donor's entry for the item, if there is one (True: the entry is free)."""
+    def _drop(self, item_id: str) -> None:
+        """Remove a donor's entry for the item, if there is one."""
         if item_id in self._existing:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.words_dir / item_id)
+            drop(self.words_dir, item_id)
             self._existing.discard(item_id)
-        return True
 
     def _check_new(self, item_id: str) -> None:
         if self._done:
