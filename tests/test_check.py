@@ -13,6 +13,7 @@ import pytest
 from server.holdings.model import Holdings, Problem
 from server.ingest.htmlreport import (
     KEEP_REPORTS,
+    LISTED_UNCHANGED,
     ReportData,
     hint,
     render,
@@ -143,6 +144,23 @@ def test_hostile_names_are_escaped_and_old_reports_pruned(tmp_path: Path) -> Non
         write_report(data, tmp_path, "en")
     kept = sorted((tmp_path / "reports").glob("*.html"))
     assert len(kept) == KEEP_REPORTS and kept[0].name.startswith("20231114T221323")
+
+
+def test_unchanged_items_are_counted_not_all_listed(tmp_path: Path) -> None:
+    """A one-item change in a large archive: the report names what changed, counts the rest (its size
+    does not grow with the archive), in both languages."""
+    many = [f"item-{n:06d}" for n in range(LISTED_UNCHANGED * 20)]
+    data = ReportData("ingest", Holdings(root=tmp_path), [], {"changed": ["the-one"], "unchanged": many,
+                                                              "withdrawn": [f"gone-{n}" for n in range(300)]})
+    small = render(replace(data, outcomes={"changed": ["the-one"], "unchanged": many[:LISTED_UNCHANGED * 2],
+                                           "withdrawn": data.outcomes["withdrawn"]}), "en")
+    html = render(data, "en")
+    assert abs(len(html) - len(small)) < 100
+    assert "the-one" in html and "gone-299" in html  # what needs a look is always listed
+    assert f"Unchanged ({len(many)})" in html and f"<b>{len(many)}</b>" in html
+    assert many[LISTED_UNCHANGED - 1] in html and many[LISTED_UNCHANGED] not in html
+    assert f"and {len(many) - LISTED_UNCHANGED} more, not listed" in html
+    assert f"e altri {len(many) - LISTED_UNCHANGED}, non elencati" in render(data, "it")
 
 
 def test_reports_are_never_served(tmp_path: Path) -> None:

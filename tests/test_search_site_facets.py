@@ -18,10 +18,9 @@ import pytest
 
 from server.search import IndexedItem, IndexedPage, SearchService, SiteQuery, site_search
 from server.search import site as site_module
-from server.search.meta import read_meta
+from server.search.meta import INDEX_DIR, read_meta, write_meta
 from server.search.site import SiteResults
 from server.search.urls import SearchUrls
-from server.search.writer import INDEX_DIR, META_FILE
 from tests.search_engines import search_engine, solr_url  # noqa: F401
 from tests.search_support import index_generation
 from tests.test_search_writer import page
@@ -278,11 +277,13 @@ def test_a_generation_without_facets_in_solr_is_answered_and_upgraded(tmp_path: 
         pytest.skip("Solr's documents")
     from server.search import SearchIndexWriter
     first = index_generation(tmp_path, [(meta(i), item_pages(i)) for i in range(6)])
-    path = first / INDEX_DIR / META_FILE
-    description = json.loads(path.read_text())
+    description = read_meta(first)
+    assert description is not None
     for entry in description["items"].values():
         entry.pop("solr_facets")
-    path.write_text(json.dumps(description))
+    for part in (first / INDEX_DIR).glob("heritage-*.json"):
+        part.unlink()
+    write_meta(first / INDEX_DIR, description, description["items"])
     old = SearchService(first)
     assert not old.engine.facets_indexed  # type: ignore[union-attr]
     before = answer(site_search(old, URLS, SiteQuery("comune", sort="date")))

@@ -9,8 +9,8 @@ import pytest
 
 from server.ocr.model import PageText, Word
 from server.search import IndexedItem, IndexedPage, SearchIndexWriter, SearchService
+from server.search.meta import INDEX_DIR, META_FILE, PARTS, read_meta
 from server.search.store import read_page
-from server.search.writer import INDEX_DIR, META_FILE
 from tests.search_engines import search_engine, solr_url  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("search_engine")
@@ -105,6 +105,59 @@ def test_an_index_of_another_format_is_rebuilt_not_reused(tmp_path: Path) -> Non
     writer.add_item(item("a"), [page(1, "testo")])
     writer.commit()
     assert hits(g2, "a", "testo") == 1
+
+
+def test_a_one_item_change_rewrites_one_part_of_the_items(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The items' entries are kept in parts: those of unchanged items are the previous generation's
+    files (hard links), so a one-item change does not write every item's entry again."""
+    from server.search import meta as meta_module
+    monkeypatch.setattr(meta_module, "PART_SIZE", 8)
+    g1, g2, g3 = tmp_path / "gen-1", tmp_path / "gen-2", tmp_path / "gen-3"
+    ids = [f"i{n:03d}" for n in range(300)]
+    build(g1, None, {i: [page(1, f"testo {i}")] for i in ids[:200]} | {i: [] for i in ids[200:]})
+    parts = sorted((g1 / INDEX_DIR).glob("heritage-items-*.json"))
+    assert len(parts) == 64 and meta_module.part_count(300, 64) == 64
+    before = snapshot(g1)
+    g2.mkdir()
+    with SearchIndexWriter(g2, g1) as writer:
+        for i in ids:
+            if i != "i250":  # withdrawn; i005 gets another year
+                assert writer.keep_item(item(i, year=1950) if i == "i005" else item(i))
+        writer.add_item(item("new"), [page(1, "nuovo testo")])
+    assert snapshot(g1) == before
+    touched = {meta_module.part_of(i, 64) for i in ("i005", "i250", "new")}
+    for n in range(64):
+        name = meta_module.PART_FILE.format(n)
+        shared = (g1 / INDEX_DIR / name).stat().st_ino == (g2 / INDEX_DIR / name).stat().st_ino
+        assert shared == (n not in touched), n
+    described = meta_module.read_meta(g2)
+    assert described is not None and set(described["items"]) == set(ids) - {"i250"} | {"new"}
+    assert described["items"]["i005"]["year"] == 1950 and described["items"]["i006"]["year"] == 1900
+    service = SearchService(g2)
+    assert service.items["i005"].year == 1950 and "i250" not in service.items
+    assert hits(g2, "i007", "testo") == 1 and hits(g2, "new", "nuovo") == 1
+    # an archive grown fourfold: every part is written again, in more parts
+    build(g3, g2, {f"more{n}": [] for n in range(2200)}, keep=tuple(described["items"]))
+    grown = meta_module.read_meta(g3)
+    assert grown is not None and len(grown["items"]) == 2500 and grown[meta_module.PARTS] == 512
+    assert not any((g3 / INDEX_DIR / meta_module.PART_FILE.format(n)).stat().st_ino
+                   == (g2 / INDEX_DIR / meta_module.PART_FILE.format(n)).stat().st_ino for n in range(64))
+
+
+def test_a_description_with_its_items_inside_is_read(tmp_path: Path) -> None:
+    """Generations written before the parts keep being served, and the next one reuses their index."""
+    g1, g2 = tmp_path / "gen-1", tmp_path / "gen-2"
+    build(g1, None, {"a": [page(1, "la questione di Firenze")], "b": [page(1, "Milano")]})
+    described = read_meta(g1)
+    assert described is not None
+    for part in (g1 / INDEX_DIR).glob("heritage-items-*.json"):
+        part.unlink()
+    assert read_meta(g1) is None  # a part missing: not a complete description
+    described.pop(PARTS)
+    (g1 / INDEX_DIR / META_FILE).write_text(json.dumps(described))
+    assert SearchService(g1).items["a"].label == {"it": ["a"]} and hits(g1, "a", "firenze") == 1
+    build(g2, g1, {"c": [page(1, "Torino")]}, keep=("a", "b"))
+    assert hits(g2, "a", "firenze") == 1 and set(SearchService(g2).items) == {"a", "b", "c"}
 
 
 def test_writer_refuses_misuse(tmp_path: Path) -> None:

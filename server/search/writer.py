@@ -21,7 +21,6 @@ Usage by ingest::
 """
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any, Self
 from server.search.analysis import ANALYSIS_VERSION, language_key
 from server.search.engines import EngineSettings, PageDoc, engine_writer
 from server.search.lexicon import Vocabulary, counts_of, dump
-from server.search.meta import FORMAT_VERSION, INDEX_DIR, LEXICON_FILE, META_FILE, read_meta
+from server.search.meta import FORMAT_VERSION, INDEX_DIR, LEXICON_FILE, PARTS, read_meta, write_meta
 from server.search.model import IndexedItem, IndexedPage
 from server.search.store import (
     WORDS_DIR,
@@ -88,6 +87,8 @@ class SearchIndexWriter:
         self.words_dir.mkdir(parents=True, exist_ok=recycled)
         self.index_dir.mkdir(parents=True)
         self._previous_items: dict[str, dict[str, Any]] = dict(meta["items"]) if meta else {}
+        self._previous_parts: int | None = meta.get(PARTS) if meta else None
+        self._changed: set[str] = set()  # items whose entry is not the previous generation's (parts rewritten)
         self._collections: dict[str, Any] = dict(meta.get("collections") or {}) if meta else {}
         self._languages: set[str] = set(meta.get("languages") or []) if meta else set()
         self._lexicon: Counter[str] = Counter()
@@ -132,11 +133,14 @@ class SearchIndexWriter:
                 if not self.can_keep(item_id):
                     return False
                 keep_item_folder(self.previous / WORDS_DIR / item_id, item_dir(self.gen_dir, item_id))
-        data = dict(self._previous_items[item_id])
+        before = self._previous_items[item_id]
+        data = dict(before)
         if not isinstance(item, str):
             data.update(item.to_json())
         self._engine.keep(item_id, data)
         self._items[item_id] = data
+        if data != before:
+            self._changed.add(item_id)
         return True
 
     def add_item(self, item: IndexedItem, pages: list[IndexedPage]) -> None:
@@ -171,6 +175,7 @@ class SearchIndexWriter:
         data["page_languages"] = sorted(page_languages - {NONE})
         self._engine.add(item_id, data, docs)
         self._items[item_id] = data
+        self._changed.add(item_id)
 
     def remove_items(self, item_ids: list[str]) -> None:
         """Drop items explicitly (``commit`` also drops every previous item not kept or added)."""
@@ -196,7 +201,8 @@ class SearchIndexWriter:
                 "languages": sorted(self._languages), "items": self._items, "collections": self._collections}
         self._engine.commit(meta)
         write_text(self.index_dir / LEXICON_FILE, dump(self._lexicon))
-        write_text(self.index_dir / META_FILE, json.dumps(meta, ensure_ascii=False, separators=(",", ":")))
+        write_meta(self.index_dir, meta, self._items, previous=self.previous / INDEX_DIR if self.previous else None,
+                   previous_parts=self._previous_parts, changed=self._changed)
         self._done = True
 
     def abort(self) -> None:
@@ -232,5 +238,6 @@ class SearchIndexWriter:
         """Delete a previous generation's documents of an item, and its words from the lexicon."""
         if self._previous_items.pop(item_id, None) is None or self.previous is None:
             return
+        self._changed.add(item_id)
         self._engine.forget(item_id)
         self._lexicon.subtract(counts_of(Vocabulary.load(self.previous / WORDS_DIR / item_id / "vocab.tsv")))

@@ -14,11 +14,13 @@ from typing import Any
 from whoosh import index as windex
 
 from server.search.engines import PageDoc
+from server.search.meta import OWN_PREFIX
 from server.search.whoosh.schema import NONE, bigram_field, common_grams, make_schema, text_field
 
 INDEX_DIR = "index"
-OWN_FILES = ("heritage-search.json", "lexicon.tsv")
-"""Files of the index folder that are not Whoosh's (written by the engine-independent writer)."""
+OWN_FILES = ("lexicon.tsv",)
+"""Files of the index folder that are not Whoosh's (written by the engine-independent writer),
+besides those named ``heritage-*`` (the index's description and its item parts)."""
 
 
 class WhooshWriter:
@@ -30,7 +32,8 @@ class WhooshWriter:
         self.index_dir.mkdir(parents=True, exist_ok=True)
         if previous_meta is not None and previous is not None:
             for entry in os.scandir(previous / INDEX_DIR):
-                if entry.is_file() and entry.name not in OWN_FILES and not entry.name.endswith("LOCK"):
+                if (entry.is_file() and entry.name not in OWN_FILES and not entry.name.startswith(OWN_PREFIX)
+                        and not entry.name.endswith("LOCK")):
                     try:
                         os.link(entry.path, self.index_dir / entry.name)
                     except OSError:
