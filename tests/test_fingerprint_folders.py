@@ -157,6 +157,9 @@ def test_an_unchanged_folders_digests_come_from_its_record_in_page_order(root: P
         assert got is not None, item.id
         assert got == ([first.digests[str(p.image)] for p in item.pages],
                        [first.digests[str(p.ocr)] if p.ocr else "" for p in item.pages])
+        assert item.pages is fps._folders[str(item.folder)].made  # made from the record: known by identity
+        copy = (*item.pages,)
+        assert copy is not item.pages and fps.recorded(item.folder, copy) == got  # an equal copy: compared page by page
         assert fps.recorded(item.folder, item.pages[:-1]) is None  # not the record's pages
         assert fps.recorded(item.folder, item.pages[::-1]) is None
     changed.write_text(changed.read_text(encoding="utf-8") + " ", encoding="utf-8")

@@ -144,6 +144,24 @@ def test_a_one_item_change_rewrites_one_part_of_the_items(tmp_path: Path, monkey
                    == (g2 / INDEX_DIR / meta_module.PART_FILE.format(n)).stat().st_ino for n in range(64))
 
 
+def test_the_lexicon_is_linked_while_no_word_count_changes(tmp_path: Path) -> None:
+    """The lexicon holds every word of the archive: an item indexed again with the same words (its
+    title changed) leaves it as it was, linked; a change of words writes it, with the counts a
+    generation built from nothing has."""
+    g1, g2, g3, fresh = (tmp_path / n for n in ("gen-1", "gen-2", "gen-3", "fresh"))
+    pages = {"a": [page(1, "la questione di Firenze"), page(2, "il comune di Firenze")], "b": [page(1, "Milano e Torino")]}
+    build(g1, None, pages)
+    build(g2, g1, {"a": pages["a"]}, keep=("b",))  # indexed again, same words
+    lexicon = INDEX_DIR + "/lexicon.tsv"
+    assert (g2 / lexicon).stat().st_ino == (g1 / lexicon).stat().st_ino
+    build(g3, g2, {"a": [page(1, "la questione di Genova")], "c": [page(1, "Torino Torino")]})  # b removed
+    build(fresh, None, {"a": [page(1, "la questione di Genova")], "c": [page(1, "Torino Torino")]})
+    assert (g3 / lexicon).stat().st_ino != (g2 / lexicon).stat().st_ino
+    assert (g3 / lexicon).read_text() == (fresh / lexicon).read_text()
+    assert "torino\t2" in (g3 / lexicon).read_text() and "firenze" not in (g3 / lexicon).read_text()
+    assert "firenze" in (g1 / lexicon).read_text()  # the served generation's, untouched
+
+
 def test_a_description_with_its_items_inside_is_read(tmp_path: Path) -> None:
     """Generations written before the parts keep being served, and the next one reuses their index."""
     g1, g2 = tmp_path / "gen-1", tmp_path / "gen-2"

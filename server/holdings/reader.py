@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -291,15 +291,16 @@ def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: 
                                                                      "code (it, de, lat …)", id=item_id, code=code),
                                              item_id, "warning"))
         languages.append(code.lower())
-    pages: list[Page] = []
+    pages: Sequence[Page] = []
     if folder is None:
         errors.append(N_("no folder items/%(id)s/", id=item_id))
     elif package is not None and package.pages:
         pages = [Page(p.image, p.ocr, _ocr_format(p.ocr), p.label) for p in package.pages]
     elif package is None and (known := watch.pages(str(folder))) is not None:  # as the last run found them
         prefix = str(folder) + os.sep
-        pages = [Page(_child_known(folder, prefix, image), _child_known(folder, prefix, ocr) if ocr else None,
-                      ocr_format) for image, ocr, ocr_format in known]  # type: ignore[arg-type]
+        pages = tuple([Page(_child_known(folder, prefix, image), _child_known(folder, prefix, ocr) if ocr else None,
+                            ocr_format) for image, ocr, ocr_format in known])  # type: ignore[arg-type]
+        watch.made_pages(str(folder), pages)  # the tuple the item holds (tuple() of it is itself)
     else:
         before = len(holdings.problems), len(errors)
         pages = _list_pages(folder, item_id, holdings.problems, errors,

@@ -65,6 +65,14 @@ class Fingerprints:
         record = self._folders.get(prefix)
         if record is None or not record.matched or record.pages is None or len(record.pages) != len(pages):
             return None
+        digests = record.digests
+        if pages is record.made:  # the reader's pages, made from the record itself: no path to compare
+            get = digests.get
+            masters = [get(image, "") for image, _, _ in record.pages]
+            ocrs = [get(ocr, "") if ocr is not None else "" for _, ocr, _ in record.pages]
+            if all(masters) and sum(map(bool, ocrs)) == sum([ocr is not None for _, ocr, _ in record.pages]):
+                return masters, ocrs  # every master and every OCR file has its digest
+            return None
         prefix += os.sep
         digests = record.digests
         masters, ocrs = [], []
@@ -149,6 +157,12 @@ class Fingerprints:
         record = self._folders.get(folder)
         return record.pages if record is not None and record.matched else None
 
+    def made_pages(self, folder: str, pages: tuple[Page, ...]) -> None:
+        """Keep the reader's pages made from :meth:`pages`: :meth:`recorded` knows them by identity."""
+        record = self._folders.get(folder)
+        if record is not None and record.matched:
+            record.made = pages
+
     def remember_pages(self, folder: str, pages: list[tuple[str, str | None, str | None]]) -> None:
         """Record the pages the reader found in a folder it had nothing to say about (no problem, no error)."""
         record = self._folders.get(folder)
@@ -224,7 +238,8 @@ class Fingerprints:
 class _Folder:
     """A signed item folder: its signature, and what this run (or the previous one) learnt of its files."""
 
-    __slots__ = ("before", "digests", "entries", "kinds", "known", "matched", "pages", "signature", "stamps", "stats")
+    __slots__ = ("before", "digests", "entries", "kinds", "known", "made", "matched", "pages", "signature", "stamps",
+                 "stats")
 
     def __init__(self, signature: str, entries: int) -> None:
         self.signature, self.entries = signature, entries
@@ -236,6 +251,7 @@ class _Folder:
         self.known: tuple[int, int, str] | None = None  # the previous row, while nothing is to be added to it
         self.before: dict[str, tuple[str, str, str]] = {}  # a changed folder's previous record: name → (stamp, digest, kind)
         self.pages: list[tuple[str, str | None, str | None]] | None = None  # what the reader found (remember_pages)
+        self.made: tuple[Page, ...] | None = None  # the reader's Page objects made from ``pages`` (made_pages)
 
     def row(self) -> tuple[int, int, str]:
         if self.known is not None:

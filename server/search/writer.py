@@ -91,9 +91,10 @@ class SearchIndexWriter:
         self._changed: set[str] = set()  # items whose entry is not the previous generation's (parts rewritten)
         self._collections: dict[str, Any] = dict(meta.get("collections") or {}) if meta else {}
         self._languages: set[str] = set(meta.get("languages") or []) if meta else set()
-        self._lexicon: Counter[str] = Counter()
-        if meta and self.previous is not None:
-            self._lexicon = counts_of(Vocabulary.load(self.previous / INDEX_DIR / LEXICON_FILE))
+        # the lexicon is the previous one plus what items added and minus what they took away; read,
+        # summed and written again only when that is not nothing (it holds the archive's every word)
+        self._lexicon_base = self.previous / INDEX_DIR / LEXICON_FILE if meta and self.previous is not None else None
+        self._lexicon: Counter[str] = Counter()  # the change to it
         self._engine = engine_writer(self.gen_dir, self.previous, meta, self.settings)
         self._items: dict[str, dict[str, Any]] = {}
         self._done = False
@@ -200,7 +201,7 @@ class SearchIndexWriter:
         meta = {"format": FORMAT_VERSION, "analysis": ANALYSIS_VERSION, "engine": self.settings.engine,
                 "languages": sorted(self._languages), "items": self._items, "collections": self._collections}
         self._engine.commit(meta)
-        write_text(self.index_dir / LEXICON_FILE, dump(self._lexicon))
+        self._write_lexicon()
         write_meta(self.index_dir, meta, self._items, previous=self.previous / INDEX_DIR if self.previous else None,
                    previous_parts=self._previous_parts, changed=self._changed)
         self._done = True
@@ -222,6 +223,19 @@ class SearchIndexWriter:
             self.commit()
 
     # -- internals -----------------------------------------------------------------------
+    def _write_lexicon(self) -> None:
+        """The previous generation's lexicon linked when no count changed, else summed and written."""
+        target = self.index_dir / LEXICON_FILE
+        if self._lexicon_base is not None and not any(self._lexicon.values()):
+            try:
+                os.link(self._lexicon_base, target)
+                return
+            except OSError:  # another file system, or none to link: written
+                pass
+        counts = counts_of(Vocabulary.load(self._lexicon_base)) if self._lexicon_base is not None else Counter()
+        counts.update(self._lexicon)  # adds the changes, negative ones included
+        write_text(target, dump(counts))
+
     def _drop(self, item_id: str) -> None:
         """Remove a donor's entry for the item, if there is one."""
         if item_id in self._existing:
