@@ -267,12 +267,23 @@ def main() -> None:
         at_10m = beyond[0] + slope * (TEN_MILLION - b["pages"])
         ratio = round(b["change_seconds"] / a["change_seconds"], 2)
         cpu_ratio = round(b["change_cpu_seconds"] / a["change_cpu_seconds"], 2)
+        # each change of the larger publication over the smaller one's just before it: the machine's
+        # speed drifts within a run (a shared host), and the two of a pair ran seconds apart
+        big, small = pubs[-1].changes, pubs[0].changes
+        paired = sorted(bw / sw for (bw, _), (sw, _) in zip(big, small))
+        paired_cpu = sorted(bc / sc for (_, bc), (_, sc) in zip(big, small))
+        pair_ratio, pair_cpu = round(statistics.median(paired), 2), round(statistics.median(paired_cpu), 2)
         record["extrapolation"] = {"change_bytes_beyond_item_at_10M": round(at_10m),
                                    "publication_bytes_at_10M": b["publication_bytes_per_page"] * TEN_MILLION,
-                                   "time_ratio": ratio, "cpu_ratio": cpu_ratio}
+                                   "time_ratio": ratio, "cpu_ratio": cpu_ratio, "paired_time_ratio": pair_ratio,
+                                   "paired_cpu_ratio": pair_cpu,
+                                   "paired_ratios": [round(r, 2) for r in paired]}
         print(f"extrapolated to 10 million pages: a one-item change writes ~{at_10m / 1e6:.1f} MB beyond the item; "
               f"the publication (without pyramids) ~{b['publication_bytes_per_page'] * TEN_MILLION / 1e9:.1f} GB; "
-              f"change time {b['pages']} vs {a['pages']} pages (medians): {ratio}x wall, {cpu_ratio}x CPU", flush=True)
+              f"change time {b['pages']} vs {a['pages']} pages (medians): {ratio}x wall, {cpu_ratio}x CPU; "
+              f"median of the paired ratios (each change over the smaller one's just before it): {pair_ratio}x wall, "
+              f"{pair_cpu}x CPU (quartiles {paired[len(paired) // 4]:.2f}-{paired[3 * len(paired) // 4]:.2f})",
+              flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"ingest-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}.json"
     out.write_text(json.dumps(record, indent=1))
