@@ -115,6 +115,24 @@ def test_watched_page_reports_every_kind_of_problem(page: Any, viewer_server: An
     assert "request left loopback: https://example.org/beacon" in problems
 
 
+def test_a_request_given_up_counts_unless_the_page_moved_on(page: Any, viewer_server: Any) -> None:
+    """A request the current document aborts is a problem; one the browser cancels because the
+    visitor left the page (a thumbnail still loading when the search box is submitted) is not."""
+    held = viewer_server.url("/harness/held.jpg")
+    page.route(held, lambda route: None)  # never answered: still loading when it is given up
+    page.goto(viewer_server.url("/harness/openseadragon.html"))
+    page.evaluate("""(url) => { const c = new AbortController(); fetch(url, {signal: c.signal}).catch(() => {});
+                               setTimeout(() => c.abort(), 50); }""", held)
+    page.wait_until(lambda: bool(page.abandoned), what="the aborted fetch")
+    assert [line for line in page.problems() if "ERR_ABORTED" in line and line.endswith(held)]
+    page.reset()
+    page.evaluate("(url) => { const img = new Image(); img.src = url; document.body.append(img); }", held)
+    page.wait_until(lambda: any(r.url == held for r in page.in_flight), what="the image request")
+    page.goto(viewer_server.url("/harness/openseadragon.html"))  # the visitor moves on
+    page.wait_for_quiet()
+    assert not [line for line in page.problems() if line.endswith(held)], page.problems()
+
+
 def test_axe_runs_offline(page: Any) -> None:
     """axe-core comes from node_modules, so accessibility checks need no network either."""
     page.set_content('<html lang="en"><title>t</title><main><img src="data:,"></main></html>')

@@ -224,6 +224,9 @@ class WatchedPage:
     blocked_requests: list[str] = field(default_factory=list)
     responses: list[Hit] = field(default_factory=list)
     in_flight: set[Any] = field(default_factory=set)
+    navigations: int = 0  # documents loaded in the page (domcontentloaded: not the same document's pushState)
+    issued: dict[Any, int] = field(default_factory=dict)  # request → the document that made it
+    abandoned: list[tuple[int, str]] = field(default_factory=list)  # aborted requests: (document, line)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.page, name)
@@ -232,6 +235,7 @@ class WatchedPage:
     def attach(self, context: Any) -> WatchedPage:
         self.page.on("console", self._on_console)
         self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        self.page.on("domcontentloaded", self._on_document)
         context.on("request", self._on_request)
         context.on("response", self._on_response)
         context.on("requestfinished", self._on_finished)
@@ -245,8 +249,12 @@ class WatchedPage:
             where = location.get("url", "")
             self.console_errors.append(f"{message.text} ({where})" if where else message.text)
 
+    def _on_document(self, _: Any) -> None:
+        self.navigations += 1
+
     def _on_request(self, request: Any) -> None:
         self.in_flight.add(request)
+        self.issued[request] = self.navigations
 
     def _on_response(self, response: Any) -> None:
         # Recorded, and no longer waited for, when the headers arrive: a body that nobody reads
@@ -265,7 +273,11 @@ class WatchedPage:
         self.in_flight.discard(request)
         if request.url in self.blocked_requests:
             return
-        self.failed_requests.append(f"{request.failure} {request.method} {request.url}")
+        line = f"{request.failure} {request.method} {request.url}"
+        if "ERR_ABORTED" in str(request.failure):  # decided in problems(): events may come in either order
+            self.abandoned.append((self.issued.get(request, self.navigations), line))
+        else:
+            self.failed_requests.append(line)
 
     def _block(self, route: Any) -> None:
         url = route.request.url
@@ -282,6 +294,7 @@ class WatchedPage:
         self.failed_requests.clear()
         self.blocked_requests.clear()
         self.responses.clear()
+        self.abandoned.clear()
 
     # querying -------------------------------------------------------------
     def hits(self, predicate: Callable[[str], bool], status: int | None = 200) -> list[Hit]:
@@ -308,6 +321,10 @@ class WatchedPage:
             [f"console error: {text}" for text in self.console_errors]
             + [f"page error: {text}" for text in self.page_errors]
             + [f"failed request: {text}" for text in self.failed_requests]
+            # the browser cancels what a document was still loading when the page moves on (a
+            # visitor submitting the search box before every thumbnail arrived): not a failure of
+            # the site; a request the current document gave up is one
+            + [f"failed request: {text}" for document, text in self.abandoned if document >= self.navigations]
             + [f"request left loopback: {url}" for url in self.blocked_requests]
         )
         patterns = list(ignore)
