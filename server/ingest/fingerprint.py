@@ -74,7 +74,6 @@ class Fingerprints:
                 return masters, ocrs  # every master and every OCR file has its digest
             return None
         prefix += os.sep
-        digests = record.digests
         masters, ocrs = [], []
         for page, (image, ocr, _) in zip(pages, record.pages):
             master = digests.get(image)

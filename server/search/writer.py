@@ -87,7 +87,7 @@ class SearchIndexWriter:
         self.words_dir.mkdir(parents=True, exist_ok=recycled)
         self.index_dir.mkdir(parents=True)
         self._previous_items: dict[str, dict[str, Any]] = dict(meta["items"]) if meta else {}
-        self._previous_parts: int | None = meta.get(PARTS) if meta else None
+        self._previous_parts: int | None = meta[PARTS] if meta and isinstance(meta.get(PARTS), int) else None
         self._changed: set[str] = set()  # items whose entry is not the previous generation's (parts rewritten)
         self._collections: dict[str, Any] = dict(meta.get("collections") or {}) if meta else {}
         self._languages: set[str] = set(meta.get("languages") or []) if meta else set()
