@@ -126,6 +126,46 @@ def test_phrases_are_exact_site_wide(solr: SolrClient, tmp_path: Path) -> None:
     assert site_total(gen, '"firenze e la"') == 5
 
 
+def test_documents_are_kept_only_where_they_are(solr: SolrClient, solr_url: str, tmp_path: Path,  # noqa: F811
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ingest into another collection (``HERITAGE_SOLR_COLLECTION`` changed: a new cluster, a new
+    configset), or into one emptied since, indexes every item again instead of listing versions the
+    collection does not hold; the generation served meanwhile keeps answering from its own."""
+    from server.search import SearchIndexWriter
+    from tests.test_search_writer import item
+    pages = {"a": [page(1, "vecchio testo di Firenze")], "b": [page(1, "Milano e Torino")]}
+    manifests = tmp_path / "manifests"
+    g1, g2, g3, g4 = (manifests / f"gen-{n}" for n in range(1, 5))
+    build(g1, None, pages)
+    other = f"{COLLECTION}-moved-{os.getpid()}"
+    moved = SolrClient(solr_url, other)
+    setup(moved)
+    try:
+        monkeypatch.setenv("HERITAGE_SOLR_COLLECTION", other)
+
+        def ingest_again(gen: Path, previous: Path) -> list[str]:
+            kept = []
+            gen.mkdir()
+            with SearchIndexWriter(gen, previous) as writer:
+                for item_id, item_pages in pages.items():
+                    if writer.keep_item(item(item_id)):
+                        kept.append(item_id)
+                    else:  # as ingest does: the item's pages from the previous publication
+                        writer.add_item(item(item_id), item_pages)
+            return kept
+
+        assert ingest_again(g2, g1) == []  # the other collection holds none of gen-1's documents
+        assert SearchService(g2).search_item("a", "firenze").total_hits == 1 and site_total(g2, "milano") == 1
+        assert site_total(g1, "milano") == 1 and raw_count(solr, "f:milano") >= 1  # gen-1: from its own collection
+        assert ingest_again(g3, g2) == ["a", "b"]  # where they are: kept
+        moved.update({"delete": {"query": "*:*"}, "commit": {}})  # the collection emptied (recreated …)
+        assert site_total(g3, "milano") == 0
+        assert ingest_again(g4, g3) == []
+        assert site_total(g4, "milano") == 1 and SearchService(g4).search_item("a", "firenze").total_hits == 1
+    finally:
+        moved.request("GET", "admin/collections", params={"action": "DELETE", "name": other, "wt": "json"})
+
+
 def test_solr_setup_command_creates_and_updates(solr_url: str) -> None:  # noqa: F811
     name = f"setup-test-{os.getpid()}"
     run = [sys.executable, "-m", "server.cli", "solr-setup", "--url", solr_url, "--collection", name]

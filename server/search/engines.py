@@ -223,6 +223,16 @@ def open_engine(gen_dir: Path, meta: dict[str, Any], words: Any,
     return WhooshEngine(gen_dir, meta, words)
 
 
+def previous_usable(settings: EngineSettings, previous_meta: dict[str, Any]) -> bool:
+    """Whether a new generation may keep the previous one's documents (else every item is indexed
+    again): always for Whoosh (its segments are linked); for Solr, when the collection written to
+    holds them (not one renamed, recreated, emptied or on another cluster since)."""
+    if settings.engine == "solr":
+        from server.search.solr.writer import holds_previous
+        return holds_previous(settings, previous_meta)
+    return True
+
+
 def engine_writer(gen_dir: Path, previous: Path | None, previous_meta: dict[str, Any] | None,
                   settings: EngineSettings) -> EngineWriter:
     if settings.engine == "solr":

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from server.search.analysis import ANALYSIS_VERSION, language_key
-from server.search.engines import EngineSettings, PageDoc, engine_writer
+from server.search.engines import EngineSettings, PageDoc, engine_writer, previous_usable
 from server.search.lexicon import Vocabulary, counts_of, dump
 from server.search.meta import FORMAT_VERSION, INDEX_DIR, LEXICON_FILE, PARTS, read_meta, write_meta
 from server.search.model import IndexedItem, IndexedPage
@@ -82,8 +82,9 @@ class SearchIndexWriter:
         self.settings = settings or EngineSettings.from_env()
         self.previous = Path(previous_gen_dir) if previous_gen_dir else None
         meta = read_meta(self.previous) if self.previous else None
-        if meta is not None and meta.get("engine", "whoosh") != self.settings.engine:
-            meta = None  # another engine's documents: index everything again
+        if meta is not None and (meta.get("engine", "whoosh") != self.settings.engine
+                                 or not previous_usable(self.settings, meta)):
+            meta = None  # another engine's documents, or not where this one writes: index everything again
         self.words_dir.mkdir(parents=True, exist_ok=recycled)
         self.index_dir.mkdir(parents=True)
         self._previous_items: dict[str, dict[str, Any]] = dict(meta["items"]) if meta else {}

@@ -91,6 +91,22 @@ def stored_docs(gen_dir: Path, item_id: str) -> list[PageDoc]:
     return pages
 
 
+def holds_previous(settings: EngineSettings, meta: dict[str, Any]) -> bool:
+    """Whether the collection this ingest writes to holds the previous generation's documents: the
+    collection its description names, with the documents of one of its item versions (a collection
+    recreated, emptied or on another cluster has none). One term filter, whatever the archive."""
+    if str(meta.get("solr_collection") or settings.collection) != settings.collection:
+        return False
+    versions = (str(v[VERSION]) for v in (meta.get("items") or {}).values()
+                if v.get(VERSION) and int(v.get("page_count") or 0) > 0)
+    version = next(versions, None)
+    if version is None:
+        return True  # nothing indexed to lose
+    found = SolrClient(str(settings.solr_url), settings.collection).select(
+        {"q": "*:*", "fq": "{!term f=iv}" + version, "rows": 0})
+    return int(found["response"]["numFound"]) > 0
+
+
 class SolrWriter:
     """:class:`~server.search.engines.EngineWriter` into a SolrCloud collection."""
 
