@@ -185,6 +185,11 @@ class SearchEngine(Protocol):
 class EngineWriter(Protocol):
     """Write side: the documents of one new generation, next to the word store."""
 
+    def holds(self, previous_meta: dict[str, Any]) -> bool:
+        """Whether the previous generation's documents are where this writer indexes, so that
+        :meth:`keep` may reuse them; False: every item is indexed again."""
+        ...
+
     def keep(self, item_id: str, entry: dict[str, Any]) -> None:
         """The previous generation's documents of an item are reused (``entry``: its meta)."""
         ...
@@ -221,16 +226,6 @@ def open_engine(gen_dir: Path, meta: dict[str, Any], words: Any,
         return SolrEngine(settings, meta)
     from server.search.whoosh.reader import WhooshEngine
     return WhooshEngine(gen_dir, meta, words)
-
-
-def previous_usable(settings: EngineSettings, previous_meta: dict[str, Any]) -> bool:
-    """Whether a new generation may keep the previous one's documents (else every item is indexed
-    again): always for Whoosh (its segments are linked); for Solr, when the collection written to
-    holds them (not one renamed, recreated, emptied or on another cluster since)."""
-    if settings.engine == "solr":
-        from server.search.solr.writer import holds_previous
-        return holds_previous(settings, previous_meta)
-    return True
 
 
 def engine_writer(gen_dir: Path, previous: Path | None, previous_meta: dict[str, Any] | None,

@@ -11,13 +11,13 @@ description is written last and names the number of parts; a description with ``
 from __future__ import annotations
 
 import json
-import os
 import zlib
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 from server.search.analysis import ANALYSIS_VERSION
+from server.search.store import link_from, write_text
 
 INDEX_DIR = "index"
 META_FILE = "heritage-search.json"
@@ -89,16 +89,11 @@ def write_meta(index_dir: Path, meta: Mapping[str, Any], items: Mapping[str, Any
         split[part_of(item_id, parts)][item_id] = entry
     for n in range(parts):
         name = PART_FILE.format(n)
-        if n not in dirty:
-            try:
-                os.link(f"{previous}/{name}", index_dir / name)
-                continue
-            except OSError:  # another file system, a part gone: written
-                pass
-        _write(index_dir / name, split[n])
-    _write(index_dir / META_FILE, {**{k: v for k, v in meta.items() if k != "items"}, PARTS: parts})
+        if n not in dirty and link_from(f"{previous}/{name}", index_dir / name):
+            continue
+        write_text(index_dir / name, _json(split[n]))
+    write_text(index_dir / META_FILE, _json({**{k: v for k, v in meta.items() if k != "items"}, PARTS: parts}))
 
 
-def _write(path: Path, data: Any) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

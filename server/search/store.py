@@ -371,6 +371,16 @@ def write_file(path: str | Path, data: bytes) -> None:
         os.close(fd)
 
 
+def link_from(previous: str | Path, target: str | Path) -> bool:
+    """Share a previous generation's file as ``target`` (a hard link); False when it cannot be
+    (another file system, the file gone): the caller writes ``target`` then."""
+    try:
+        os.link(previous, target)
+    except OSError:
+        return False
+    return True
+
+
 def write_text(path: Path, text: str) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         f.write(text)

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from server.search.analysis import ANALYSIS_VERSION, language_key
-from server.search.engines import EngineSettings, PageDoc, engine_writer, previous_usable
+from server.search.engines import EngineSettings, PageDoc, engine_writer
 from server.search.lexicon import Vocabulary, counts_of, dump
 from server.search.meta import FORMAT_VERSION, INDEX_DIR, LEXICON_FILE, PARTS, read_meta, write_meta
 from server.search.model import IndexedItem, IndexedPage
@@ -40,6 +40,7 @@ from server.search.store import (
     entries,
     item_dir,
     keep_item_folder,
+    link_from,
     marked,
     new_item_folder,
     relink,
@@ -82,11 +83,13 @@ class SearchIndexWriter:
         self.settings = settings or EngineSettings.from_env()
         self.previous = Path(previous_gen_dir) if previous_gen_dir else None
         meta = read_meta(self.previous) if self.previous else None
-        if meta is not None and (meta.get("engine", "whoosh") != self.settings.engine
-                                 or not previous_usable(self.settings, meta)):
-            meta = None  # another engine's documents, or not where this one writes: index everything again
+        if meta is not None and meta.get("engine", "whoosh") != self.settings.engine:
+            meta = None  # another engine's documents: index everything again
         self.words_dir.mkdir(parents=True, exist_ok=recycled)
         self.index_dir.mkdir(parents=True)
+        self._engine = engine_writer(self.gen_dir, self.previous, meta, self.settings)
+        if meta is not None and not self._engine.holds(meta):
+            meta = None  # its documents are not where this generation's go: index everything again
         self._previous_items: dict[str, dict[str, Any]] = dict(meta["items"]) if meta else {}
         self._previous_parts: int | None = meta[PARTS] if meta and isinstance(meta.get(PARTS), int) else None
         self._changed: set[str] = set()  # items whose entry is not the previous generation's (parts rewritten)
@@ -96,7 +99,6 @@ class SearchIndexWriter:
         # summed and written again only when that is not nothing (it holds the archive's every word)
         self._lexicon_base = self.previous / INDEX_DIR / LEXICON_FILE if meta and self.previous is not None else None
         self._lexicon: Counter[str] = Counter()  # the change to it
-        self._engine = engine_writer(self.gen_dir, self.previous, meta, self.settings)
         self._items: dict[str, dict[str, Any]] = {}
         self._done = False
         # the previous generation's word folder, and whether its links can be copied as they are
@@ -227,12 +229,8 @@ class SearchIndexWriter:
     def _write_lexicon(self) -> None:
         """The previous generation's lexicon linked when no count changed, else summed and written."""
         target = self.index_dir / LEXICON_FILE
-        if self._lexicon_base is not None and not any(self._lexicon.values()):
-            try:
-                os.link(self._lexicon_base, target)
-                return
-            except OSError:  # another file system, or none to link: written
-                pass
+        if self._lexicon_base is not None and not any(self._lexicon.values()) and link_from(self._lexicon_base, target):
+            return
         counts = counts_of(Vocabulary.load(self._lexicon_base)) if self._lexicon_base is not None else Counter()
         counts.update(self._lexicon)  # adds the changes, negative ones included
         write_text(target, dump(counts))

@@ -40,7 +40,7 @@ def murmur3_32(data: bytes, seed: int = 0) -> int:
     h ^= h >> 13
     h = (h * 0xC2B2AE35) & mask
     h ^= h >> 16
-    return h - (1 << 32) if h & 0x80000000 else h
+    return _signed(h)
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ class Shard:
     """The leader's node URL (``http://host:port/solr``)."""
 
 
-def _signed(text: str) -> int:
-    value = int(text, 16)
+def _signed(value: int) -> int:
+    """A 32-bit unsigned value as Java's signed int."""
     return value - (1 << 32) if value & 0x80000000 else value
 
 
@@ -73,7 +73,7 @@ def shards_of(status: dict[str, Any], collection: str) -> list[Shard]:
             if len(leaders) != 1 or not leaders[0].get("base_url"):
                 return []
             low, _, high = str(shard["range"]).partition("-")
-            out.append(Shard(_signed(low), _signed(high), str(leaders[0]["base_url"]).rstrip("/")))
+            out.append(Shard(_signed(int(low, 16)), _signed(int(high, 16)), str(leaders[0]["base_url"]).rstrip("/")))
         return sorted(out, key=lambda s: s.low)
     except (KeyError, TypeError, ValueError, AttributeError):
         return []

@@ -91,22 +91,6 @@ def stored_docs(gen_dir: Path, item_id: str) -> list[PageDoc]:
     return pages
 
 
-def holds_previous(settings: EngineSettings, meta: dict[str, Any]) -> bool:
-    """Whether the collection this ingest writes to holds the previous generation's documents: the
-    collection its description names, with the documents of one of its item versions (a collection
-    recreated, emptied or on another cluster has none). One term filter, whatever the archive."""
-    if str(meta.get("solr_collection") or settings.collection) != settings.collection:
-        return False
-    versions = (str(v[VERSION]) for v in (meta.get("items") or {}).values()
-                if v.get(VERSION) and int(v.get("page_count") or 0) > 0)
-    version = next(versions, None)
-    if version is None:
-        return True  # nothing indexed to lose
-    found = SolrClient(str(settings.solr_url), settings.collection).select(
-        {"q": "*:*", "fq": "{!term f=iv}" + version, "rows": 0})
-    return int(found["response"]["numFound"]) > 0
-
-
 class SolrWriter:
     """:class:`~server.search.engines.EngineWriter` into a SolrCloud collection."""
 
@@ -134,6 +118,20 @@ class SolrWriter:
         self._added: list[str] = []
         self._sender = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="solr-writer")
         self._pending: list[Future[Any]] = []
+
+    def holds(self, previous_meta: dict[str, Any]) -> bool:
+        """The collection written to is the one the previous description names, and holds the
+        documents of one of its item versions (a collection recreated, emptied or on another
+        cluster has none): one term filter, whatever the archive."""
+        if str(previous_meta.get("solr_collection") or self.collection) != self.collection:
+            return False
+        versions = (str(v[VERSION]) for v in (previous_meta.get("items") or {}).values()
+                    if v.get(VERSION) and int(v.get("page_count") or 0) > 0)
+        version = next(versions, None)
+        if version is None:
+            return True  # nothing indexed to lose
+        found = self.client.select({"q": "*:*", "fq": "{!term f=iv}" + version, "rows": 0})
+        return int(found["response"]["numFound"]) > 0
 
     def keep(self, item_id: str, entry: dict[str, Any]) -> None:
         """The item's version (in ``entry``, from the previous generation) stays listed, unless its

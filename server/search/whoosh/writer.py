@@ -45,6 +45,10 @@ class WhooshWriter:
         self._changed = False
         self._done = False
 
+    def holds(self, previous_meta: dict[str, Any]) -> bool:
+        """Always: the previous generation's segments were linked into this index."""
+        return True
+
     def keep(self, item_id: str, entry: dict[str, Any]) -> None:
         """Nothing to do: the linked segments hold the item's documents."""
 
