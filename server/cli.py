@@ -1,10 +1,12 @@
 """The ``heritage`` command: a contract other tools script against (ingest, serve, demo, export)."""
 from __future__ import annotations
 
+import atexit
 import os
 import sys
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -179,5 +181,39 @@ def export(out_dir: Path, base_url: str) -> None:
         sys.exit(1)
 
 
+def run() -> NoReturn:
+    """The ``heritage`` console script: :func:`main`, then an exit without the interpreter's teardown.
+
+    A command that read the archive (ingest, check) ends with an object per page and per file still
+    alive; the interpreter frees them one by one at exit. That did nothing useful and took 0.19 s of
+    a 1.4 s one-item change at 20,000 pages (0.1 s at 2,000): time that grows with the archive.
+    So, as an interpreter's exit would, the ``atexit`` handlers run (logging is flushed there) and
+    the standard streams are flushed; then the process ends (``os._exit``). Every file the commands
+    write is closed before they return. Not while another (non-daemon) thread still runs: that
+    exit waits for it, as usual."""
+    try:
+        main.main(prog_name="heritage")
+    except SystemExit as stop:
+        code = stop.code
+    else:  # pragma: no cover - click's standalone mode always ends in SystemExit
+        code = 0
+    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
+        sys.exit(code)
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # what the interpreter does with sys.exit("message")
+        print(code, file=sys.stderr)
+        status = 1
+    atexit._run_exitfuncs()  # the handlers an exit runs (CPython's own hook: private, there since Python 2)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said on it
+            status = status or 1
+    os._exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()
