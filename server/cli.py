@@ -190,14 +190,16 @@ def run() -> NoReturn:
     So, as an interpreter's exit would, the ``atexit`` handlers run (logging is flushed there) and
     the standard streams are flushed; then the process ends (``os._exit``). Every file the commands
     write is closed before they return. Not while another (non-daemon) thread still runs: that
-    exit waits for it, as usual."""
+    exit waits for it, as usual; nor under a profiler or a debugger (``python -m cProfile``,
+    pyinstrument, pdb), which report after the program returns."""
     try:
         main.main(prog_name="heritage")
     except SystemExit as stop:
         code = stop.code
     else:  # pragma: no cover - click's standalone mode always ends in SystemExit
         code = 0
-    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
+    if sys.getprofile() is not None or sys.gettrace() is not None or \
+            any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
         sys.exit(code)
     if code is None:
         status = 0

@@ -67,3 +67,14 @@ def test_a_large_output_into_a_pipe_is_all_there(tmp_path: Path) -> None:
     assert sum("no folder items/" in line for line in lines) == 3000  # ~200 KB, past any pipe buffer
     assert lines[-3].startswith("check: ") and "3000 errors" in lines[-3]
     assert lines[-2].startswith("report: ") and lines[-1] == "exit handler ran"
+
+
+def test_a_profiler_still_gets_its_report(tmp_path: Path) -> None:
+    """Under ``python -m cProfile`` the exit is the ordinary one: the profile is written after the
+    program returns (pyinstrument and debuggers likewise)."""
+    out = tmp_path / "heritage.prof"
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "server.cli", "--version"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "heritage, version" in done.stdout
+    assert out.stat().st_size > 0

@@ -270,3 +270,55 @@ def test_a_noted_page_result_is_made_only_when_asked_for() -> None:
         results["cd" + "0" * 30]
     results.note_cached(broken, Path("/h/items/a/0002.jpg"))  # a malformed record: the file is read, and is not there
     assert results[broken].pyramid is None and results[broken].error
+
+
+RECORDED = [
+    [],
+    [("0001.tif", None, None)],
+    [("0001.jpg", "0001.xml", "alto"), ("0002.jpg", None, None), ("it's \"odd\" \\ è.jpg", "x.hocr", "hocr")],
+]
+
+
+@pytest.mark.parametrize("names", RECORDED)
+def test_recorded_pages_answer_as_the_tuple_of_their_pages(names: list[Any]) -> None:
+    """An unchanged folder's pages (``RecordedPages``) are made only when asked for; until then their
+    repr, count, image paths and pages without OCR are what the made pages would give."""
+    from server.holdings.model import RecordedPages, page_image, pages_without_ocr
+    folder = Path("/h/items/a")
+    made = tuple(Page(folder / image, folder / ocr if ocr else None, fmt) for image, ocr, fmt in names)
+    lazy = RecordedPages(folder, names)
+    assert repr(lazy) == repr(made) == f"({', '.join(map(dataclass_repr, made))}{',' if len(made) == 1 else ''})"
+    assert len(lazy) == len(made)
+    assert [page_image(lazy, n) for n in range(len(made))] == [str(p.image) for p in made]
+    assert pages_without_ocr(lazy) == pages_without_ocr(made) == [n for n, p in enumerate(made) if p.ocr is None]
+    assert lazy._made is None  # nothing above made a page
+    assert lazy == made and made == lazy and hash(lazy) == hash(made) and lazy == RecordedPages(folder, names)
+    assert lazy != made[:-1] or not made
+    assert tuple(lazy) == made and list(lazy) == list(made) and lazy[0:2] == made[0:2]
+    assert all(lazy[n] == made[n] and str(lazy[n].image) == str(made[n].image) for n in range(len(made)))
+    assert repr(lazy) == repr(made)  # made now: the same
+
+
+def test_an_unchanged_item_is_read_and_fingerprinted_without_making_its_pages(tmp_path: Path) -> None:
+    """What a re-ingest asks of an unchanged item before deciding it is unchanged needs no page made;
+    the item and its fingerprint are those of the item read the plain way."""
+    from server.holdings.model import RecordedPages
+    root = tmp_path / "holdings"
+    shutil.copytree(SAMPLE, root)
+    settings = Settings.load(environ={"HERITAGE_DATA": str(tmp_path / "data")})
+    first = Fingerprints({})
+    plain = read_holdings(root, watch=first)
+    for item in plain.items.values():
+        first.item_files(item.id, [first.master(p.image) for p in item.pages],
+                         [first.file(p.ocr) if p.ocr is not None else "" for p in item.pages])
+    again = Fingerprints(dict(first.current))
+    holdings = read_holdings(root, watch=again)
+    lazy = [item for item in holdings.items.values() if isinstance(item.pages, RecordedPages)]
+    assert lazy, "no item of the sample was read from its folder's record"
+    for item in lazy:
+        recorded = again.recorded(item.folder, item.pages)
+        assert recorded is not None
+        again.item_files(item.id, *recorded)
+        assert item_fingerprint(item, again, settings) == item_fingerprint(plain.items[item.id], first, settings)
+        assert item.pages._made is None, item.id  # type: ignore[union-attr]
+        assert item == plain.items[item.id] and repr(item) == repr(plain.items[item.id])

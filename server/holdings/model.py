@@ -6,12 +6,14 @@ does I/O, so the builders can be tested without files.
 """
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path, PosixPath
-from typing import Literal
+from typing import Any, Literal, overload
 from urllib.parse import urlsplit
 
 from ..texts import N_
@@ -90,6 +92,113 @@ def _path_repr(path: Path | None) -> str:
     if type(path) is PosixPath:
         return f"PosixPath({str(path)!r})"
     return repr(path)
+
+
+# ``folder / name`` for a plain file name, made as ``Path.iterdir`` makes it: CPython's pathlib has a
+# private method for that, a quarter of the time of ``/`` (used when present, for speed only)
+child_path = getattr(Path, "_make_child_relpath", None) or Path.joinpath
+
+
+def child_known(folder: Path, prefix: str, name: str) -> Path:
+    """``child_path(folder, name)`` whose string (``prefix + name``, ``prefix`` being ``str(folder) + "/"``)
+    is known already: CPython's pathlib caches a path's string in its ``_str`` slot, and making it is
+    the costliest step of the fingerprints, which key files by path (used when that slot is there)."""
+    path: Any = child_path(folder, name)
+    if _SEED_STR:
+        path._str = prefix + name
+    return path
+
+
+def _can_seed_str() -> bool:
+    probe: Any = child_path(Path("/a"), "b")
+    try:
+        probe._str = "/a/b"
+    except AttributeError:
+        return False
+    return str(probe) == "/a/b" and str(child_path(Path("/a"), "b")) == "/a/b"
+
+
+_SEED_STR = _can_seed_str()
+
+RecordedPage = tuple[str, "str | None", "OcrFormat | None"]  # (image name, OCR file name, its format)
+
+
+class RecordedPages(Sequence[Page]):
+    """An unchanged item folder's pages as a previous run recorded them (file names in the folder),
+    made into :class:`Page` objects only when one is asked for.
+
+    A re-ingest reads every unchanged item again, and uses of its pages only their number, their
+    repr (in the item's fingerprint) and their images' paths (as strings): making a ``Page`` and two
+    paths a page, then their reprs, was a tenth of what an unchanged page cost. Everything else
+    (iterating, indexing, comparing, hashing) makes the pages once and answers as the tuple of them
+    would; ``repr`` is that tuple's, made from the names."""
+
+    __slots__ = ("_folder", "_made", "_pages", "_prefix")
+
+    def __init__(self, folder: Path, pages: Sequence[RecordedPage]) -> None:
+        self._folder, self._prefix, self._pages = folder, str(folder) + os.sep, tuple(pages)
+        self._made: tuple[Page, ...] | None = None
+
+    def pages(self) -> tuple[Page, ...]:
+        """The pages as ``Page`` objects (made on the first call)."""
+        if self._made is None:
+            folder, prefix = self._folder, self._prefix
+            self._made = tuple([Page(child_known(folder, prefix, image),
+                                     child_known(folder, prefix, ocr) if ocr else None, fmt)
+                                for image, ocr, fmt in self._pages])
+        return self._made
+
+    def image_path(self, n: int) -> str:
+        """``str(self[n].image)``, without making the pages."""
+        return self._prefix + self._pages[n][0]
+
+    def without_ocr(self) -> list[int]:
+        """The indexes of the pages that have no OCR file, without making the pages."""
+        return [n for n, (_, ocr, _) in enumerate(self._pages) if ocr is None]
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    @overload
+    def __getitem__(self, index: int) -> Page: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Page, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Page | tuple[Page, ...]:
+        return self.pages()[index]
+
+    def __iter__(self) -> Iterator[Page]:
+        return iter(self.pages())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RecordedPages):
+            other = other.pages()
+        return self.pages() == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.pages())
+
+    def __repr__(self) -> str:
+        if self._made is not None or type(self._folder) is not PosixPath:
+            return repr(self.pages())
+        prefix = self._prefix
+        reprs = [f"Page(image=PosixPath({prefix + image!r}), ocr="
+                 f"{f'PosixPath({prefix + ocr!r})' if ocr else None}, ocr_format={fmt!r}, label=None, "
+                 "ocr_engine=None)" for image, ocr, fmt in self._pages]
+        return f"({reprs[0]},)" if len(reprs) == 1 else f"({', '.join(reprs)})"
+
+
+def page_image(pages: Sequence[Page], n: int) -> str:
+    """The path of page ``n``'s image as a string (of recorded pages, without making them)."""
+    return pages.image_path(n) if isinstance(pages, RecordedPages) else str(pages[n].image)
+
+
+def pages_without_ocr(pages: Sequence[Page]) -> list[int]:
+    """The indexes of the pages that have no OCR file (of recorded pages, without making them)."""
+    if isinstance(pages, RecordedPages):
+        return pages.without_ocr()
+    return [n for n, page in enumerate(pages) if page.ocr is None]
 
 
 @dataclass(frozen=True)
@@ -204,7 +313,7 @@ class Item:
     collection: str
     type: str
     title: LangMap
-    pages: tuple[Page, ...]
+    pages: tuple[Page, ...] | RecordedPages  # RecordedPages: an unchanged folder's, made when used
     folder: Path
     date: DateValue | None = None
     creator: LangMap = field(default_factory=dict)

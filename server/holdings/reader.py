@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from ..ids import is_safe_id
 from ..texts import N_, Nn_, Text
@@ -31,6 +30,9 @@ from .model import (
     Page,
     Problem,
     Range,
+    RecordedPages,
+    child_known,
+    child_path,
     normalize_rights,
 )
 from .package import Package, merge_metadata
@@ -241,7 +243,7 @@ def _item_folders(root: Path, problems: list[Problem]) -> dict[str, Path]:
     if not items_dir.is_dir():
         problems.append(Problem("items", None, N_("missing: the folder that holds one sub-folder per item")))
         return {}
-    return {e.name: _child(items_dir, e.name) for e in list_folder(items_dir)
+    return {e.name: child_path(items_dir, e.name) for e in list_folder(items_dir)
             if not e.name.startswith(".") and e.is_dir()}
 
 
@@ -297,10 +299,8 @@ def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: 
     elif package is not None and package.pages:
         pages = [Page(p.image, p.ocr, _ocr_format(p.ocr), p.label) for p in package.pages]
     elif package is None and (known := watch.pages(str(folder))) is not None:  # as the last run found them
-        prefix = str(folder) + os.sep
-        pages = tuple([Page(_child_known(folder, prefix, image), _child_known(folder, prefix, ocr) if ocr else None,
-                            ocr_format) for image, ocr, ocr_format in known])  # type: ignore[arg-type]
-        watch.made_pages(str(folder), pages)  # the tuple the item holds (tuple() of it is itself)
+        pages = RecordedPages(folder, known)  # type: ignore[arg-type]  # (formats checked when decoded)
+        watch.made_pages(str(folder), pages)  # the object the item holds
     else:
         before = len(holdings.problems), len(errors)
         pages = _list_pages(folder, item_id, holdings.problems, errors,
@@ -321,7 +321,8 @@ def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: 
             ranges = _package_ranges(package, language)
     multi = {name: cols.lang_map(row, name, multi=True) for name in _ITEM_MULTI}
     return Item(
-        id=item_id, collection=collection, type=kind, title=title, pages=tuple(pages), folder=folder,
+        id=item_id, collection=collection, type=kind, title=title,
+        pages=pages if isinstance(pages, RecordedPages) else tuple(pages), folder=folder,
         date=date, language=tuple(languages), description=cols.lang_map(row, "description"), rights=rights,
         attribution=cols.lang_map(row, "attribution"), ranges=ranges, extra=_extras(cols, row), line=row.line,
         **multi)
@@ -421,10 +422,10 @@ def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: lis
     pages = []
     prefix = str(folder) + os.sep
     for stem in _page_order(images):
-        image = _child_known(folder, prefix, images[stem][0])
+        image = child_known(folder, prefix, images[stem][0])
         sidecar = ocr.get(stem)
         if sidecar:
-            pages.append(Page(image, _child_known(folder, prefix, sidecar[0][0]), sidecar[0][1]))
+            pages.append(Page(image, child_known(folder, prefix, sidecar[0][0]), sidecar[0][1]))
         else:
             pages.append(Page(image))
     return pages
@@ -439,31 +440,6 @@ def _may_hold_sheet(entries: list[os.DirEntry[str]] | OSError | None, stem: str)
     return any(e.name.casefold() in names for e in entries)
 
 
-# ``folder / name`` for a plain file name, made as ``Path.iterdir`` makes it: CPython's pathlib has a
-# private method for that, a quarter of the time of ``/`` (used when present, for speed only)
-_child = getattr(Path, "_make_child_relpath", None) or Path.joinpath
-
-
-def _child_known(folder: Path, prefix: str, name: str) -> Path:
-    """``_child(folder, name)`` whose string (``prefix + name``, ``prefix`` being ``str(folder) + "/"``)
-    is known already: CPython's pathlib caches a path's string in its ``_str`` slot, and making it is
-    the costliest step of the fingerprints, which key files by path (used when that slot is there)."""
-    path: Any = _child(folder, name)
-    if _SEED_STR:
-        path._str = prefix + name
-    return path
-
-
-def _can_seed_str() -> bool:
-    probe: Any = _child(Path("/a"), "b")
-    try:
-        probe._str = "/a/b"
-    except AttributeError:
-        return False
-    return str(probe) == "/a/b" and str(_child(Path("/a"), "b")) == "/a/b"
-
-
-_SEED_STR = _can_seed_str()
 
 
 # --- structure.csv --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Protocol
 from ..texts import N_
 from .mag import read_mag
 from .mets import read_mets
-from .model import Page, Problem
+from .model import Problem, RecordedPages
 from .package import Package, sniff
 
 READERS = {"MAG": read_mag, "METS": read_mets}
@@ -37,8 +37,8 @@ class FolderWatch(Protocol):
     def remember_pages(self, folder: str, pages: list[tuple[str, str | None, str | None]]) -> None:
         """The pages found in a listed folder, which raised no problem."""
 
-    def made_pages(self, folder: str, pages: tuple[Page, ...]) -> None:
-        """The item's pages, made from what :meth:`pages` answered (in its order): the tuple the item holds."""
+    def made_pages(self, folder: str, pages: RecordedPages) -> None:
+        """The item's pages, made from what :meth:`pages` answered (in its order): the object the item holds."""
 
 
 class OpenEach:
@@ -56,7 +56,7 @@ class OpenEach:
     def remember_pages(self, folder: str, pages: list[tuple[str, str | None, str | None]]) -> None:
         pass
 
-    def made_pages(self, folder: str, pages: tuple[Page, ...]) -> None:
+    def made_pages(self, folder: str, pages: RecordedPages) -> None:
         pass
 
 

@@ -14,7 +14,7 @@ import struct
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..holdings.model import Page
+from ..holdings.model import Page, RecordedPages
 from ..holdings.package import sniff
 from ..image.pyramid import master_key
 
@@ -156,7 +156,7 @@ class Fingerprints:
         record = self._folders.get(folder)
         return record.pages if record is not None and record.matched else None
 
-    def made_pages(self, folder: str, pages: tuple[Page, ...]) -> None:
+    def made_pages(self, folder: str, pages: RecordedPages) -> None:
         """Keep the reader's pages made from :meth:`pages`: :meth:`recorded` knows them by identity."""
         record = self._folders.get(folder)
         if record is not None and record.matched:
@@ -250,7 +250,7 @@ class _Folder:
         self.known: tuple[int, int, str] | None = None  # the previous row, while nothing is to be added to it
         self.before: dict[str, tuple[str, str, str]] = {}  # a changed folder's previous record: name → (stamp, digest, kind)
         self.pages: list[tuple[str, str | None, str | None]] | None = None  # what the reader found (remember_pages)
-        self.made: tuple[Page, ...] | None = None  # the reader's Page objects made from ``pages`` (made_pages)
+        self.made: RecordedPages | None = None  # the reader's pages made from ``pages`` (made_pages)
 
     def row(self) -> tuple[int, int, str]:
         if self.known is not None:

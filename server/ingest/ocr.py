@@ -23,7 +23,7 @@ from typing import TextIO
 
 from ..config import Settings
 from ..errors import HeritageError
-from ..holdings.model import Holdings, Item, Problem
+from ..holdings.model import Holdings, Item, Problem, pages_without_ocr
 from ..ocr.lang import to_iso639_1
 from ..texts import N_, Nn_, render
 from .images import PageResults
@@ -119,8 +119,8 @@ def add_machine_ocr(holdings: Holdings, page_keys: dict[str, list[str]], results
         raise HeritageError(N_("HERITAGE_OCR must be 'auto' or 'off', not %(value)r", value=settings.ocr))
     if mode == "off":
         return 0
-    wanting = [(item, n) for item in holdings.items.values() for n, page in enumerate(item.pages)
-               if page.ocr is None and _readable(results, page_keys, item, n)]
+    wanting = [(item, n) for item in holdings.items.values() for n in pages_without_ocr(item.pages)
+               if _readable(results, page_keys, item, n)]
     if not wanting:
         return 0
     engine = tesseract or find_tesseract()

@@ -26,7 +26,7 @@ from typing import Self
 from ..catalog import collect as collect_catalog
 from ..config import Settings
 from ..errors import HeritageError
-from ..holdings.model import Holdings
+from ..holdings.model import Holdings, page_image
 from ..image.pyramid import TILE_SIZES, pyramid_key
 from ..publication import Publication, PublicationStore, generations, switch_current
 from ..texts import N_
@@ -169,13 +169,14 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
                 recorded = masters, [fps.file(page.ocr) if page.ocr is not None else "" for page in item.pages]
             masters = recorded[0]
             keys = [pyramid_key(digest, settings.tile_size) for digest in masters]
-            for page, key in zip(item.pages, keys):
+            for n, key in enumerate(keys):
                 if results.known(key) or key in queued:
                     continue  # identical masters are built once
                 levels = known_levels.get(key)
                 if levels is not None and not force and pyramids.has(key, published=True):  # and still cached
-                    results.note_cached(key, page.image)  # its result is made if asked for (a changed item)
+                    results.note_cached(key, page_image(item.pages, n))  # its result is made if asked for
                     continue
+                page = item.pages[n]
                 task = PageTask(str(page.image), key, image_cache, settings.tile_size,
                                 settings.jpeg_quality, force, str(page.ocr) if page.ocr is not None else None)
                 done = cached_result(task, levels, pyramids)
