@@ -21,7 +21,6 @@ from server.search.store import link_from, write_text
 
 INDEX_DIR = "index"
 META_FILE = "heritage-search.json"
-LEXICON_FILE = "lexicon.tsv"
 FORMAT_VERSION = 5
 """Bump when the schema or the word store changes: an older index is then rebuilt, not reused.
 5: Tesseract ALTO's line-end hyphens joined (the words of such pages changed)."""

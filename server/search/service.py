@@ -25,8 +25,9 @@ from server.ocr.model import Box
 from server.search.analysis import tokens
 from server.search.engines import EngineSettings, SearchEngine, open_engine
 from server.search.lexicon import EXPANSIONS, Vocabulary
+from server.search.lexicon_files import load_lexicon
 from server.search.match import hit_ranges
-from server.search.meta import INDEX_DIR, LEXICON_FILE, read_meta
+from server.search.meta import INDEX_DIR, read_meta
 from server.search.model import Hit, HitPart, IndexedItem, ItemSearch
 from server.search.query import Fuzzy, Node, Prefix, parse
 from server.search.store import StoredPage, item_dir, page_numbers, read_page
@@ -122,7 +123,7 @@ class SearchService:
     @property
     def lexicon(self) -> Vocabulary:
         if self._lexicon is None:
-            self._lexicon = Vocabulary.load(self.gen_dir / INDEX_DIR / LEXICON_FILE)
+            self._lexicon = load_lexicon(self.gen_dir / INDEX_DIR)
         return self._lexicon
 
     def expander(self, vocabulary: Vocabulary | Callable[[], Vocabulary], complete: bool = False,

@@ -29,8 +29,9 @@ from typing import Any, Self
 
 from server.search.analysis import ANALYSIS_VERSION, language_key
 from server.search.engines import EngineSettings, PageDoc, engine_writer
-from server.search.lexicon import Vocabulary, counts_of, dump
-from server.search.meta import FORMAT_VERSION, INDEX_DIR, LEXICON_FILE, PARTS, read_meta, write_meta
+from server.search.lexicon import Vocabulary, counts_of
+from server.search.lexicon_files import write_lexicon
+from server.search.meta import FORMAT_VERSION, INDEX_DIR, PARTS, read_meta, write_meta
 from server.search.model import IndexedItem, IndexedPage
 from server.search.store import (
     WORDS_DIR,
@@ -40,7 +41,6 @@ from server.search.store import (
     entries,
     item_dir,
     keep_item_folder,
-    link_from,
     marked,
     new_item_folder,
     relink,
@@ -48,7 +48,6 @@ from server.search.store import (
     same_folder,
     token_counts,
     write_file,
-    write_text,
     write_vocab,
 )
 
@@ -95,9 +94,9 @@ class SearchIndexWriter:
         self._changed: set[str] = set()  # items whose entry is not the previous generation's (parts rewritten)
         self._collections: dict[str, Any] = dict(meta.get("collections") or {}) if meta else {}
         self._languages: set[str] = set(meta.get("languages") or []) if meta else set()
-        # the lexicon is the previous one plus what items added and minus what they took away; read,
-        # summed and written again only when that is not nothing (it holds the archive's every word)
-        self._lexicon_base = self.previous / INDEX_DIR / LEXICON_FILE if meta and self.previous is not None else None
+        # the lexicon is the previous one plus what items added and minus what they took away, written
+        # as a delta beside the previous files (server/search/lexicon_files.py: it holds every word)
+        self._lexicon_base = self.previous / INDEX_DIR if meta and self.previous is not None else None
         self._lexicon: Counter[str] = Counter()  # the change to it
         self._items: dict[str, dict[str, Any]] = {}
         self._done = False
@@ -227,13 +226,8 @@ class SearchIndexWriter:
 
     # -- internals -----------------------------------------------------------------------
     def _write_lexicon(self) -> None:
-        """The previous generation's lexicon linked when no count changed, else summed and written."""
-        target = self.index_dir / LEXICON_FILE
-        if self._lexicon_base is not None and not any(self._lexicon.values()) and link_from(self._lexicon_base, target):
-            return
-        counts = counts_of(Vocabulary.load(self._lexicon_base)) if self._lexicon_base is not None else Counter()
-        counts.update(self._lexicon)  # adds the changes, negative ones included
-        write_text(target, dump(counts))
+        """The previous generation's lexicon files, linked, and this run's change to it as a delta."""
+        write_lexicon(self.index_dir, self._lexicon_base, self._lexicon)
 
     def _drop(self, item_id: str) -> None:
         """Remove a donor's entry for the item, if there is one."""
