@@ -27,11 +27,12 @@ import bisect
 import math
 import os
 import re
+import shutil
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from server.search.lexicon import MAX_SCAN, Vocabulary, dump
+from server.search.lexicon import MAX_SCAN, Vocabulary, counts_of, dump
 from server.search.store import link_from, write_text
 
 BASE = "lexicon.tsv"
@@ -126,7 +127,7 @@ def write_lexicon(index_dir: Path, previous: Path | None, change: Counter[str]) 
     """Write ``index_dir``'s lexicon: ``previous``'s (an index folder, None for none) plus ``change``
     (word → count added, negative for taken away). Files that stay as they were are linked."""
     base, deltas = segments(previous) if previous is not None else (None, [])
-    change = Counter({word: count for word, count in change.items() if count})
+    change = _nonzero(change)
     if base is None and not deltas:  # nothing before: the change is the lexicon
         write_text(index_dir / BASE, dump(change))
         return
@@ -139,13 +140,14 @@ def write_lexicon(index_dir: Path, previous: Path | None, change: Counter[str]) 
     sizes = {n: _size(path) for n, path in kept} | {n: _delta_bytes(c) for n, c in fresh.items()}
     base_bytes = _size(base) if base is not None else 0
     if sum(sizes.values()) * 2 >= base_bytes and (kept or fresh):  # fold everything into a new base
-        counts = _counts(base) if base is not None else Counter()
+        counts = counts_of(Vocabulary.load(base)) if base is not None else Counter()
         for _, path in kept:
             counts.update(dict(_read_delta(path)))
         for delta in fresh.values():
             counts.update(delta)
         write_text(index_dir / BASE, dump(counts))
         return
+    paths = dict(kept)
     while True:  # merge FANIN deltas of one size class into one, as long as there are
         by_class: dict[int, list[int]] = {}
         for n, size in sizes.items():
@@ -155,10 +157,10 @@ def write_lexicon(index_dir: Path, previous: Path | None, change: Counter[str]) 
             break
         merged: Counter[str] = Counter()
         for n in full:
-            merged.update(fresh.pop(n) if n in fresh else dict(_read_delta(dict(kept)[n])))
+            merged.update(fresh.pop(n) if n in fresh else dict(_read_delta(paths[n])))
             sizes.pop(n)
         kept = [(n, path) for n, path in kept if n not in full]
-        merged = Counter({word: count for word, count in merged.items() if count})
+        merged = _nonzero(merged)
         fresh[seq] = merged
         sizes[seq] = _delta_bytes(merged)
         seq += 1
@@ -195,11 +197,11 @@ def _read_delta(path: Path) -> Iterable[tuple[str, int]]:
         yield word, int(count)
 
 
-def _counts(base: Path) -> Counter[str]:
-    vocab = Vocabulary.load(base)
-    return Counter(dict(zip(vocab.keys, vocab.counts)))
+def _nonzero(counts: Counter[str]) -> Counter[str]:
+    return Counter({word: count for word, count in counts.items() if count})
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
+    """:func:`link_from`, else a copy streamed (a base may be hundreds of MB)."""
     if not link_from(source, target):
-        target.write_bytes(source.read_bytes())
+        shutil.copyfile(source, target)
