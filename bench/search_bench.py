@@ -3,6 +3,7 @@
 
     python bench/search_bench.py                 # 20,000 pages × 300 words, defaults as in bench/README.md
     python bench/search_bench.py --pages 2000    # a quick run
+    python bench/search_bench.py --workers 0     # encode pages in the indexing process (no pool)
     python bench/search_bench.py --engine solr --solr-url http://127.0.0.1:18983/solr --pages 100000
 
 The corpus is seeded and realistic in the ways that matter to an inverted index: the vocabulary
@@ -31,6 +32,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import sys
 import time
@@ -45,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 from server.ocr import PageText, Word, parse_ocr
 from server.search import IndexedItem, IndexedPage, SearchIndexWriter, SiteQuery, site_search
 from server.search.analysis import tokens
+from server.search.encoding import encoding_workers
 from server.search.engines import EngineSettings
 from server.search.iiif import search_v1
 from server.search.service import SearchService
@@ -57,6 +60,8 @@ FALLBACK_TEXT = ("la commissione parlamentare d'inchiesta sull'amministrazione d
 SYLLABLES = ["ba", "be", "bi", "bo", "bu", "ca", "ce", "ci", "co", "cu", "da", "de", "di", "do", "du", "fa", "fe", "fi", "fo", "fu", "ga", "ge", "gi", "go", "gu", "la", "le", "li", "lo", "lu", "ma", "me", "mi", "mo", "mu", "na", "ne", "ni", "no", "nu", "pa", "pe", "pi", "po", "pu", "ra", "re", "ri", "ro", "ru", "sa", "se", "si", "so", "su", "ta", "te", "ti", "to", "tu", "va", "ve", "vi", "vo", "vu", "za", "ze", "zi", "zo", "stra", "stro", "pro", "pre", "tra", "tri", "con", "com", "par", "per", "sca", "sco", "gna", "gno", "gli", "chia", "chie"]
 ENDINGS = ["o", "a", "i", "e", "one", "ione", "ioni", "ato", "ata", "ati", "ente", "enti", "ezza", "ismo", "ista", "mente", "ore", "ori", "are", "ere", "ire"]
 CANVAS = (2300, 3400)
+CHUNK = 5000
+"""Pages made before they are indexed (and the writer flushed): see main."""
 WORDS_PER_LINE = 10
 
 
@@ -222,6 +227,12 @@ def solr_index_bytes(settings: EngineSettings) -> int:
     return total
 
 
+def children_cpu_s() -> float:
+    """CPU of this process's ended children: the encoding workers, once commit has stopped them."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_mib() -> float:
     """This process's peak resident memory (Linux reports KiB)."""
     import resource
@@ -267,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--solr-url", default=os.environ.get("HERITAGE_SOLR_URL"))
     p.add_argument("--collection", default="bench")
     p.add_argument("--shards", type=int, default=2)
+    p.add_argument("--workers", type=int, default=None,
+                   help="encoding processes (default: what ingest would use for this many pages)")
     args = p.parse_args(argv)
     settings = EngineSettings(args.engine, args.solr_url, args.collection)
     if args.engine == "solr":
@@ -293,14 +306,20 @@ def main(argv: list[str] | None = None) -> int:
     books, issues = (srng.sample(ids, min(len(ids), 500)) for ids in (books, issues))
     sampled = set(books) | set(issues)
 
-    generate_s = generate_cpu = 0.0
+    workers = encoding_workers(args.pages) if args.workers is None else args.workers
+    print(f"encoding: {f'{workers} worker processes' if workers > 1 else 'in the indexing process'}")
+    generate_s = generate_cpu = index_s = 0.0
     solr_cpu0 = solr_cpu_s(settings) if args.engine == "solr" else 0.0
     loads = [os.getloadavg()[0]]
     cpu0 = time.process_time()
-    started = time.perf_counter()
-    writer = SearchIndexWriter(gen, None, settings=settings)
+    children0 = children_cpu_s()
+    writer = SearchIndexWriter(gen, None, settings=settings, workers=workers)
     texts_by_item: dict[str, list[list[str]]] = {}
-    for item, size in plan:
+    # pages are made a chunk at a time, then indexed and flushed while nothing else runs here: the
+    # encoding workers and Solr are idle while the next chunk is made, so its time is not theirs
+    chunk: list[tuple[IndexedItem, list[IndexedPage]]] = []
+    chunk_pages = 0
+    for at, (item, size) in enumerate(plan):
         g0, t0 = time.perf_counter(), time.thread_time()
         pages = []
         sample_texts = []
@@ -311,21 +330,33 @@ def main(argv: list[str] | None = None) -> int:
             pages.append(IndexedPage(n, f"p. {n}", CANVAS[0], CANVAS[1], layout(words, rng)))
         if sample_texts:
             texts_by_item[item.item_id] = sample_texts
+        chunk.append((item, pages))
+        chunk_pages += size
         generate_s += time.perf_counter() - g0
         generate_cpu += time.thread_time() - t0
-        writer.add_item(item, pages)
+        if chunk_pages < CHUNK and at + 1 < len(plan):
+            continue
+        i0 = time.perf_counter()
+        for chunk_item, chunk_item_pages in chunk:
+            writer.add_item(chunk_item, chunk_item_pages)
+        writer.flush()
+        index_s += time.perf_counter() - i0
+        chunk, chunk_pages = [], 0
     c0 = time.perf_counter()
     writer.commit()
     commit_s = time.perf_counter() - c0
-    total_s = time.perf_counter() - started - generate_s
+    total_s = index_s + commit_s
     loads.append(os.getloadavg()[0])
-    python_ms = (time.process_time() - cpu0 - generate_cpu) * 1000 / args.pages
+    main_ms = (time.process_time() - cpu0 - generate_cpu) * 1000 / args.pages
+    workers_ms = (children_cpu_s() - children0) * 1000 / args.pages
+    python_ms = main_ms + workers_ms
     solr_ms = (solr_cpu_s(settings) - solr_cpu0) * 1000 / args.pages if args.engine == "solr" else None
     index_bytes = du(gen / "index") if args.engine == "whoosh" else solr_index_bytes(settings)
     words_bytes = du(gen / "words")
     print(f"indexing: {args.pages / total_s:.0f} pages/s ({total_s:.1f} s, of which commit {commit_s:.1f} s; "
           f"generating the text took another {generate_s:.1f} s)")
-    print(f"CPU per page: Python {python_ms:.2f} ms (every thread, generation excluded)"
+    print(f"CPU per page: Python {python_ms:.2f} ms (indexing process {main_ms:.2f} ms, every thread, generation "
+          f"excluded; encoding workers {workers_ms:.2f} ms)"
           + (f", Solr {solr_ms:.2f} ms (every node)" if solr_ms is not None else "")
           + f"; machine load {loads[0]:.1f} → {loads[1]:.1f}; peak memory {peak_mib():.0f} MiB")
     print(f"size: index {index_bytes / 2**20:.1f} MiB, word store {words_bytes / 2**20:.1f} MiB "
@@ -386,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
                          "seed": args.seed},
               "indexing": {"pages_per_s": round(args.pages / total_s, 1), "seconds": round(total_s, 1),
                            "commit_s": round(commit_s, 1), "python_cpu_ms_per_page": round(python_ms, 3),
+                           "encoding_workers": workers, "indexing_process_cpu_ms_per_page": round(main_ms, 3),
                            "solr_cpu_ms_per_page": round(solr_ms, 3) if solr_ms is not None else None,
                            "generate_s": round(generate_s, 1), "peak_rss_mib": round(peak_mib()),
                            "index_mib": round(index_bytes / 2**20, 1),

@@ -33,6 +33,7 @@ from ..presentation.serials import IssueInfo, group_by_year, year_label
 from ..presentation.urls import Urls
 from ..publication import CURRENT, Publication
 from ..search import MANIFEST_CONTEXTS, IndexedPage, SearchIndexWriter, search_services
+from ..search.encoding import encoding_workers
 from ..search.ingest import collection_labels, indexed_item, pages_from_publication
 from ..search.store import OBJECT_LINKS, WORDS_DIR, drop, entries, marked, relink, same_entries, same_folder
 from ..texts import N_
@@ -137,7 +138,9 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
             report.problems.append(Problem(*item_row(report.problems, item_id), N_(
                 "kept the previous publication of item %(id)r", id=item_id), item_id, "warning"))
 
-    search_index = SearchIndexWriter(gen, previous.root if previous else None, recycled=recycled)
+    to_index = sum(1 for entry in published.values() for text in entry.texts if text is not None)
+    search_index = SearchIndexWriter(gen, previous.root if previous else None, recycled=recycled,
+                                     workers=encoding_workers(to_index, settings.workers))
     try:
         for item_id, entry in published.items():
             if item_id in existing:

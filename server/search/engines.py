@@ -202,6 +202,10 @@ class EngineWriter(Protocol):
         """Drop the previous generation's documents of an item (changed or removed)."""
         ...
 
+    def flush(self) -> None:
+        """Finish sending what was added so far (not durable before :meth:`commit`)."""
+        ...
+
     def commit(self, meta: dict[str, Any]) -> None:
         """Make the documents durable; ``meta`` (written after) may be given fields to record."""
         ...

@@ -33,9 +33,10 @@ from array import array
 from collections import Counter
 from functools import cached_property
 from itertools import accumulate, chain, repeat
+from operator import attrgetter, itemgetter
 from pathlib import Path
 
-from server.ocr.model import Box
+from server.ocr.model import Box, Word
 from server.search.analysis import stemmer, word_folds, word_tokens
 
 MAGIC = "HLS4"
@@ -53,6 +54,7 @@ SEP = "\x1f"
 BSEP = SEP.encode()
 READ_SIZE = 1 << 16
 _LITTLE = sys.byteorder == "little"
+_I32 = next(code for code in "il" if array(code).itemsize == 4)
 
 
 def check_item_id(item_id: str) -> str:
@@ -229,24 +231,53 @@ def _clean(text: str) -> str:
     return text
 
 
+PageColumns = tuple[int, "str | None", str, int, int, list[str], list[int], bytes, "array[int]"]
+"""One page's words as :func:`encode_columns` takes them: ``(n, language, label, width, height,
+texts, lines, box counts, flat boxes)``. Strings, a list of ints, bytes and an array: a few objects
+a page, so handing a page to an encoding process costs a few microseconds (a list of word tuples
+with their box tuples costs a third of the encoding itself to pickle and unpickle)."""
+
+
+def page_columns(n: int, language: str | None, label: str, width: int, height: int,
+                 words: list[tuple[str, int, tuple[Box, ...]]] | list[Word]) -> PageColumns:
+    """The columns of a page's words (at most 15 boxes a word: the format's limit); ``words`` are
+    :class:`~server.ocr.model.Word` objects or ``(text, line, boxes)`` tuples."""
+    if words and isinstance(words[0], tuple):
+        texts, lines, boxes = (list(map(itemgetter(k), words)) for k in range(3))
+    else:
+        texts, lines, boxes = (list(map(attrgetter(k), words)) for k in ("text", "line", "boxes"))
+    counts = list(map(len, boxes))
+    if counts and max(counts) > 15:
+        boxes = [b[:15] for b in boxes]
+        counts = list(map(len, boxes))
+    try:
+        flat = array(_I32, chain.from_iterable(chain.from_iterable(boxes)))
+    except OverflowError:  # not a box on any canvas: encode_columns' slow path clamps it
+        flat = array("q", chain.from_iterable(chain.from_iterable(boxes)))
+    return (n, language, label, width, height, texts, lines, bytes(counts), flat)
+
+
 def encode_page(n: int, language: str | None, label: str, width: int, height: int,
                 words: list[tuple[str, int, tuple[Box, ...]]]) -> tuple[bytes, list[str], list[str], list[str]]:
     """The file text of one page, its folded tokens and stems (for the index), and the texts of
-    the words it kept (for the vocabulary: count them over the item, then :func:`token_counts`).
+    the words it kept (for the vocabulary: count them over the item, then :func:`token_counts`)."""
+    return encode_columns(page_columns(n, language, label, width, height, words))
+
+
+def encode_columns(page: PageColumns) -> tuple[bytes, list[str], list[str], list[str]]:
+    """:func:`encode_page` of a page given as :func:`page_columns`.
 
     A page of more than 65,535 words or lines is not a page: what fits is kept. Ingest runs this
-    for every page, so the common case is done a whole page at a time (one ``%`` format per
+    for every page, so the common case is done a whole page at a time (one conversion per
     column, C-level counting); :func:`_encode_slow` handles the rare page that needs cutting or
     clamping, with the same result.
     """
-    texts = [w[0] for w in words]
-    lines = [w[1] for w in words]
-    boxes = [w[2] if len(w[2]) <= 15 else w[2][:15] for w in words]
-    counts = list(map(len, boxes))
-    flat = list(chain.from_iterable(chain.from_iterable(boxes)))
-    if (len(words) > LIMIT + 1 or len(flat) > 4 * LIMIT or (lines and (min(lines) < 0 or max(lines) + 15 > LIMIT))
+    n, language, label, width, height, texts, lines, box_counts, flat_boxes = page
+    counts = list(box_counts)
+    flat = flat_boxes.tolist()
+    if (len(texts) > LIMIT + 1 or len(flat) > 4 * LIMIT or (lines and (min(lines) < 0 or max(lines) + 15 > LIMIT))
             or (flat and (min(flat) < 0 or max(flat) > 0xFFFFF))):
-        return _encode_slow(n, language, label, width, height, words)
+        return _encode_slow(n, language, label, width, height, _words(texts, lines, counts, flat))
     analysed = list(map(word_folds, texts))
     toks = list(chain.from_iterable(analysed))
     lasts = [line + (c - 1 if c else 0) for line, c in zip(lines, counts)]
@@ -262,6 +293,17 @@ def encode_page(n: int, language: str | None, label: str, width: int, height: in
     if "\n" in joined or "\r" in joined or joined.count(SEP) != max(len(texts) - 1, 0):
         joined = SEP.join(map(_clean, texts))
     return _assemble(language, label, width, height, toks, packed, joined, meta, _hex_columns(5, flat), texts)
+
+
+def _words(texts: list[str], lines: list[int], counts: list[int],
+           flat: list[int]) -> list[tuple[str, int, tuple[Box, ...]]]:
+    """Word tuples again from columns (for the slow path)."""
+    out = []
+    at = 0
+    for text, line, count in zip(texts, lines, counts):
+        out.append((text, line, tuple(tuple(flat[at + 4 * k:at + 4 * k + 4]) for k in range(count))))
+        at += 4 * count
+    return out  # type: ignore[return-value]
 
 
 _HEX_DIGIT = bytes.maketrans(bytes(range(16)), b"0123456789abcdef")

@@ -28,7 +28,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from server.search.analysis import ANALYSIS_VERSION, language_key
-from server.search.engines import EngineSettings, PageDoc, engine_writer
+from server.search.encoding import NONE, EncodedItem, Encoder
+from server.search.engines import EngineSettings, engine_writer
 from server.search.lexicon import Vocabulary, counts_of
 from server.search.lexicon_files import write_lexicon
 from server.search.meta import FORMAT_VERSION, INDEX_DIR, PARTS, read_meta, write_meta
@@ -37,21 +38,16 @@ from server.search.store import (
     WORDS_DIR,
     check_item_id,
     drop,
-    encode_page,
     entries,
     item_dir,
     keep_item_folder,
     marked,
     new_item_folder,
+    page_columns,
     relink,
     same_entries,
     same_folder,
-    token_counts,
-    write_file,
-    write_vocab,
 )
-
-NONE = "none"
 
 
 def page_language(page: IndexedPage, item: IndexedItem) -> str | None:
@@ -70,9 +66,11 @@ class SearchIndexWriter:
     """Incremental builder of ``{gen_dir}/index`` and ``{gen_dir}/words``; see the module docstring."""
 
     def __init__(self, gen_dir: Path, previous_gen_dir: Path | None = None, *,
-                 settings: EngineSettings | None = None, recycled: bool = False) -> None:
+                 settings: EngineSettings | None = None, recycled: bool = False, workers: int = 0) -> None:
         """``recycled``: ``gen_dir`` holds a donor generation's word entries (``server/ingest/recycle.py``):
-        those that are the previous generation's own are kept as they are, the others replaced."""
+        those that are the previous generation's own are kept as they are, the others replaced.
+        ``workers`` > 1: encode pages in that many processes (:mod:`server.search.encoding`); worth
+        it from a few thousand pages (a worker takes ~0.3 s to start)."""
         self.gen_dir = Path(gen_dir)
         self.index_dir = self.gen_dir / INDEX_DIR
         self.words_dir = self.gen_dir / WORDS_DIR
@@ -108,6 +106,7 @@ class SearchIndexWriter:
         self._same = (same_entries(self.words_dir, self.previous / WORDS_DIR)
                       if self._existing and self._same_parent and self.previous is not None else set())
         self.pages_added = 0
+        self._encoder = Encoder(workers)
 
     # -- what ingest calls ---------------------------------------------------------------
     def can_keep(self, item_id: str) -> bool:
@@ -147,38 +146,36 @@ class SearchIndexWriter:
         return True
 
     def add_item(self, item: IndexedItem, pages: list[IndexedPage]) -> None:
-        """Index an item's pages, replacing whatever the previous generation had for it."""
+        """Index an item's pages, replacing whatever the previous generation had for it.
+
+        With ``workers`` (see the constructor) the pages are encoded in worker processes and the
+        item reaches the engine later, by :meth:`commit` at the latest."""
         item_id = check_item_id(item.item_id)
         self._check_new(item_id)
         self._forget_previous(item_id)
         self._drop(item_id)
         folder = new_item_folder(self.gen_dir, item_id)
-        item_words: Counter[str] = Counter()
-        page_languages: set[str] = set()
-        docs: list[PageDoc] = []
-        for page in sorted(pages, key=lambda p: p.n):
-            lang = page_language(page, item)
-            words = [(w.text, w.line, w.boxes) for w in page.page.words]
-            body, toks, stems, kept = encode_page(page.n, lang, page.label, page.canvas_width,
-                                                  page.canvas_height, words)
-            write_file(f"{folder}/{int(page.n)}.page", body)
-            item_words.update(kept)
-            if not toks:
-                continue
-            docs.append(PageDoc(int(page.n), lang, toks, stems))
-            key = lang or NONE
-            self._languages.add(key)
-            page_languages.add(key)
-            self.pages_added += 1
-        vocab = token_counts(item_words)
-        write_vocab(folder, vocab)
-        for (folded, _), count in vocab.items():
-            self._lexicon[folded] += count
+        columns = [page_columns(int(page.n), page_language(page, item), page.label, page.canvas_width,
+                                page.canvas_height, page.page.words)
+                   for page in sorted(pages, key=lambda p: p.n)]
         data = item.to_json()
-        data["page_languages"] = sorted(page_languages - {NONE})
-        self._engine.add(item_id, data, docs)
         self._items[item_id] = data
         self._changed.add(item_id)
+        self._encoder.add(str(folder), columns, lambda encoded: self._encoded(item_id, data, encoded))
+
+    def flush(self) -> None:
+        """Wait until every item given so far is encoded and handed to the engine (the benchmark
+        times indexing apart from making the pages this way)."""
+        self._encoder.finish()
+        self._engine.flush()
+
+    def _encoded(self, item_id: str, data: dict[str, Any], encoded: EncodedItem) -> None:
+        for folded, count in encoded.counts.items():
+            self._lexicon[folded] += count
+        self._languages |= encoded.languages
+        self.pages_added += len(encoded.docs)
+        data["page_languages"] = sorted(encoded.languages - {NONE})
+        self._engine.add(item_id, data, encoded.docs)
 
     def remove_items(self, item_ids: list[str]) -> None:
         """Drop items explicitly (``commit`` also drops every previous item not kept or added)."""
@@ -200,6 +197,7 @@ class SearchIndexWriter:
             self._forget_previous(item_id)
         for item_id in self._existing - self._items.keys():
             self._drop(item_id)  # a donor's entry of an item this generation does not index
+        self._encoder.close()
         meta = {"format": FORMAT_VERSION, "analysis": ANALYSIS_VERSION, "engine": self.settings.engine,
                 "languages": sorted(self._languages), "items": self._items, "collections": self._collections}
         self._engine.commit(meta)
@@ -211,6 +209,7 @@ class SearchIndexWriter:
     def abort(self) -> None:
         """Give up (ingest failed): release the writer; the generation folder is the caller's to delete."""
         if not self._done:
+            self._encoder.close(cancel=True)
             self._engine.abort()
             self._done = True
 

@@ -171,14 +171,18 @@ class SolrWriter:
             while len(self._pending) > 2 * SENDERS:
                 self._pending.pop(0).result()
 
+    def flush(self) -> None:
+        """Send every batch, partial ones too, and wait for the answers."""
+        for shard in list(self._batches):
+            self._flush(shard)
+        self._drain()
+
     def _drain(self) -> None:
         while self._pending:
             self._pending.pop(0).result()
 
     def commit(self, meta: dict[str, Any]) -> None:
-        for shard in list(self._batches):
-            self._flush(shard)
-        self._drain()
+        self.flush()
         self._sender.shutdown()
         self.client.update({"commit": {}})
         listed = {str(v[VERSION]) for v in (meta.get("items") or {}).values() if v.get(VERSION)}

@@ -66,6 +66,9 @@ class WhooshWriter:
         self._writer.delete_by_term("item", item_id)
         self._changed = True
 
+    def flush(self) -> None:
+        """Nothing: documents are handed to Whoosh's writer as they are added."""
+
     def commit(self, meta: dict[str, Any]) -> None:
         if self._changed:
             self._writer.commit()
