@@ -21,7 +21,7 @@ from server.search.urls import SearchUrls
 from tests.search_engines import search_engine, solr_url  # noqa: F401
 from tests.test_search_writer import item, page
 
-pytestmark = pytest.mark.usefixtures("search_engine")
+ENGINES = pytest.mark.usefixtures("search_engine")
 
 WORDS = ["la", "questione", "di", "Firenze", "dell'Arno", "è", "città", "già", "l'unità", "nazionale", "Torino", "Genova", "Milano", "ferrovia", "del", "Moncenisio", "società", "anonima", "sſ", "ﬁne", "perché"]
 
@@ -54,6 +54,7 @@ def write(gen: Path, items: dict[str, list[IndexedPage]], workers: int) -> Searc
     return writer
 
 
+@ENGINES
 def test_a_pool_writes_the_generation_encoding_here_writes(tmp_path: Path) -> None:
     items = corpus()
     here = write(tmp_path / "a" / "gen-1", items, workers=0)
@@ -78,6 +79,7 @@ def test_a_pool_writes_the_generation_encoding_here_writes(tmp_path: Path) -> No
     assert not multiprocessing.active_children()  # commit stopped the workers
 
 
+@ENGINES
 def test_a_worker_error_reaches_the_ingest_and_abort_stops_every_worker(tmp_path: Path) -> None:
     gen = tmp_path / "gen-1"
     gen.mkdir()
@@ -98,6 +100,7 @@ def test_a_worker_error_reaches_the_ingest_and_abort_stops_every_worker(tmp_path
     assert sorted(str(p) for p in gen.parent.rglob("*")) == files  # no worker writes after abort
 
 
+@ENGINES
 def test_abort_with_items_in_flight_cancels_them(tmp_path: Path) -> None:
     gen = tmp_path / "gen-1"
     gen.mkdir()
@@ -126,3 +129,30 @@ def test_a_pool_only_for_batches_that_pay_for_it() -> None:
     assert encoding_workers(POOL_FROM - 1, 4) == 0
     assert encoding_workers(POOL_FROM, 4) == 4
     assert encoding_workers(POOL_FROM, 1) == 0  # one process: encode here
+
+
+def test_an_ingest_with_the_pool_publishes_the_word_store_of_one_without(
+        tmp_path: Path, demo_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo holdings (a few pages: encoded in the ingest process by the session's ingest) again,
+    with the pool forced on: the same word store, page for page."""
+    from server.config import Settings
+    from server.ingest.run import run_ingest
+    from server.search import encoding, writer
+    from tests.conftest import DEMO
+    monkeypatch.setattr(encoding, "POOL_FROM", 1)
+    used: list[int] = []
+
+    class Watched(encoding.Encoder):
+        def add(self, *args, **kw):  # type: ignore[no-untyped-def]
+            used.append(self.workers)
+            super().add(*args, **kw)
+
+    monkeypatch.setattr(writer, "Encoder", Watched)
+    monkeypatch.setenv("HERITAGE_SEARCH", "whoosh")
+    settings = Settings.load({"data": tmp_path / "data", "workers": 2})
+    report = run_ingest(DEMO, settings)
+    assert not report.errors, [str(p) for p in report.problems]
+    pooled = words_tree(settings.manifests_dir / "current")
+    assert pooled and pooled == words_tree(demo_data / "manifests" / "current")
+    assert used and set(used) == {2}  # every item went through a pool of two
+    assert any(name.endswith(".page") for name in pooled) and not multiprocessing.active_children()

@@ -9,11 +9,9 @@ so a file only touched, not edited, shows as changed here and unchanged after in
 from __future__ import annotations
 
 import gettext
-import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from ..errors import HeritageError
 from ..holdings import Holdings, Item, Problem, read_holdings
 from ..ocr import OCRError, parse_ocr
 from ..publication import PublicationStore
+from ..workers import process_pool
 from .fingerprint import Fingerprints
 from .headers import image_size
 from .publish import _previous_items as previous_fingerprints
@@ -138,8 +137,7 @@ def check_all_pages(holdings: Holdings, workers: int) -> dict[tuple[str, str | N
     tasks = list(dict.fromkeys((str(p.image), str(p.ocr) if p.ocr else None, str(holdings.root))
                                for item in holdings.items.values() for p in item.pages))
     if workers > 1 and len(tasks) > PARALLEL_FROM:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with process_pool(workers) as pool:
             found = list(pool.map(check_page, tasks, chunksize=16))
     else:
         found = [check_page(t) for t in tasks]

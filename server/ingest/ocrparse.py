@@ -6,13 +6,12 @@ exception across the process boundary), so one bad file never stops the batch.
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..ocr import OCRError, PageText, parse_ocr
+from ..workers import process_pool
 
 SERIAL_BELOW = 16
 """Fewer pages than this are parsed in this process: starting workers would cost more."""
@@ -49,6 +48,5 @@ def parse_all(tasks: list[OCRTask], workers: int,
     workers = workers or os.cpu_count() or 1
     if workers < 2 or len(unique) < SERIAL_BELOW:
         return {**done, **{t: parse_one(t) for t in unique}}
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with process_pool(workers) as pool:
         return {**done, **dict(zip(unique, pool.map(parse_one, unique, chunksize=8)))}

@@ -11,7 +11,6 @@ import errno
 import fcntl
 import gc
 import logging
-import multiprocessing
 import os
 import shutil
 import sqlite3
@@ -30,6 +29,7 @@ from ..holdings.model import Holdings, page_image
 from ..image.pyramid import TILE_SIZES, pyramid_key
 from ..publication import Publication, PublicationStore, generations, switch_current
 from ..texts import N_
+from ..workers import process_pool
 from .artefacts import collect_objects, remove_objects
 from .fingerprint import Fingerprints
 from .images import (
@@ -253,7 +253,7 @@ class PageBuilds:
         self.waiting.append(task)
         if self.workers > 1 and len(self.waiting) + len(self.futures) > 1:
             if self.pool is None:
-                self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+                self.pool = process_pool(self.workers)
             self.futures.extend(self.pool.submit(process_page, t) for t in self.waiting)
             self.waiting.clear()
 

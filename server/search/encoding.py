@@ -14,7 +14,6 @@ caller when its item's result is taken, as an error of the encoding itself would
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import Counter, deque
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from server.search.engines import PageDoc
 from server.search.store import PageColumns, encode_columns, token_counts, write_file, write_vocab
+from server.workers import process_pool
 
 NONE = "none"
 IN_FLIGHT = 3
@@ -89,9 +89,7 @@ class Encoder:
             done(encode_item(folder, pages))
             return
         if self._pool is None:
-            # spawn, not fork: the ingest process runs libvips and sender threads
-            self._pool = ProcessPoolExecutor(max_workers=self.workers,
-                                             mp_context=multiprocessing.get_context("spawn"))
+            self._pool = process_pool(self.workers)
         self._waiting.append((self._pool.submit(encode_item, folder, pages), done))
         while len(self._waiting) > IN_FLIGHT * self.workers:
             self._take()
