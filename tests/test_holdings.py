@@ -511,3 +511,18 @@ def test_structure_missing_column(copy: Path) -> None:
     p = one(h, "error", "missing required column: last_page")
     assert (p.file, p.line) == (file, 1)
     assert h.items[DOC].ranges == ()
+
+
+def test_the_listing_tells_when_a_structure_sheet_may_be_there() -> None:
+    from types import SimpleNamespace
+
+    from server.holdings.reader import _may_hold_sheet
+
+    def names(*n: str) -> list:  # type: ignore[type-arg]
+        return [SimpleNamespace(name=x) for x in n]
+
+    assert not _may_hold_sheet(names("0001.jpg", "0001.xml", "structure.txt", "xstructure.csv"), "structure")  # type: ignore[arg-type]
+    assert _may_hold_sheet(names("0001.jpg", "structure.csv"), "structure")  # type: ignore[arg-type]
+    assert _may_hold_sheet(names("Structure.XLSX", "0001.jpg"), "structure")  # type: ignore[arg-type]
+    assert not _may_hold_sheet(names(), "structure")  # type: ignore[arg-type]
+    assert _may_hold_sheet(None, "structure") and _may_hold_sheet(OSError(), "structure")
