@@ -436,10 +436,8 @@ def _may_hold_sheet(entries: list[os.DirEntry[str]] | OSError | None, stem: str)
     :func:`find_sheet` need not look; True when it must (also when there is no listing)."""
     if not isinstance(entries, list):
         return True
-    # one casefold of all the names (a re-ingest asks this of every item folder); a name holding a
-    # line break can only make this True, which is the safe answer
-    listing = "\n" + "\n".join([e.name for e in entries]).casefold() + "\n"
-    return any(f"\n{stem}{ext}\n" in listing for ext in SHEET_EXTENSIONS)
+    names = {f"{stem}{ext}" for ext in SHEET_EXTENSIONS}
+    return any(e.name.casefold() in names for e in entries)
 
 
 
