@@ -102,3 +102,22 @@ def test_old_versions_are_collected_with_their_generations(holdings: Path, tmp_p
     assert db.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 3 + len(OTHERS)
     for g in kept:
         assert RASSEGNA in titles(g)
+
+
+def test_a_row_added_above_leaves_the_items_below_unchanged(holdings: Path, tmp_path: Path) -> None:
+    """An item's line in the sheet is not part of what it is published from: staff insert rows
+    anywhere (sorted by shelf mark, say), and only the new row's item is written."""
+    data = tmp_path / "data"
+    assert run(holdings, data).returncode == 0
+    first = current(data)
+    before = {i: os.readlink(first / "iiif" / "3" / i) for i in (RASSEGNA, *OTHERS)}
+    rows = read_items(holdings)
+    source = next(r for r in rows if r["id"] == RASSEGNA)
+    shutil.copytree(holdings / "items" / RASSEGNA, holdings / "items" / "added-above")
+    write_items(holdings, [{**source, "id": "added-above", "title_en": "Added above"}, *rows])
+    result = run(holdings, data)
+    assert result.returncode == 0, result.stdout + result.stderr
+    gen = current(data)
+    assert {i: os.readlink(gen / "iiif" / "3" / i) for i in before} == before  # the same objects
+    assert f"({len(before)} items unchanged" in result.stdout + result.stderr
+    assert (gen / "iiif" / "3" / "added-above" / "manifest.json").is_file()

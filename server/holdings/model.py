@@ -328,7 +328,9 @@ class Item:
     attribution: LangMap = field(default_factory=dict)  # empty: Settings.default_attribution
     ranges: tuple[Range, ...] = ()  # file order; parents exist, no cycles, pages in 1..len(pages)
     extra: tuple[ExtraField, ...] = ()
-    line: int | None = None
+    # its row's line in the items sheet, for reports only: left out of the repr, which ingest's change
+    # detection hashes, so a row added or removed above it does not make it a changed item
+    line: int | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
