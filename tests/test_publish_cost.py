@@ -107,10 +107,20 @@ def test_old_versions_are_collected_with_their_generations(holdings: Path, tmp_p
 def test_a_row_added_above_leaves_the_items_below_unchanged(holdings: Path, tmp_path: Path) -> None:
     """An item's line in the sheet is not part of what it is published from: staff insert rows
     anywhere (sorted by shelf mark, say), and only the new row's item is written."""
+    import sqlite3
     data = tmp_path / "data"
     assert run(holdings, data).returncode == 0
     first = current(data)
     before = {i: os.readlink(first / "iiif" / "3" / i) for i in (RASSEGNA, *OTHERS)}
+
+    def members() -> set[tuple[int, int, int, int | None]]:
+        db = sqlite3.connect(data / "manifests" / "items.sqlite")
+        try:
+            return set(db.execute("SELECT vid, position, first, until FROM members"))
+        finally:
+            db.close()
+
+    rows_before = members()
     rows = read_items(holdings)
     source = next(r for r in rows if r["id"] == RASSEGNA)
     shutil.copytree(holdings / "items" / RASSEGNA, holdings / "items" / "added-above")
@@ -121,3 +131,12 @@ def test_a_row_added_above_leaves_the_items_below_unchanged(holdings: Path, tmp_
     assert {i: os.readlink(gen / "iiif" / "3" / i) for i in before} == before  # the same objects
     assert f"({len(before)} items unchanged" in result.stdout + result.stderr
     assert (gen / "iiif" / "3" / "added-above" / "manifest.json").is_file()
+    # the shared catalog: one membership added (the new item's), none closed or reopened
+    added = members() - rows_before
+    assert len(added) == 1 and rows_before <= members(), (added, rows_before - members())
+    from server.catalog import open_generation
+    db = open_generation(gen / "catalog.sqlite")
+    try:  # and the catalog's order is the sheet's
+        assert [r[0] for r in db.execute("SELECT id FROM items ORDER BY position")][:2] == ["added-above", rows[0]["id"]]
+    finally:
+        db.close()

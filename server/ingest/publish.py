@@ -50,6 +50,7 @@ from .artefacts import (
 from .fingerprint import Fingerprints
 from .images import SHARD_STAMPS, PageResult, PageResults
 from .ocrparse import OCRResult, OCRTask, parse_all
+from .positions import item_positions
 from .report import IngestReport, Progress
 
 DEFAULT_BASE = "http://127.0.0.1:8000"
@@ -102,7 +103,9 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
     catalog.set_meta("base_url", urls.base)
     catalog.set_meta("holdings", str(holdings.root))
     live = catalog.live()
-    order = {item_id: n for n, item_id in enumerate([*holdings.items, *sorted(holdings.rejected)])}
+    # stable positions: a row added or moved in the sheet changes its own item's membership, not the others'
+    order = item_positions(list(dict.fromkeys([*holdings.items, *sorted(holdings.rejected)])),
+                           {item_id: was for item_id, (_, _, was) in live.items()})
 
     published: dict[str, PublishedItem] = {}
     carried: list[str] = []

@@ -1,0 +1,91 @@
+"""Items' positions in the catalog: in the order of the items sheet, and stable from one ingest to the next.
+
+A position only orders an item among its collection's (``ORDER BY position, id``); its value is not
+shown anywhere. Were positions the rows' numbers, a row added at the top of the sheet would move
+every item below it, and the shared catalog would close and reopen the membership of each one
+(two row writes an item: at ten million pages, hundreds of megabytes for one new item). So each
+item keeps its previous position while that still fits the sheet's order, and positions are spaced
+(:data:`GAP`) so that a new or moved item finds a free number between its neighbours. Only when no
+number is free between two neighbours is everything renumbered, at most once in many such
+insertions at one place (each one halves the gap there).
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
+
+GAP = 1 << 20
+"""Space between consecutive positions when they are (re)numbered: twenty insertions at one place
+before a renumbering, and room for 2^43 items in a 64-bit integer."""
+
+
+def item_positions(order: Sequence[str], previous: Mapping[str, int]) -> dict[str, int]:
+    """A position for each id of ``order`` (distinct ids, in the sheet's order), increasing along it.
+
+    ``previous``: the served generation's positions. The longest sequence of ids whose previous
+    positions already increase along ``order`` keeps them; the other ids (new ones, moved ones) get
+    numbers between their kept neighbours. When some gap is too small, all are numbered afresh."""
+    kept = _kept(order, previous)
+    positions: dict[str, int] = {}
+    run: list[str] = []  # ids waiting for a number, after the last kept one (or the start)
+    low: int | None = None
+    for item_id in order:
+        if item_id in kept:
+            high = previous[item_id]
+            if not _spread(run, low, high, positions):
+                return _fresh(order)
+            positions[item_id] = high
+            low, run = high, []
+        else:
+            run.append(item_id)
+    if not _spread(run, low, None, positions):
+        return _fresh(order)
+    return positions
+
+
+def _kept(order: Sequence[str], previous: Mapping[str, int]) -> set[str]:
+    """The ids of a longest run (not necessarily contiguous) of ``order`` whose previous positions
+    increase strictly: patience sorting, O(n log n)."""
+    tails: list[int] = []  # tails[k]: the smallest last position of an increasing run of length k + 1
+    tail_ids: list[str] = []
+    back: dict[str, str | None] = {}  # each id's predecessor in the run it ends
+    for item_id in order:
+        pos = previous.get(item_id)
+        if pos is None:
+            continue
+        k = bisect_left(tails, pos)
+        back[item_id] = tail_ids[k - 1] if k else None
+        if k == len(tails):
+            tails.append(pos)
+            tail_ids.append(item_id)
+        else:
+            tails[k], tail_ids[k] = pos, item_id
+    kept: set[str] = set()
+    cursor = tail_ids[-1] if tail_ids else None
+    while cursor is not None:
+        kept.add(cursor)
+        cursor = back[cursor]
+    return kept
+
+
+def _spread(run: list[str], low: int | None, high: int | None, positions: dict[str, int]) -> bool:
+    """Number ``run`` strictly between ``low`` and ``high`` (None: unbounded), evenly; False if they do not fit."""
+    if not run:
+        return True
+    if low is None and high is None:
+        low = -GAP
+    if high is None:
+        assert low is not None
+        high = low + GAP * (len(run) + 1)
+    elif low is None:
+        low = high - GAP * (len(run) + 1)
+    if high - low - 1 < len(run):
+        return False
+    parts = len(run) + 1
+    for n, item_id in enumerate(run, 1):
+        positions[item_id] = low + (high - low) * n // parts  # exact: increasing, strictly inside
+    return True
+
+
+def _fresh(order: Sequence[str]) -> dict[str, int]:
+    return {item_id: n * GAP for n, item_id in enumerate(order)}
