@@ -16,6 +16,10 @@
    in turn: the median wall and CPU time, and (first change) the bytes and files it wrote to the
    data folder (new or changed inodes, from a walk before and after: ``server/ingest/diskuse.py``),
    apart and beyond the item's own object.
+3. **A new item.** ``--additions`` times per size, a new item of ten pages (new masters, so its
+   pyramids are built; its own ALTO copies) is added as the last row of ``items.csv``, then as the
+   first, and ingested: the median wall time of each kind and what it wrote beyond the item's own
+   object, word store and pyramids. A row added above the others must not make them change.
 
 Work files go to ``bench/work/ingest/``, the JSON record to ``bench/results/``.
 """
@@ -174,6 +178,7 @@ class Publication:
     first_seconds: float
     changes: list[tuple[float, float]] = field(default_factory=list)  # (wall, CPU) seconds of each change
     written: dict[str, float] = field(default_factory=dict)  # what the first change wrote
+    added: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # "end"/"top" → each new item's figures
 
 
 def publication(pages: int, workers: int, reuse: bool = False) -> Publication:
@@ -217,12 +222,49 @@ def one_item_change(pub: Publication, workers: int) -> None:
                    "publication_entries_per_page": round(entries / pub.pages, 2)}
 
 
+def new_item(pub: Publication, workers: int, top: bool) -> None:
+    """Add one new item of ten pages (new masters: its pyramids are built; its own ALTO copies, not
+    links, as a real delivery's) as the last row of the sheet, or the first (``top``), and ingest:
+    wall time, and what it wrote beyond the item's own object, word store and pyramids."""
+    where = "top" if top else "end"
+    runs = pub.added.setdefault(where, [])
+    item_id = f"new-{where}-{len(runs) + 1:03d}-{int(time.time())}"
+    source = pub.holdings.parent / "small-source"  # made by small_pages
+    jpeg, alto = (source / "page.jpg").read_bytes(), source / "page.xml"
+    folder = pub.holdings / "items" / item_id
+    folder.mkdir(parents=True)
+    for n in range(1, 11):
+        comment = f"{item_id}/{n}".encode()
+        (folder / f"{n:04d}.jpg").write_bytes(jpeg[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big")
+                                              + comment + jpeg[2:])
+        shutil.copyfile(alto, folder / f"{n:04d}.xml")
+    with open(pub.holdings / "items.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    row = [item_id, *rows[1][1:3], f"New {item_id}", *rows[1][4:]]
+    rows.insert(1 if top else len(rows), row)
+    with open(pub.holdings / "items.csv", "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    before = snapshot(pub.data)
+    took, wchar, cpu = ingest(pub.holdings, pub.data, workers)
+    new_bytes, _, paths = written(before, snapshot(pub.data))
+    gen = pub.data / "manifests" / "current"
+    own = sum(folder_bytes((gen / sub / item_id).resolve())[0] for sub in ("iiif/3", "words"))
+    pyramids = sum((pub.data / p).stat().st_size for p in paths if p.startswith("image_cache/") and (pub.data / p).is_file())
+    runs.append({"seconds": round(took, 3), "cpu_seconds": round(cpu, 3), "write_calls_bytes": wchar,
+                 "item_own_bytes": own, "pyramid_bytes": pyramids, "beyond_item_bytes": wchar - own,
+                 "new_inodes_beyond_item_bytes": new_bytes - own - pyramids, "entries": len(paths)})
+
+
 def summary(pub: Publication) -> dict[str, Any]:
     walls, cpus = [w for w, _ in pub.changes], [c for _, c in pub.changes]
     return {"pages": pub.pages, "items": len(pub.ids), "first_ingest_seconds": round(pub.first_seconds, 1),
             "changes": len(pub.changes), "change_seconds": round(statistics.median(walls), 2),
             "change_cpu_seconds": round(statistics.median(cpus), 2),
-            "change_seconds_each": [round(w, 2) for w in walls], **pub.written}
+            "change_seconds_each": [round(w, 2) for w in walls], **pub.written,
+            "new_items": {where: {"seconds": statistics.median(r["seconds"] for r in runs),
+                                  "beyond_item_bytes": max(r["beyond_item_bytes"] for r in runs),
+                                  "new_inodes_beyond_item_bytes": max(r["new_inodes_beyond_item_bytes"] for r in runs),
+                                  "runs": runs} for where, runs in pub.added.items()}}
 
 
 def main() -> None:
@@ -231,6 +273,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[2000, 5000], help="publication sizes in pages")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--changes", type=int, default=5, help="one-item changes per size (medians reported)")
+    parser.add_argument("--additions", type=int, default=2,
+                        help="new items added per size, alternately as the last and the first row (0: none)")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the publications an earlier run built (their first ingest is not timed again)")
     args = parser.parse_args()
@@ -246,6 +290,9 @@ def main() -> None:
     for _ in range(args.changes):  # interleaved: the machine's drift touches every size alike
         for pub in pubs:
             one_item_change(pub, args.workers)
+    for n in range(args.additions):
+        for pub in pubs:
+            new_item(pub, args.workers, top=n % 2 == 1)
     changes = [summary(pub) for pub in pubs]
     record["changes"] = changes
     for c in changes:
@@ -257,6 +304,12 @@ def main() -> None:
               f"modified files {c['change_modified_files_bytes']} B (whole), {c['change_entries']} entries; "
               f"publication {c['publication_bytes_per_page']} B and {c['publication_entries_per_page']} entries a page",
               flush=True)
+    for c in changes:
+        for where, r in c["new_items"].items():
+            print(f"{c['pages']} pages: a new item of 10 pages as the {'first' if where == 'top' else 'last'} row, "
+                  f"median of {len(r['runs'])}: {r['seconds']:.2f} s wall; at most {r['beyond_item_bytes']} B written "
+                  f"(write(2)) and {r['new_inodes_beyond_item_bytes']} B of new inodes beyond the item's object, word "
+                  f"store and pyramids", flush=True)
     if len(changes) >= 2:
         a, b = changes[0], changes[-1]
         beyond = b["beyond_item_bytes"] + b["new_inodes_beyond_item_bytes"], a["beyond_item_bytes"] + \
@@ -284,6 +337,11 @@ def main() -> None:
               f"median of the paired ratios (each change over the smaller one's just before it): {pair_ratio}x wall, "
               f"{pair_cpu}x CPU (quartiles {paired[len(paired) // 4]:.2f}-{paired[3 * len(paired) // 4]:.2f})",
               flush=True)
+        for where in a["new_items"].keys() & b["new_items"].keys():
+            r = round(b["new_items"][where]["seconds"] / a["new_items"][where]["seconds"], 2)
+            record["extrapolation"][f"new_item_{where}_time_ratio"] = r  # type: ignore[index]
+            print(f"a new item as the {'first' if where == 'top' else 'last'} row: {b['pages']} vs {a['pages']} pages "
+                  f"(medians): {r}x wall", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"ingest-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}.json"
     out.write_text(json.dumps(record, indent=1))
