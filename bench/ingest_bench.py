@@ -251,7 +251,9 @@ def new_item(pub: Publication, workers: int, top: bool) -> None:
     own = sum(folder_bytes((gen / sub / item_id).resolve())[0] for sub in ("iiif/3", "words"))
     pyramids = sum((pub.data / p).stat().st_size for p in paths if p.startswith("image_cache/") and (pub.data / p).is_file())
     runs.append({"seconds": round(took, 3), "cpu_seconds": round(cpu, 3), "write_calls_bytes": wchar,
-                 "item_own_bytes": own, "pyramid_bytes": pyramids, "beyond_item_bytes": wchar - own,
+                 "item_own_bytes": own, "pyramid_bytes": pyramids,
+                 # write(2) counts the pool's workers too (reaped children): the pyramids they built are the item's
+                 "beyond_item_bytes": wchar - own - pyramids,
                  "new_inodes_beyond_item_bytes": new_bytes - own - pyramids, "entries": len(paths)})
 
 
