@@ -50,6 +50,7 @@ KANT = SAMPLE / "periodical-deu-berlinische-monatsschrift-1784-12"
 WORK = ROOT / "bench" / "work" / "ingest"
 RESULTS = ROOT / "bench" / "results"
 TEN_MILLION = 10_000_000
+ROW = {"end": "last", "top": "first"}  # where a new item's row goes (new_item)
 
 
 def write_holdings(root: Path, items: list[tuple[str, str]]) -> None:
@@ -62,6 +63,24 @@ def write_holdings(root: Path, items: list[tuple[str, str]]) -> None:
         for item_id, title in items:
             w.writerow([item_id, "bench", "newspaper", title, "1878-01-03", "de",
                         "http://creativecommons.org/publicdomain/mark/1.0/"])
+
+
+def read_rows(holdings: Path) -> list[list[str]]:
+    """items.csv's rows, its header first."""
+    with open(holdings / "items.csv", encoding="utf-8", newline="") as f:
+        return list(csv.reader(f))
+
+
+def write_rows(holdings: Path, rows: list[list[str]]) -> None:
+    with open(holdings / "items.csv", "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
+def distinct_master(jpeg: bytes, text: str) -> bytes:
+    """The JPEG with a comment naming its page: the same pixels, another content key (its own pyramid).
+    SOI, then a COM segment (0xFFFE, its length, the text): ignored by every decoder."""
+    comment = text.encode()
+    return jpeg[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + jpeg[2:]
 
 
 def large_pages(root: Path, n: int) -> None:
@@ -104,10 +123,7 @@ def small_pages(root: Path, pages: int, per_item: int = 10) -> list[str]:
         folder = root / "items" / item_id
         folder.mkdir(parents=True)
         for n in range(1, per_item + 1):
-            comment = f"{item_id}/{n}".encode()
-            # SOI, then a COM segment (0xFFFE, its length, the text): ignored by every decoder
-            (folder / f"{n:04d}.jpg").write_bytes(jpeg[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big")
-                                                  + comment + jpeg[2:])
+            (folder / f"{n:04d}.jpg").write_bytes(distinct_master(jpeg, f"{item_id}/{n}"))
             os.link(alto, folder / f"{n:04d}.xml")
     write_holdings(root, [(i, f"Issue {i}") for i in ids])
     return ids
@@ -187,8 +203,7 @@ def publication(pages: int, workers: int, reuse: bool = False) -> Publication:
     holdings, data = base / "holdings", base / "data"
     done = base / "first-ingest.txt"  # written once the first ingest succeeded: its seconds
     if reuse and done.is_file():
-        with open(holdings / "items.csv", encoding="utf-8", newline="") as f:
-            ids = [row[0] for row in list(csv.reader(f))[1:]]
+        ids = [row[0] for row in read_rows(holdings)[1:]]
         return Publication(pages, holdings, data, ids, float(done.read_text()))
     shutil.rmtree(base, ignore_errors=True)
     ids = small_pages(holdings, pages)
@@ -202,11 +217,9 @@ def one_item_change(pub: Publication, workers: int) -> None:
     measure = not pub.changes
     before = snapshot(pub.data) if measure else {}
     total, entries = folder_bytes(pub.data / "manifests") if measure else (0, 0)
-    with open(pub.holdings / "items.csv", encoding="utf-8", newline="") as f:
-        rows = list(csv.reader(f))
+    rows = read_rows(pub.holdings)
     rows[1 + len(pub.ids) // 2][3] = f"Issue {pub.ids[len(pub.ids) // 2]} (change {len(pub.changes) + 1})"
-    with open(pub.holdings / "items.csv", "w", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerows(rows)
+    write_rows(pub.holdings, rows)
     took, wchar, cpu = ingest(pub.holdings, pub.data, workers)
     pub.changes.append((took, cpu))
     if not measure:
@@ -234,16 +247,11 @@ def new_item(pub: Publication, workers: int, top: bool) -> None:
     folder = pub.holdings / "items" / item_id
     folder.mkdir(parents=True)
     for n in range(1, 11):
-        comment = f"{item_id}/{n}".encode()
-        (folder / f"{n:04d}.jpg").write_bytes(jpeg[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big")
-                                              + comment + jpeg[2:])
+        (folder / f"{n:04d}.jpg").write_bytes(distinct_master(jpeg, f"{item_id}/{n}"))
         shutil.copyfile(alto, folder / f"{n:04d}.xml")
-    with open(pub.holdings / "items.csv", encoding="utf-8", newline="") as f:
-        rows = list(csv.reader(f))
-    row = [item_id, *rows[1][1:3], f"New {item_id}", *rows[1][4:]]
-    rows.insert(1 if top else len(rows), row)
-    with open(pub.holdings / "items.csv", "w", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerows(rows)
+    rows = read_rows(pub.holdings)
+    rows.insert(1 if top else len(rows), [item_id, *rows[1][1:3], f"New {item_id}", *rows[1][4:]])
+    write_rows(pub.holdings, rows)
     before = snapshot(pub.data)
     took, wchar, cpu = ingest(pub.holdings, pub.data, workers)
     new_bytes, _, paths = written(before, snapshot(pub.data))
@@ -308,7 +316,7 @@ def main() -> None:
               flush=True)
     for c in changes:
         for where, r in c["new_items"].items():
-            print(f"{c['pages']} pages: a new item of 10 pages as the {'first' if where == 'top' else 'last'} row, "
+            print(f"{c['pages']} pages: a new item of 10 pages as the {ROW[where]} row, "
                   f"median of {len(r['runs'])}: {r['seconds']:.2f} s wall; at most {r['beyond_item_bytes']} B written "
                   f"(write(2)) and {r['new_inodes_beyond_item_bytes']} B of new inodes beyond the item's object, word "
                   f"store and pyramids", flush=True)
@@ -342,7 +350,7 @@ def main() -> None:
         for where in a["new_items"].keys() & b["new_items"].keys():
             r = round(b["new_items"][where]["seconds"] / a["new_items"][where]["seconds"], 2)
             record["extrapolation"][f"new_item_{where}_time_ratio"] = r  # type: ignore[index]
-            print(f"a new item as the {'first' if where == 'top' else 'last'} row: {b['pages']} vs {a['pages']} pages "
+            print(f"a new item as the {ROW[where]} row: {b['pages']} vs {a['pages']} pages "
                   f"(medians): {r}x wall", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"ingest-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}.json"
