@@ -91,6 +91,64 @@ def test_collection_documents_linked_by_key_equal_a_full_rebuild(holdings: Path,
     assert len(page["items"]) == 3
 
 
+def add_issue(holdings: Path, item_id: str, date: str) -> None:
+    """A new issue of the serial (a copy of the Nordstern's pages), as the last row of the sheet."""
+    rows = read_items(holdings)
+    nordstern = next(r for r in rows if r["id"] == NORDSTERN)
+    shutil.copytree(holdings / "items" / NORDSTERN, holdings / "items" / item_id)
+    rows.append({**nordstern, "id": item_id, "date": date, "title": item_id, "title_en": item_id})
+    write_items(holdings, rows)
+
+
+def members(path: Path) -> list[str]:
+    return [m["id"].split("/")[-2] for m in json.loads(path.read_text(encoding="utf-8"))["items"]]
+
+
+def test_an_issue_added_before_the_others_rebuilds_the_page_it_joins_not_the_pages_after(
+        holdings: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run(holdings, data, env=PAGED).returncode == 0
+    first = current(data)  # 1878: [Nordstern, 1], [2, 3], [4, 5], [6]
+    add_issue(holdings, "nordstern-0", "1878-01-01")  # before every other issue of 1878
+    result = run(holdings, data, env=PAGED)
+    assert result.returncode == 0, result.stdout + result.stderr
+    added = current(data)
+    before, after = documents(first), documents(added)
+    assert before.keys() == after.keys()  # no page added: the first one grew
+    built = {rel for rel in after if os.stat(after[rel]).st_ino != os.stat(before[rel]).st_ino}
+    # the page it joined, the year's list of pages (their ranges), the serial's (the year's thumbnail)
+    assert built == {"der-nordstern/1878/page/1.json", "der-nordstern/1878.json", "der-nordstern.json"}
+    assert members(after["der-nordstern/1878/page/1.json"]) == ["nordstern-0", NORDSTERN, ISSUES[0]]
+    page = json.loads(after["der-nordstern/1878/page/1.json"].read_text(encoding="utf-8"))
+    assert page["label"]["en"] == ["1878: nordstern-0 – Issue 1"]  # what it holds, not where it is
+    # --force builds every document again, and keeps the pages: the same bytes
+    result = run(holdings, data, "--force", env=PAGED)
+    assert result.returncode == 0, result.stdout + result.stderr
+    forced = documents(current(data))
+    assert {rel: p.read_bytes() for rel, p in forced.items()} == {rel: p.read_bytes() for rel, p in after.items()}
+    # two more: the first page holds five, more than twice the page size; it is split, and the pieces
+    # after the first take new numbers, so that pages 2 to 4 keep theirs and are not built again
+    add_issue(holdings, "nordstern-00", "1878-01-01")
+    add_issue(holdings, "nordstern-000", "1878-01-01")
+    result = run(holdings, data, env=PAGED)
+    assert result.returncode == 0, result.stdout + result.stderr
+    split = documents(current(data))
+    year = json.loads(split["der-nordstern/1878.json"].read_text(encoding="utf-8"))
+    assert [ref["id"].rsplit("/", 1)[1] for ref in year["items"]] == ["1", "5", "6", "2", "3", "4"]
+    assert [members(split[f"der-nordstern/1878/page/{n}.json"]) for n in (1, 5, 6)] == [
+        ["nordstern-0"], ["nordstern-00", "nordstern-000"], [NORDSTERN, ISSUES[0]]]
+    for n in (2, 3, 4):
+        rel = f"der-nordstern/1878/page/{n}.json"
+        assert os.stat(split[rel]).st_ino == os.stat(forced[rel]).st_ino, rel
+    # the served pages: each answers, with the ids the year lists
+    from server import create_app
+    client = create_app({"data": data, "base_url": "http://h.test"}).test_client()
+    for ref in year["items"]:
+        path = "/iiif/3" + ref["id"].split("/iiif/3", 1)[1]
+        response = client.get(path)
+        assert response.status_code == 200 and response.get_json()["id"] == f"http://h.test{path}"
+
+
 def test_the_change_logs_state_equals_a_full_recomputation(holdings: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     assert run(holdings, data, env=PAGED).returncode == 0

@@ -155,6 +155,20 @@ class CatalogReader:
         except sqlite3.OperationalError:
             return {}
 
+    def page_layouts(self, size: int) -> dict[str, list[tuple[int, tuple[str, ...]]]]:
+        """Each paged collection's pages in order, as (page number, keys of its first members), made for
+        pages of ``size``; none for a generation written before layouts were kept (its pages were slices of
+        ``size`` numbered from 1, which is what the next ingest starts from)."""
+        layouts: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        try:
+            rows = self._rows("SELECT collection, page, heads FROM page_layouts WHERE size = ? "
+                              "ORDER BY collection, ordinal", size)
+        except sqlite3.OperationalError:
+            return {}
+        for coll, page, heads in rows:
+            layouts.setdefault(coll, []).append((page, tuple(json.loads(heads))))
+        return layouts
+
     def collections(self) -> list[CollectionRow]:
         return [CollectionRow(*r) for r in self._rows(
             "SELECT id, parent, position, data FROM collections ORDER BY position, id")]

@@ -70,6 +70,12 @@ CREATE TABLE documents (    -- each collection document's key (what it was built
     path TEXT PRIMARY KEY,  -- a document of the same key instead of building it (path: under iiif/3/collection/)
     key TEXT NOT NULL
 );
+CREATE TABLE page_layouts (  -- each paged collection's pages, in order: the next ingest keeps them (paging.py)
+    collection TEXT NOT NULL, ordinal INTEGER NOT NULL, page INTEGER NOT NULL,
+    heads TEXT NOT NULL,      -- JSON: the keys of the page's first members (paging.HEADS)
+    size INTEGER NOT NULL,    -- the page size they were made for (another one starts afresh)
+    PRIMARY KEY (collection, ordinal)
+);
 """
 
 SELF_CONTAINED_SCHEMA = """
@@ -213,6 +219,11 @@ class SharedCatalog:
 
     def set_document_keys(self, keys: dict[str, str]) -> None:
         self.db.executemany("INSERT INTO gen.documents VALUES (?, ?)", sorted(keys.items()))
+
+    def set_page_layouts(self, layouts: dict[str, list[tuple[int, tuple[str, ...]]]], size: int) -> None:
+        self.db.executemany("INSERT INTO gen.page_layouts VALUES (?, ?, ?, ?, ?)",
+                            [(coll, k, page, json.dumps(heads, ensure_ascii=False), size)
+                             for coll, pages in sorted(layouts.items()) for k, (page, heads) in enumerate(pages)])
 
     def set_words(self, vid: int, words: str) -> None:
         self.db.execute("UPDATE main.versions SET words = ? WHERE vid = ?", (words, vid))

@@ -11,8 +11,9 @@ insertions at one place (each one halves the gap there).
 """
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Mapping, Sequence
+
+from ..ordering import longest_kept_run
 
 GAP = 1 << 20
 """Space between consecutive positions when they are (re)numbered: twenty insertions at one place
@@ -25,7 +26,7 @@ def item_positions(order: Sequence[str], previous: Mapping[str, int]) -> dict[st
     ``previous``: the served generation's positions. The longest sequence of ids whose previous
     positions already increase along ``order`` keeps them; the other ids (new ones, moved ones) get
     numbers between their kept neighbours. When some gap is too small, all are numbered afresh."""
-    kept = _kept(order, previous)
+    kept = longest_kept_run(order, previous)
     positions: dict[str, int] = {}
     run: list[str] = []  # ids waiting for a number, after the last kept one (or the start)
     low: int | None = None
@@ -41,31 +42,6 @@ def item_positions(order: Sequence[str], previous: Mapping[str, int]) -> dict[st
     if not _spread(run, low, None, positions):
         return _fresh(order)
     return positions
-
-
-def _kept(order: Sequence[str], previous: Mapping[str, int]) -> set[str]:
-    """The ids of a longest run (not necessarily contiguous) of ``order`` whose previous positions
-    increase strictly: patience sorting, O(n log n)."""
-    tails: list[int] = []  # tails[k]: the smallest last position of an increasing run of length k + 1
-    tail_ids: list[str] = []
-    back: dict[str, str | None] = {}  # each id's predecessor in the run it ends
-    for item_id in order:
-        pos = previous.get(item_id)
-        if pos is None:
-            continue
-        k = bisect_left(tails, pos)
-        back[item_id] = tail_ids[k - 1] if k else None
-        if k == len(tails):
-            tails.append(pos)
-            tail_ids.append(item_id)
-        else:
-            tails[k], tail_ids[k] = pos, item_id
-    kept: set[str] = set()
-    cursor = tail_ids[-1] if tail_ids else None
-    while cursor is not None:
-        kept.add(cursor)
-        cursor = back[cursor]
-    return kept
 
 
 def _spread(run: list[str], low: int | None, high: int | None, positions: dict[str, int]) -> bool:

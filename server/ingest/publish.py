@@ -27,8 +27,9 @@ from ..holdings.model import Holdings, Item, Problem
 from ..image.model import Pyramid
 from ..ocr import PageText
 from ..presentation import labels
-from ..presentation.build import ChildRef, PageInfo, build_collection, build_manifest
+from ..presentation.build import ChildRef, PageInfo, build_collection, build_manifest, member_key
 from ..presentation.labels import page_label
+from ..presentation.paging import page_layout, remembered
 from ..presentation.serials import IssueInfo, group_by_year, year_label
 from ..presentation.urls import Urls
 from ..publication import CURRENT, Publication
@@ -185,7 +186,7 @@ def _write_generation(catalog: SharedCatalog, gen: Path, holdings: Holdings, pag
         "new": [i for i in published if i not in prev_items], "changed": [i for i in published if i in prev_items],
         "unchanged": unchanged, "carried": carried,
         "withdrawn": sorted(set(prev_items) - set(published) - set(unchanged) - set(carried))}
-    _write_collections(catalog, iiif, holdings, urls, settings, None if force else previous)
+    _write_collections(catalog, iiif, holdings, urls, settings, previous, reuse=not force)
     catalog.set_inputs(fps.current, _previous_inputs(previous, fps, live))
     return catalog.reads.counts()
 
@@ -396,7 +397,7 @@ def _ranges(structures: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-COLLECTIONS_VERSION = "1"
+COLLECTIONS_VERSION = "2"  # 2: page layouts kept between ingests, pages labelled by their members
 """Bump when the collection documents change for the same catalog rows and settings (code changes of
 ``build_collection`` or of what it is given): a document is then built again, not reused by its key."""
 
@@ -467,10 +468,11 @@ class _Documents:
     the bytes are the same, :func:`_dump_shared`)."""
 
     def __init__(self, out: Path, urls: Urls, settings: Settings, served: Path | None,
-                 served_keys: dict[str, str]) -> None:
+                 served_keys: dict[str, str], served_layouts: dict[str, list[tuple[int, tuple[str, ...]]]]) -> None:
         self.out, self.urls, self.settings = out, urls, settings
-        self.served, self.served_keys = served, served_keys
+        self.served, self.served_keys, self.served_layouts = served, served_keys, served_layouts
         self.keys: dict[str, str] = {}
+        self.layouts: dict[str, list[tuple[int, tuple[str, ...]]]] = {}  # each paged collection's, for the next ingest
         self.built = 0
 
     def key(self, *parts: Any) -> str:
@@ -486,15 +488,19 @@ class _Documents:
         signatures = [_signature(c) for c in children]
         head = (coll_id, label, summary, parent)
         (self.out / f"{coll_id}.json").parent.mkdir(parents=True, exist_ok=True)
+        keys = [member_key(c) for c in children]
+        spans = page_layout(keys, size, self.served_layouts.get(coll_id))
         build = partial(build_collection, coll_id, label, summary, children, urls, page_size=size, languages=langs,
-                        parent=parent)
-        self._document(f"{coll_id}.json", self.key(*head, None, signatures), partial(build, None))
-        if size > 0 and len(children) > size:
-            pages = (len(children) + size - 1) // size
+                        parent=parent, layout=spans)
+        self._document(f"{coll_id}.json", self.key(*head, None, signatures, [(s.number, s.start, s.end) for s in spans]),
+                       partial(build, None))
+        if spans:
+            self.layouts[coll_id] = remembered(keys, spans)
             (self.out / coll_id / "page").mkdir(parents=True)
-            for p in range(1, pages + 1):
-                chunk = signatures[(p - 1) * size:p * size]
-                self._document(f"{coll_id}/page/{p}.json", self.key(*head, p, pages, chunk), partial(build, p))
+            for span in spans:  # a page's document depends on its number and members, not on its place
+                chunk = signatures[span.start:span.end]
+                self._document(f"{coll_id}/page/{span.number}.json", self.key(*head, span.number, chunk),
+                               partial(build, span.number))
 
     def _document(self, rel: str, key: str, build: Callable[[], dict[str, Any]]) -> None:
         self.keys[rel] = key
@@ -509,9 +515,10 @@ class _Documents:
 
 
 def _write_collections(catalog: SharedCatalog, iiif: Path, holdings: Holdings, urls: Urls, settings: Settings,
-                       previous: Publication | None = None) -> int:
+                       previous: Publication | None = None, reuse: bool = True) -> int:
     """The collection tree, pruned to what is published; ``top`` lists the top-level collections.
-    With ``previous`` (the served generation), the documents whose key it lists are linked, not built.
+    With ``previous`` (the served generation), its page layouts are kept (:mod:`..presentation.paging`)
+    and, with ``reuse``, the documents whose key it lists are linked, not built.
     Returns how many documents were built."""
     written = catalog.reads.item_versions()  # in the catalog's own order, which the documents follow
     by_collection: dict[str, list[_ItemChild]] = {}
@@ -525,9 +532,10 @@ def _write_collections(catalog: SharedCatalog, iiif: Path, holdings: Holdings, u
         by_collection.setdefault(r.collection, []).append(child)
     out = iiif / "collection"
     out.mkdir()
-    served_keys = previous.catalog.document_keys() if previous is not None else {}
-    docs = _Documents(out, urls, settings, previous.root / "iiif" / "3" / "collection" if previous else None,
-                      served_keys)
+    served_keys = previous.catalog.document_keys() if previous is not None and reuse else {}
+    served_layouts = previous.catalog.page_layouts(settings.collection_page_size) if previous is not None else {}
+    docs = _Documents(out, urls, settings, previous.root / "iiif" / "3" / "collection" if previous and reuse else None,
+                      served_keys, served_layouts)
 
     def children_of(coll_id: str | None) -> list[ChildRef]:
         kids: list[ChildRef] = [ChildRef("Collection", c.id, c.title, _first_thumb(c.id))
@@ -558,6 +566,7 @@ def _write_collections(catalog: SharedCatalog, iiif: Path, holdings: Holdings, u
         catalog.add_collection(coll.id, coll.parent, position, json.dumps(
             {"label": coll.title, "summary": coll.description, "children": len(kids)}, ensure_ascii=False))
     catalog.set_document_keys(docs.keys)
+    catalog.set_page_layouts(docs.layouts, settings.collection_page_size)
     return docs.built
 
 

@@ -15,7 +15,8 @@ Choices (Presentation 3.0, https://iiif.io/api/presentation/3.0/):
 - Collections: Presentation 3.0 has no paged collections (2.1's first/next are gone; 4.0 brings
   CollectionPage). A collection with more than ``page_size`` children lists page sub-collections
   ``.../collection/{id}/page/{n}`` instead, each a plain Collection with ``partOf`` its parent:
-  valid 3.0 that every viewer can navigate.
+  valid 3.0 that every viewer can navigate. Which children a page lists is :mod:`.paging`'s
+  choice, stable between ingests; so a page's label names its first and last members, not its place.
 
 iiif-prezi3 notes: canvases are built as ``Canvas`` objects and given to the Manifest in one
 list, because ``make_canvas``/``add_item`` re-validate the whole ``items`` list on every call
@@ -26,7 +27,6 @@ language is never used.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,6 +54,7 @@ from ..errors import NotFound
 from ..holdings.model import Item, LangMap, normalize_rights
 from ..holdings.model import Range as HoldingsRange
 from . import labels
+from .paging import PageSpan, page_layout
 from .urls import Urls
 
 if TYPE_CHECKING:
@@ -149,34 +150,35 @@ def build_manifest(item: Item, pages: Sequence[PageInfo], urls: Urls, settings: 
 
 def build_collection(coll_id: str, label: LangMap, summary: LangMap | None, children: Sequence[ChildRef], urls: Urls,
                      page: int | None = None, page_size: int = 100, *, languages: Sequence[str] = ("it", "en"),
-                     parent: str | None = None) -> dict[str, Any]:
-    """A collection (``top`` for the root), or page ``page`` of it when it has more than ``page_size`` children.
+                     parent: str | None = None, layout: Sequence[PageSpan] | None = None) -> dict[str, Any]:
+    """A collection (``top`` for the root), or its page number ``page`` when it has more than ``page_size`` children.
 
+    ``layout``: which children each page lists (:func:`.paging.page_layout`, which ingest keeps stable
+    between generations); by default, slices of ``page_size`` numbered from 1.
     Raises ``NotFound`` for a page that does not exist (or any page of an unpaged collection).
     """
     part_of = [Class(id=urls.collection(parent), type="Collection")] if parent else None
-    pages_total = math.ceil(len(children) / page_size) if page_size > 0 and len(children) > page_size else 1
-    if page is None and pages_total == 1:
+    spans = list(page_layout([member_key(c) for c in children], page_size) if layout is None else layout)
+    if page is None and not spans:
         collection = Collection(id=urls.collection(coll_id), label=label, items=[_member(c, urls) for c in children])
     elif page is None:
         refs = []
-        for p in range(1, pages_total + 1):
-            chunk = children[(p - 1) * page_size:p * page_size]
-            ref_label = labels.words(labels.FIELDS["part_ref"], languages, page=p, pages=pages_total,
-                                     first=(p - 1) * page_size + 1, last=(p - 1) * page_size + len(chunk))
-            ref = CollectionRef(id=urls.collection_page(coll_id, p), type="Collection", label=ref_label)
+        for ordinal, span in enumerate(spans, 1):
+            chunk = children[span.start:span.end]
+            ref_label = labels.words(labels.FIELDS["part_ref"], languages, page=ordinal, pages=len(spans),
+                                     first=span.start + 1, last=span.end)
+            ref = CollectionRef(id=urls.collection_page(coll_id, span.number), type="Collection", label=ref_label)
             thumb = next((c.thumbnail for c in chunk if c.thumbnail), None)
             if thumb:
                 ref.thumbnail = [_thumbnail(urls, thumb)]
             refs.append(ref)
         collection = Collection(id=urls.collection(coll_id), label=label, items=refs)
     else:
-        if pages_total == 1 or not 1 <= page <= pages_total:
+        shown = next((s for s in spans if s.number == page), None)
+        if shown is None:
             raise NotFound(f"collection {coll_id!r} has no page {page}", parameter="page")
-        chunk = children[(page - 1) * page_size:page * page_size]
-        page_label = {lang: [labels.FIELDS["part"].get(lang, "{title} ({page}/{pages})").format(
-            title=values[0], page=page, pages=pages_total)] for lang, values in label.items() if values}
-        collection = Collection(id=urls.collection_page(coll_id, page), label=page_label,
+        chunk = children[shown.start:shown.end]
+        collection = Collection(id=urls.collection_page(coll_id, page), label=_page_label(label, chunk[0], chunk[-1]),
                                 items=[_member(c, urls) for c in chunk])
         part_of = [Class(id=urls.collection(coll_id), type="Collection", label=label)]
     if summary:
@@ -184,6 +186,39 @@ def build_collection(coll_id: str, label: LangMap, summary: LangMap | None, chil
     if part_of:
         collection.partOf = part_of
     return _dump(collection)
+
+
+def member_key(child: ChildRef) -> str:
+    """What names a member in a remembered page layout (a sub-collection and an item may share an id)."""
+    return f"{child.kind}:{child.id}"
+
+
+def _page_label(title: LangMap, first: ChildRef, last: ChildRef) -> LangMap:
+    """``{title}: {first member} – {last member}``: what the page holds, in words that do not change when
+    pages are added before it (a page's number is not its place, :mod:`.paging`)."""
+    langs = [lang for lang, values in title.items() if values]
+    if langs == ["none"]:  # a year of a serial: the members' languages
+        langs = [lang for lang, values in first.label.items() if values] or langs
+    out: LangMap = {}
+    for lang in langs:
+        head = _in_language(title, lang)
+        table = labels.FIELDS["part"]
+        out[lang] = [table.get(lang, table[labels.FALLBACK]).format(
+            title=head, first=_short(_in_language(first.label, lang)), last=_short(_in_language(last.label, lang)))]
+    return out
+
+
+def _in_language(label: LangMap, lang: str) -> str:
+    values = label.get(lang) or label.get("none") or next((v for v in label.values() if v), [""])
+    return values[0]
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """At most ``limit`` characters, cut at a space, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:") + "…"
 
 
 # --- pieces ---------------------------------------------------------------------------------------

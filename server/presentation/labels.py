@@ -34,8 +34,8 @@ FIELDS: dict[str, dict[str, str]] = {
     "top": {"it": "{name}: tutte le collezioni", "en": "{name}: all collections", "de": "{name}: alle Sammlungen",
             "fr": "{name} : toutes les collections"},
     "page": {"it": "p. {n}", "en": "p. {n}", "de": "S. {n}", "fr": "p. {n}"},
-    "part": {"it": "{title}: parte {page} di {pages}", "en": "{title}: part {page} of {pages}",
-             "de": "{title}: Teil {page} von {pages}", "fr": "{title} : partie {page} sur {pages}"},
+    "part": {"it": "{title}: {first} – {last}", "en": "{title}: {first} – {last}",
+             "de": "{title}: {first} – {last}", "fr": "{title} : {first} – {last}"},
     "part_ref": {"it": "Parte {page} di {pages} ({first}–{last})", "en": "Part {page} of {pages} ({first}–{last})",
                  "de": "Teil {page} von {pages} ({first}–{last})", "fr": "Partie {page} sur {pages} ({first}–{last})"},
 }
