@@ -50,6 +50,7 @@ KANT = SAMPLE / "periodical-deu-berlinische-monatsschrift-1784-12"
 WORK = ROOT / "bench" / "work" / "ingest"
 RESULTS = ROOT / "bench" / "results"
 TEN_MILLION = 10_000_000
+RUN = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
 ROW = {"end": "last", "top": "first"}  # where a new item's row goes (new_item)
 
 
@@ -218,7 +219,8 @@ def one_item_change(pub: Publication, workers: int) -> None:
     before = snapshot(pub.data) if measure else {}
     total, entries = folder_bytes(pub.data / "manifests") if measure else (0, 0)
     rows = read_rows(pub.holdings)
-    rows[1 + len(pub.ids) // 2][3] = f"Issue {pub.ids[len(pub.ids) // 2]} (change {len(pub.changes) + 1})"
+    # a title no earlier run gave it (with --reuse, a repeated one would make the first change a no-op)
+    rows[1 + len(pub.ids) // 2][3] = f"Issue {pub.ids[len(pub.ids) // 2]} (change {len(pub.changes) + 1}, {RUN})"
     write_rows(pub.holdings, rows)
     took, wchar, cpu = ingest(pub.holdings, pub.data, workers)
     pub.changes.append((took, cpu))
