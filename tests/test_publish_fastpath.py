@@ -149,6 +149,31 @@ def test_an_issue_added_before_the_others_rebuilds_the_page_it_joins_not_the_pag
         assert response.status_code == 200 and response.get_json()["id"] == f"http://h.test{path}"
 
 
+def test_after_a_re_ingest_what_did_not_change_revalidates_as_not_modified(holdings: Path, tmp_path: Path) -> None:
+    """Entity tags name the file, not the generation: a cache in front asks again after an ingest
+    and gets a 304 for every document that is the same file (content-addressed, or linked)."""
+    from server import create_app
+    data = tmp_path / "data"
+    assert run(holdings, data, env=PAGED).returncode == 0
+    app = create_app({"data": data, "base_url": "http://h.test"})
+    paths = [f"/iiif/3/{ISSUES[0]}/manifest", f"/iiif/3/{ISSUES[1]}/manifest", f"/iiif/3/{ISSUES[1]}/canvas/1",
+             "/iiif/3/collection/der-nordstern/1878/page/1", "/iiif/3/collection/der-nordstern/1878/page/3",
+             f"/iiif/3/{ISSUES[1]}/text.txt"]
+    client = app.test_client()
+    tags = {path: client.get(path).headers["ETag"] for path in paths}
+    retitle(holdings, ISSUES[0], "Issue 1, changed")  # on page 1 of 1878
+    result = run(holdings, data, env=PAGED)
+    assert result.returncode == 0, result.stdout + result.stderr
+    client = create_app({"data": data, "base_url": "http://h.test"}).test_client()
+    status = {path: client.get(path, headers={"If-None-Match": tags[path]}).status_code for path in paths}
+    assert status == {paths[0]: 200, paths[1]: 304, paths[2]: 304, paths[3]: 200, paths[4]: 304, paths[5]: 304}
+    fresh = client.get(paths[0])
+    assert fresh.headers["ETag"] != tags[paths[0]] and "Issue 1, changed" in fresh.get_data(as_text=True)
+    # another base URL rebases the ids: another entity
+    other = create_app({"data": data, "base_url": "http://elsewhere.test"}).test_client()
+    assert other.get(paths[1], headers={"If-None-Match": tags[paths[1]]}).status_code == 200
+
+
 def test_the_change_logs_state_equals_a_full_recomputation(holdings: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     assert run(holdings, data, env=PAGED).returncode == 0

@@ -6,6 +6,7 @@ another base URL (no HERITAGE_BASE_URL set, or a proxy), the ids are rewritten o
 """
 from __future__ import annotations
 
+import hashlib
 import os
 
 from flask import Blueprint, Response
@@ -21,17 +22,22 @@ presentation = Blueprint("presentation", __name__, url_prefix="/iiif/3")
 
 
 def send_document(relative: str, what: str, media_type: str | None = None) -> Response:
-    """Send one pre-built file of the current generation, with the ids rebased to this request."""
+    """Send one pre-built file of the current generation, with the ids rebased to this request.
+
+    The entity tag names the file's identity (inode, size, mtime), not the generation: an unchanged
+    document is the same file in the next generation (a content-addressed object or a hard link),
+    so after a re-ingest a cache's revalidation of it is a 304, and only what changed is sent again
+    (no device number: nodes that mount the data folder over NFS see other ones, and must agree)."""
     pub = required_publication()
     path = pub.iiif_file(relative)
     try:
-        body = path.read_bytes()
-        mtime = os.stat(path).st_mtime
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            body = f.read()
     except OSError:
         raise NotFound(f"no {what}") from None
+    baked, here = pub.baked_base_url, base_url()
     if media_type is None:
-        baked = pub.baked_base_url
-        here = base_url()
         if baked and baked != here:
             body = body.replace(f'"{baked}/'.encode(), f'"{here}/'.encode())
             body = body.replace(f'"{baked}"'.encode(), f'"{here}"'.encode())
@@ -39,9 +45,8 @@ def send_document(relative: str, what: str, media_type: str | None = None) -> Re
     else:
         content_type = media_type
     response = Response(body, content_type=content_type)
-    import hashlib
-    etag = hashlib.sha1(f"{pub.generation}|{relative}|{base_url()}".encode()).hexdigest()
-    return cacheable(response, etag, mtime, vary_accept=media_type is None)
+    etag = hashlib.sha1(f"{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{relative}|{baked}|{here}".encode())
+    return cacheable(response, etag.hexdigest(), st.st_mtime, vary_accept=media_type is None)
 
 
 def _safe(value: str, what: str) -> str:
