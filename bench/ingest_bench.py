@@ -140,7 +140,7 @@ def ingest(holdings: Path, data: Path, workers: int) -> tuple[float, int, float]
     """Wall seconds of one ``heritage ingest``, the bytes its main process wrote (write(2) calls), and
     the CPU seconds (user + system) of its whole process tree: on a shared machine the wall time
     counts the other sessions too, the CPU time (nearly) only ours."""
-    env = {**os.environ, "HERITAGE_DATA": str(data), "HERITAGE_WORKERS": str(workers), "HERITAGE_PRETILE": "0",
+    env = {**os.environ, "HERITAGE_DATA": str(data), "HERITAGE_WORKERS": str(workers),
            "LANG": "C.UTF-8"}
     io = data.parent / "io.txt"
     cpu = _children_cpu()
