@@ -253,7 +253,9 @@ class CatalogReader:
 
     def fingerprints(self) -> dict[str, str]:
         """Item id → the input fingerprint it was published from (ingest's change detection)."""
-        return {r[0]: json.loads(r[1]).get("fingerprint", "") for r in self._rows("SELECT id, data FROM items")}
+        # SQLite's JSON reader, not Python's: a tenth of the time (6 ms at 2,000 items), and a damaged row is a
+        # sqlite3.Error (ingest then republishes everything) rather than an exception of its own
+        return {r[0]: r[1] or "" for r in self._rows("SELECT id, json_extract(data, '$.fingerprint') FROM items")}
 
     # ------------------------------------------------------------------ pages and images
 
