@@ -345,7 +345,11 @@ def test_collection_paging(urls: Urls, validator: jsonschema.Draft7Validator) ->
     with pytest.raises(NotFound):
         build_collection("giornale", label, None, children, urls, page=3, page_size=100, layout=layout)
     year = build_collection("giornale/1878", {"none": ["1878"]}, None, children, urls, page=1, page_size=100)
-    assert year["label"] == {"it": ["1878: Numero 1 – Numero 100"]}  # a year's words: its members' languages
+    # a year's words: the publication's languages, each member's label in it when it has one
+    assert year["label"] == {"it": ["1878: Numero 1 – Numero 100"], "en": ["1878: Numero 1 – Numero 100"]}
+    mixed = [replace(c, label={"it": ["Numero 1"], "en": ["Issue 1"]}) if n == 0 else c for n, c in enumerate(children)]
+    year = build_collection("giornale/1878", {"none": ["1878"]}, None, mixed, urls, page=1, page_size=100)
+    assert year["label"] == {"it": ["1878: Numero 1 – Numero 100"], "en": ["1878: Issue 1 – Numero 100"]}
     whole = build_collection("giornale", label, None, children, urls, page_size=0)  # 0: never page
     assert len(whole["items"]) == 250 and errors(validator, whole) == []
 

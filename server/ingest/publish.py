@@ -397,7 +397,7 @@ def _ranges(structures: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-COLLECTIONS_VERSION = "2"  # 2: page layouts kept between ingests, pages labelled by their members
+COLLECTIONS_VERSION = "3"  # 2: page layouts kept between ingests, pages labelled by their members; 3: a year's pages in the publication's languages
 """Bump when the collection documents change for the same catalog rows and settings (code changes of
 ``build_collection`` or of what it is given): a document is then built again, not reused by its key."""
 

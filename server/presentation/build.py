@@ -178,7 +178,7 @@ def build_collection(coll_id: str, label: LangMap, summary: LangMap | None, chil
         if shown is None:
             raise NotFound(f"collection {coll_id!r} has no page {page}", parameter="page")
         chunk = children[shown.start:shown.end]
-        collection = Collection(id=urls.collection_page(coll_id, page), label=_page_label(label, chunk[0], chunk[-1]),
+        collection = Collection(id=urls.collection_page(coll_id, page), label=_page_label(label, chunk[0], chunk[-1], languages),
                                 items=[_member(c, urls) for c in chunk])
         part_of = [Class(id=urls.collection(coll_id), type="Collection", label=label)]
     if summary:
@@ -193,12 +193,13 @@ def member_key(child: ChildRef) -> str:
     return f"{child.kind}:{child.id}"
 
 
-def _page_label(title: LangMap, first: ChildRef, last: ChildRef) -> LangMap:
+def _page_label(title: LangMap, first: ChildRef, last: ChildRef, languages: Sequence[str]) -> LangMap:
     """``{title}: {first member} – {last member}``: what the page holds, in words that do not change when
-    pages are added before it (a page's number is not its place, :mod:`.paging`)."""
+    pages are added before it (a page's number is not its place, :mod:`.paging`). In the title's
+    languages; for a title without one (a serial's year, ``{"none": ["1878"]}``), in the publication's."""
     langs = [lang for lang, values in title.items() if values]
-    if langs == ["none"]:  # a year of a serial: the members' languages
-        langs = [lang for lang, values in first.label.items() if values] or langs
+    if langs == ["none"]:
+        langs = list(languages) or langs
     out: LangMap = {}
     for lang in langs:
         head = _in_language(title, lang)
