@@ -55,10 +55,8 @@ def page_layout(keys: Sequence[str], size: int, previous: Layout | None = None) 
     if size <= 0 or len(keys) <= size:
         return []
     least = max(1, size // 4)
-    slices = [PageSpan(n, start, min(start + size, len(keys))) for n, start in enumerate(range(0, len(keys), size), 1)]
-    fresh = _paged(_merge(slices, least))
     if not previous:
-        return fresh
+        return _first_layout(len(keys), size, least)
     index = {key: i for i, key in enumerate(keys)}
     marks = [(number, next((key for key in heads if key in index), None)) for number, heads in previous[1:]]
     ordinal = {key: k for k, (_, key) in enumerate(marks) if key is not None}
@@ -71,7 +69,8 @@ def page_layout(keys: Sequence[str], size: int, previous: Layout | None = None) 
     if len(pages) > 1:
         return pages
     # one page left: the slices of a first layout (so that the next ingest finds the same), new numbers but the first
-    return [PageSpan(previous[0][0] if k == 0 else highest + k, s.start, s.end) for k, s in enumerate(fresh)]
+    return [PageSpan(previous[0][0] if k == 0 else highest + k, s.start, s.end)
+            for k, s in enumerate(_first_layout(len(keys), size, least))]
 
 
 def remembered(keys: Sequence[str], spans: Sequence[PageSpan]) -> list[tuple[int, tuple[str, ...]]]:
@@ -79,8 +78,12 @@ def remembered(keys: Sequence[str], spans: Sequence[PageSpan]) -> list[tuple[int
     return [(span.number, tuple(keys[span.start:min(span.end, span.start + HEADS)])) for span in spans]
 
 
-def _paged(spans: list[PageSpan]) -> list[PageSpan]:
-    """One page is no paging: the collection lists its members itself (up to ``size + size // 4 - 1``)."""
+def _first_layout(count: int, size: int, least: int) -> list[PageSpan]:
+    """Slices of ``size`` numbered from 1, a last one under ``least`` joined to the one before; ``[]`` when
+    that leaves one page, which is no paging (the collection lists its members itself, up to
+    ``size + least - 1``)."""
+    spans = _merge([PageSpan(n, start, min(start + size, count)) for n, start in enumerate(range(0, count, size), 1)],
+                   least)
     return spans if len(spans) > 1 else []
 
 
