@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 import resource
@@ -42,7 +43,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from server.holdings import scan
 from server.ingest.diskuse import snapshot, written
+from server.workers import worker_count
 
 SAMPLE = ROOT / "tests" / "fixtures" / "holdings-sample" / "items"
 NORDSTERN = SAMPLE / "newspaper-deu-der-nordstern-1878-01-03"
@@ -131,7 +134,9 @@ def small_pages(root: Path, pages: int, per_item: int = 10) -> list[str]:
 
 
 # runs the CLI and, at its exit, keeps the kernel's I/O counters of the ingest process (wchar: bytes
-# passed to write(2); the pool's workers only build pyramids and parse OCR, which a one-item change reuses)
+# passed to write(2), with those of the children it reaped: the pool's workers only build pyramids and
+# parse OCR, which a one-item change reuses; the scan's helpers print their listing to a pipe, which
+# ingest() takes off, as it is not written to the data folder)
 RUNNER = ("import atexit, runpy, shutil, sys; atexit.register(shutil.copyfile, '/proc/self/io', sys.argv.pop(1)); "
           "runpy.run_module('server.cli', run_name='__main__')")
 
@@ -142,17 +147,27 @@ def ingest(holdings: Path, data: Path, workers: int) -> tuple[float, int, float]
     counts the other sessions too, the CPU time (nearly) only ours."""
     env = {**os.environ, "HERITAGE_DATA": str(data), "HERITAGE_WORKERS": str(workers),
            "LANG": "C.UTF-8"}
-    io = data.parent / "io.txt"
+    counters_file = data.parent / "io.txt"
     cpu = _children_cpu()
     start = time.monotonic()
-    result = subprocess.run([sys.executable, "-c", RUNNER, str(io), "ingest", str(holdings)], env=env, cwd=ROOT,
+    result = subprocess.run([sys.executable, "-c", RUNNER, str(counters_file), "ingest", str(holdings)], env=env, cwd=ROOT,
                             capture_output=True, text=True, check=False)
     took = time.monotonic() - start
     cpu = _children_cpu() - cpu
     if result.returncode != 0:
         raise SystemExit(f"ingest failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    counters = dict(line.split(": ") for line in io.read_text().splitlines())
-    return took, int(counters["wchar"]), cpu
+    counters = dict(line.split(": ") for line in counters_file.read_text().splitlines())
+    return took, int(counters["wchar"]) - scan_output(holdings, workers), cpu
+
+
+def scan_output(holdings: Path, workers: int) -> int:
+    """The bytes the scan's helpers (``server/holdings/scan.py``) printed to their pipe in an ingest
+    of ``holdings`` with ``workers`` workers: what the same helpers print now, the folders unchanged."""
+    out = io.BytesIO()
+    shares = worker_count(workers)
+    for share in range(shares):
+        scan.main([os.path.join(os.path.realpath(holdings), "items"), str(share), str(shares), str(os.getppid())], out)
+    return len(out.getvalue())
 
 
 def _children_cpu() -> float:

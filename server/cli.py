@@ -57,11 +57,14 @@ def check(holdings_dir: Path) -> None:
 
 def _run_ingest(holdings_dir: Path, settings: Settings, force: bool) -> Any:
     """run_ingest, with a run-stopping error (another ingest running, a full disk) said in one line."""
-    from .errors import HeritageError
+    from .holdings.scan import start_scan
+    from .workers import worker_count
+    scan = start_scan(holdings_dir, worker_count(settings.workers))  # at once: the helpers scan the item
+    from .errors import HeritageError  # folders while ingest's modules load
     from .ingest.run import run_ingest
     from .texts import N_, render
     try:
-        return run_ingest(holdings_dir, settings, force=force, progress=sys.stderr.isatty())
+        return run_ingest(holdings_dir, settings, force=force, progress=sys.stderr.isatty(), scan=scan)
     except HeritageError as exc:  # e.g. another ingest holds the lock: a sentence, not a traceback
         click.echo(render(N_("heritage: %(reason)s", reason=exc.message)), err=True)
         sys.exit(1)

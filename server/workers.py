@@ -15,6 +15,12 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+
+def worker_count(workers: int) -> int:
+    """The processes a setting of ``workers`` asks for: 0 (the default) means one per core."""
+    return workers or os.cpu_count() or 1
+
+
 WATCH_INTERVAL = 0.5
 """Seconds between a worker's checks that the process that started it is alive."""
 

@@ -4,6 +4,9 @@ A one-item change must cost what changed, so an unchanged folder is neither open
 file by file; but a folder that changed in any way a file can change (content rewritten in place
 with its size and mtime kept, a file added, renamed or removed) must be looked at again, and then
 only its changed files are hashed.
+
+Every test here runs twice: with the folders listed and signed by the reader, and by the scan's
+helper processes (``server/holdings/scan.py``), as ``heritage ingest`` does.
 """
 from __future__ import annotations
 
@@ -13,9 +16,17 @@ from pathlib import Path
 import pytest
 
 from server.holdings import Holdings, read_holdings
+from server.holdings.scan import start_scan
 from server.ingest.fingerprint import FOLDER, KIND, Fingerprints
 
 from .test_holdings_listing import plain_items
+
+SCANNED = {"on": False}
+
+
+@pytest.fixture(autouse=True, params=["listed", "scanned"])
+def scanned(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(SCANNED, "on", request.param == "scanned")
 
 
 def ingest_like(root: Path, previous: dict[str, tuple[int, int, str]]) -> tuple[Fingerprints, Holdings, list[str]]:
@@ -27,8 +38,12 @@ def ingest_like(root: Path, previous: dict[str, tuple[int, int, str]]) -> tuple[
             hashed.append(str(path))
             return super()._compute(path, compute, size, mtime_ns)
 
-    fps = Counting(previous)
+    scan = start_scan(root, 2) if SCANNED["on"] else None
+    fps = Counting(previous, scan)
     holdings = read_holdings(root, watch=fps)
+    if scan is not None:
+        assert scan.folder(str(root / "items" / "issue-000")) is not None  # the helpers' work was used
+        scan.close()
     for item in holdings.items.values():
         for page in item.pages:
             fps.master(page.image)

@@ -36,8 +36,9 @@ from .model import (
     normalize_rights,
 )
 from .package import Package, merge_metadata
+from .scan import Listing
 from .sheets import SHEET_EXTENSIONS, find_sheet, read_sheet
-from .vendor import OPEN_EACH, READERS, FolderWatch, find_package, list_folder
+from .vendor import OPEN_EACH, READERS, Entry, FolderWatch, find_package, list_folder
 
 # sheets: "<name>.csv" or "<name>.xlsx" (see sheets.py); problems name the file that was read
 COLLECTIONS = "collections"
@@ -193,8 +194,12 @@ def _read_items(root: Path, language: str, holdings: Holdings, coll_lines: dict[
                                                               file=items_file), name, "warning"))
 
 
-def _listing(folder: Path) -> list[os.DirEntry[str]] | OSError:
-    """:func:`list_folder`, or why the folder could not be listed."""
+def _listing(folder: Path, watch: FolderWatch) -> Sequence[Entry] | OSError:
+    """The folder's entries as the watch knows them (scanned), else :func:`list_folder`, or why the
+    folder could not be listed."""
+    known = watch.listing(str(folder))
+    if known is not None:
+        return known
     try:
         return list_folder(folder)
     except OSError as e:
@@ -249,10 +254,10 @@ def _item_folders(root: Path, problems: list[Problem]) -> dict[str, Path]:
 
 def _item(row: Row, item_id: str, cols: Columns, folder: Path | None, holdings: Holdings,
           coll_lines: dict[str, str], language: str, errors: list[str], watch: FolderWatch = OPEN_EACH) -> Item | None:
-    entries: list[os.DirEntry[str]] | OSError | None = None  # the item folder, listed once
+    entries: Sequence[Entry] | OSError | None = None  # the item folder, listed once
     package = None
     if folder is not None:
-        entries = _listing(folder)
+        entries = _listing(folder, watch)
         if not isinstance(entries, OSError):
             kinds = watch.listed(str(folder), entries)
             if kinds is None or any(kind in READERS for kind in kinds.values()):
@@ -369,7 +374,7 @@ def _package_ranges(package: Package, language: str) -> tuple[Range, ...]:
 
 
 def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: list[str],
-                ignore: str | None = None, entries: list[os.DirEntry[str]] | OSError | None = None) -> list[Page]:
+                ignore: str | None = None, entries: Sequence[Entry] | OSError | None = None) -> list[Page]:
     """Page images in natural order, each with the OCR file that shares its stem.
 
     ``entries``: the folder's entries sorted by name (or why they could not be listed), if the
@@ -431,13 +436,14 @@ def _list_pages(folder: Path, item_id: str, problems: list[Problem], errors: lis
     return pages
 
 
-def _may_hold_sheet(entries: list[os.DirEntry[str]] | OSError | None, stem: str) -> bool:
+def _may_hold_sheet(entries: Sequence[Entry] | OSError | None, stem: str) -> bool:
     """False when the listing shows no ``stem.csv`` or ``stem.xlsx`` (in any case), so
     :func:`find_sheet` need not look; True when it must (also when there is no listing)."""
-    if not isinstance(entries, list):
+    if entries is None or isinstance(entries, OSError):
         return True
     names = {f"{stem}{ext}" for ext in SHEET_EXTENSIONS}
-    return any(e.name.casefold() in names for e in entries)
+    listed = entries.names if isinstance(entries, Listing) else [e.name for e in entries]
+    return any(name.casefold() in names for name in listed)
 
 
 

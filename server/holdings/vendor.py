@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from operator import attrgetter
 from pathlib import Path
 from typing import Protocol
@@ -15,7 +15,23 @@ from .package import Package, sniff
 
 READERS = {"MAG": read_mag, "METS": read_mets}
 
-Sniffer = Callable[[str, "os.DirEntry[str]"], "str | None"]
+
+class Entry(Protocol):
+    """An entry of a listed folder: an ``os.DirEntry``, or a scanned one (``server/holdings/scan.py``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    def is_file(self) -> bool: ...
+
+    def is_dir(self) -> bool: ...
+
+    def stat(self) -> os.stat_result: ...
+
+Sniffer = Callable[[str, "Entry"], "str | None"]
 """The kind of an item folder's ``.xml`` file ('MAG', 'METS' or None), given its path and directory entry."""
 
 
@@ -24,11 +40,14 @@ class FolderWatch(Protocol):
     ingest's fingerprints (:class:`server.ingest.fingerprint.Fingerprints`) remember both between
     runs, so an unchanged folder's files are neither opened nor looked up one by one."""
 
-    def listed(self, folder: str, entries: list[os.DirEntry[str]]) -> dict[str, str | None] | None:
+    def listing(self, folder: str) -> Sequence[Entry] | None:
+        """The item folder's entries sorted by name, if they are known without listing it (scanned)."""
+
+    def listed(self, folder: str, entries: Sequence[Entry]) -> dict[str, str | None] | None:
         """An item folder was listed: ``entries`` sorted by name. Returns the kinds of all its
         ``.xml`` files (name → 'MAG', 'METS' or None) when they are known without asking, else None."""
 
-    def sniff(self, path: str, entry: os.DirEntry[str]) -> str | None:
+    def sniff(self, path: str, entry: Entry) -> str | None:
         """The kind of the folder's ``.xml`` file at ``path`` (a :data:`Sniffer`)."""
 
     def pages(self, folder: str) -> list[tuple[str, str | None, str | None]] | None:
@@ -44,10 +63,13 @@ class FolderWatch(Protocol):
 class OpenEach:
     """The :class:`FolderWatch` that remembers nothing: each ``.xml`` file is opened to tell its kind."""
 
-    def listed(self, folder: str, entries: list[os.DirEntry[str]]) -> dict[str, str | None] | None:
+    def listing(self, folder: str) -> Sequence[Entry] | None:
         return None
 
-    def sniff(self, path: str, entry: os.DirEntry[str]) -> str | None:
+    def listed(self, folder: str, entries: Sequence[Entry]) -> dict[str, str | None] | None:
+        return None
+
+    def sniff(self, path: str, entry: Entry) -> str | None:
         return sniff(path)
 
     def pages(self, folder: str) -> list[tuple[str, str | None, str | None]] | None:
@@ -75,7 +97,7 @@ _NAME = attrgetter("name")
 
 
 def find_package(folder: Path, item_id: str, problems: list[Problem], errors: list[str],
-                 entries: list[os.DirEntry[str]] | None = None, sniffer: Sniffer = OPEN_EACH.sniff) -> Package | None:
+                 entries: Sequence[Entry] | None = None, sniffer: Sniffer = OPEN_EACH.sniff) -> Package | None:
     """The MAG or METS file among the folder's top-level ``.xml`` files (the first by name if several).
 
     ``entries``: the folder's entries sorted by name (:func:`list_folder`), if the caller has them;

@@ -9,7 +9,6 @@ so a file only touched, not edited, shows as changed here and unchanged after in
 from __future__ import annotations
 
 import gettext
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from ..errors import HeritageError
 from ..holdings import Holdings, Item, Problem, read_holdings
 from ..ocr import OCRError, parse_ocr
 from ..publication import PublicationStore
-from ..workers import process_pool
+from ..workers import process_pool, worker_count
 from .fingerprint import Fingerprints
 from .headers import image_size
 from .publish import _previous_items as previous_fingerprints
@@ -64,7 +63,7 @@ def run_check(holdings_dir: Path, settings: Settings) -> CheckReport:
     report = CheckReport(problems=list(holdings.problems), outcomes={k: [] for k in OUTCOMES}, holdings=holdings)
     prev_items = previous_fingerprints(previous)
     handled: set[str] = set()
-    pages = check_all_pages(holdings, settings.workers or os.cpu_count() or 1)
+    pages = check_all_pages(holdings, worker_count(settings.workers))
     for item in holdings.items.values():
         readable, failed = _check_pages(item, holdings.root, pages, report.problems)
         report.pages += readable

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import struct
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..holdings.model import Page, RecordedPages
 from ..holdings.package import sniff
+from ..holdings.scan import Listing, Scan, signature, stats_in
+from ..holdings.vendor import Entry
 from ..image.pyramid import master_key
 
 # Keys of the item folders' .xml files' kinds (MAG, METS or neither) among the fingerprints: never a
@@ -34,8 +35,9 @@ class Fingerprints:
     remembers whole item folders (:meth:`listed`), so an unchanged folder costs one stat per entry.
     It is the holdings reader's :class:`server.holdings.vendor.FolderWatch`."""
 
-    def __init__(self, previous: dict[str, tuple[int, int, str]]) -> None:
+    def __init__(self, previous: dict[str, tuple[int, int, str]], scan: Scan | None = None) -> None:
         self.previous = previous
+        self.scan = scan  # the item folders, listed and signed by helper processes (server/holdings/scan.py)
         self.files: dict[str, tuple[int, int, str]] = {}  # rows of files outside a signed folder
         self.digests: dict[str, str] = {}  # every file digested in this run: path → digest
         self._stats: dict[str, os.stat_result] = {}  # taken while listing, used once by the file's digest
@@ -114,21 +116,31 @@ class Fingerprints:
         row = self.files.get(KIND + path)
         return None if row is None else row[2].rpartition(":")[2]
 
-    def listed(self, folder: str, entries: list[os.DirEntry[str]]) -> dict[str, str | None] | None:
+    def listing(self, folder: str) -> Listing | None:
+        """The item folder's entries as the scan found them (names, kinds and signature, no stat made
+        here), if it was scanned."""
+        if self.scan is None:
+            return None
+        found = self.scan.folder(folder)
+        return Listing(folder, *found) if found is not None else None
+
+    def listed(self, folder: str, entries: Sequence[Entry]) -> dict[str, str | None] | None:
         """Sign an item folder from its entries (sorted by name); when it is as the previous run
         recorded it, its files' digests and kinds are taken from that record, and the kinds of its
         ``.xml`` files are returned (None otherwise: they are asked of :meth:`sniff`)."""
-        try:
-            stats = _stats(folder, entries)
-        except OSError:  # a dangling link, a file gone meanwhile: this folder is read file by file
-            return None
-        pack = _STAMP.pack
-        names = _SEP.join([e.name for e in entries])
-        signature = hashlib.blake2b(names.encode(errors="surrogateescape") + b"".join(
-            [pack(st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) for st in stats]), digest_size=16).hexdigest()
-        record = _Folder(signature, len(entries))
+        names = entries.names if isinstance(entries, Listing) else [e.name for e in entries]
+        stats: list[os.stat_result] | None = None
+        sign = entries.signature if isinstance(entries, Listing) else None
+        if sign is None:
+            try:
+                stats = stats_in(folder, names)
+            except OSError:  # a dangling link, a file gone meanwhile: this folder is read file by file
+                return None
+            sign = signature(names, stats)
+        joined = _SEP.join(names)
+        record = _Folder(sign, len(names))
         old = self.previous.get(FOLDER + folder)
-        if old is not None and old[2].startswith(signature):
+        if old is not None and old[2].startswith(sign):
             record.known, record.matched = old, True
             fields = old[2].split(_SEP)
             end = 1 + (len(fields) - 1) // 4 * 4  # the files' fields; then, maybe, the pages
@@ -139,11 +151,16 @@ class Fingerprints:
             if end < len(fields) and fields[-1].startswith(_PAGES):
                 record.pages = _decode_pages(fields[-1], files)
             self._folders[folder] = record
-            if (names + _SEP).lower().count(".xml" + _SEP) != len(kinds):
+            if (joined + _SEP).lower().count(".xml" + _SEP) != len(kinds):
                 return None  # an .xml entry the record does not tell (or a hidden one): let the reader ask
             return {name: _kind(kind) for name, kind in kinds.items()}
         else:  # changed (or new): its files are looked at one by one, with these stats
-            record.stats = {entry.name: st for entry, st in zip(entries, stats)}
+            if stats is None:  # signed by the scan: stat'ed again here, for the files' own records
+                try:
+                    stats = stats_in(folder, names)
+                except OSError:
+                    return None
+            record.stats = dict(zip(names, stats))
             if old is not None:  # what is still as it was keeps its digest and kind
                 fields = old[2].split(_SEP)
                 record.before = {fields[i]: (fields[i + 1], fields[i + 2], fields[i + 3])
@@ -173,7 +190,7 @@ class Fingerprints:
             record.known = None  # its row is written again, with them
         record.pages = pages
 
-    def sniff(self, path: str, entry: os.DirEntry[str]) -> str | None:
+    def sniff(self, path: str, entry: Entry) -> str | None:
         """What :func:`server.holdings.package.sniff` says of an item folder's ``.xml`` file, remembered
         while its size, mtime, inode and ctime stay the same."""
         folder, _, name = path.rpartition(os.sep)
@@ -288,20 +305,6 @@ def _decode_pages(field: str, names: list[str]) -> list[tuple[str, str | None, s
         return pages
     except (ValueError, IndexError, KeyError):
         return None  # not a record this version wrote: the reader lists the folder
-
-
-_STAMP = struct.Struct("<4q")
-
-
-def _stats(folder: str, entries: list[os.DirEntry[str]]) -> list[os.stat_result]:
-    """The entries' stats (links followed, as ``DirEntry.stat()``), each looked up by name in the open
-    folder: a third less time than by full path, which the kernel walks again for every file (one
-    stat per input file is most of what an unchanged archive costs a re-ingest)."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        return [os.stat(entry.name, dir_fd=fd) for entry in entries]
-    finally:
-        os.close(fd)
 
 
 def _stamp(st: os.stat_result) -> str:

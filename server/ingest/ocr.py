@@ -26,6 +26,7 @@ from ..errors import HeritageError
 from ..holdings.model import Holdings, Item, Problem, pages_without_ocr
 from ..ocr.lang import to_iso639_1
 from ..texts import N_, Nn_, render
+from ..workers import worker_count
 from .images import PageResults
 
 MODES = ("auto", "off")
@@ -147,7 +148,7 @@ def add_machine_ocr(holdings: Holdings, page_keys: dict[str, list[str]], results
                 key = _cache_key(page.image, page_keys[item.id][n], langs, engine.version)
                 jobs[(item.id, n)] = OcrJob(page.image, cache_dir / f"{key}.xml", langs)
     todo = {job.cache: job for job in jobs.values() if not job.cache.is_file()}  # same master twice: once
-    failures = _run_all(engine, list(todo.values()), settings.workers or os.cpu_count() or 1, tty)
+    failures = _run_all(engine, list(todo.values()), worker_count(settings.workers), tty)
     for (item_id, n), job in jobs.items():
         if job.cache in failures:
             problems.append(Problem(_rel(job.image, holdings.root), None, N_(

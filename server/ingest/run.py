@@ -26,10 +26,11 @@ from ..catalog import collect as collect_catalog
 from ..config import Settings
 from ..errors import HeritageError
 from ..holdings.model import Holdings, page_image
+from ..holdings.scan import Scan, start_scan
 from ..image.pyramid import TILE_SIZES, pyramid_key
 from ..publication import Publication, PublicationStore, generations, switch_current
 from ..texts import N_
-from ..workers import process_pool
+from ..workers import process_pool, worker_count
 from .artefacts import collect_objects, remove_objects
 from .fingerprint import Fingerprints
 from .images import (
@@ -72,11 +73,16 @@ def ingest_lock(data: Path, manifests_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def run_ingest(holdings_dir: Path, settings: Settings, force: bool = False, progress: bool = False) -> IngestReport:
+def run_ingest(holdings_dir: Path, settings: Settings, force: bool = False, progress: bool = False,
+               scan: Scan | None = None) -> IngestReport:
+    """Publish ``holdings_dir`` as the next generation. ``scan``: its item folders, scanned by
+    helpers that a caller started earlier (:func:`start_scan`); else they are started here."""
     report = IngestReport()
+    holdings_dir = Path(holdings_dir).resolve()
+    scan = scan if scan is not None else start_scan(holdings_dir, worker_count(settings.workers))
     try:
         with ingest_lock(settings.data, settings.manifests_dir):
-            holdings = _ingest(Path(holdings_dir).resolve(), settings, force, progress, report)
+            holdings = _ingest(holdings_dir, settings, force, progress, report, scan)
             report.html_report = str(write_html_report(holdings, report, settings) or "")
     except (OSError, sqlite3.OperationalError) as exc:
         if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or \
@@ -84,6 +90,7 @@ def run_ingest(holdings_dir: Path, settings: Settings, force: bool = False, prog
             raise cannot_write(settings.data, "no space left on the device") from exc
         raise
     finally:
+        scan.close()
         gc.unfreeze()  # see _ingest: what it froze is the collector's again
     return report
 
@@ -120,7 +127,8 @@ def _check_cache_writes(results: dict[str, PageResult], settings: Settings) -> N
         raise cannot_write(settings.data, f"{failed} ({free:.1f} MiB free)")
 
 
-def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, report: IngestReport) -> Holdings:
+def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, report: IngestReport,
+            scan: Scan | None = None) -> Holdings:
     from ..discovery import ChangeLog, log_path
     from ..holdings import read_holdings
     from .publish import write_generation
@@ -139,7 +147,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     changes.sync(manifests_dir)  # a run killed between its switch and its append: log that switch first
 
     previous = PublicationStore(manifests_dir, settings.image_cache_dir).current()
-    fps = Fingerprints(_previous_inputs(previous) if not force else {})
+    fps = Fingerprints(_previous_inputs(previous) if not force else {}, scan)
     known_levels = _previous_levels(previous) if not force else {}
     # The holdings, the previous inputs and the modules live until the end of the run: frozen, they
     # are no longer walked by each full collection (at 20,000 pages the collector cost 0.25-0.3 s
@@ -149,6 +157,9 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     gc.disable()
     try:
         holdings = read_holdings(holdings_dir, settings.default_language, fps)  # opens no unchanged .xml file
+        fps.scan = None
+        if scan is not None:
+            scan.close()
         gc.freeze()
     finally:
         if enabled:
@@ -161,7 +172,7 @@ def _ingest(holdings_dir: Path, settings: Settings, force: bool, tty: bool, repo
     page_keys: dict[str, list[str]] = {}
     queued: set[str] = set()
     pyramids = CachedPyramids(settings.image_cache_dir, _previous_stamps(previous) if not force else None)
-    with PageBuilds(settings.workers or os.cpu_count() or 1) as builds:
+    with PageBuilds(worker_count(settings.workers)) as builds:
         for item in holdings.items.values():
             recorded = fps.recorded(item.folder, item.pages)  # an unchanged folder's digests, from its record
             if recorded is None:
