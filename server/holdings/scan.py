@@ -20,6 +20,7 @@ import os
 import struct
 import sys
 from collections.abc import Iterator, Sequence
+from stat import S_ISDIR, S_ISREG
 
 TYPE_CHECKING = False  # typing and subprocess are not the helpers' to import: they start faster without
 if TYPE_CHECKING:
@@ -66,8 +67,7 @@ def scan_folder(folder: str) -> tuple[list[str], str, str | None] | None:
         stats = stats_in(folder, names)
     except OSError:
         return names, _kinds(entries), None
-    kinds = "".join([FILE if st.st_mode & 0o170000 == 0o100000 else DIR if st.st_mode & 0o170000 == 0o040000
-                     else OTHER for st in stats])
+    kinds = "".join([FILE if S_ISREG(st.st_mode) else DIR if S_ISDIR(st.st_mode) else OTHER for st in stats])
     return names, kinds, signature(names, stats)
 
 
