@@ -164,7 +164,7 @@ def scan_output(holdings: Path, workers: int) -> int:
     """The bytes the scan's helpers (``server/holdings/scan.py``) printed to their pipe in an ingest
     of ``holdings`` with ``workers`` workers: what the same helpers print now, the folders unchanged."""
     out = io.BytesIO()
-    shares = worker_count(workers)
+    shares = scan.helpers_for(worker_count(workers))
     for share in range(shares):
         scan.main([os.path.join(os.path.realpath(holdings), "items"), str(share), str(shares), str(os.getppid())], out)
     return len(out.getvalue())

@@ -38,7 +38,7 @@ def ingest_like(root: Path, previous: dict[str, tuple[int, int, str]]) -> tuple[
             hashed.append(str(path))
             return super()._compute(path, compute, size, mtime_ns)
 
-    scan = start_scan(root, 2) if SCANNED["on"] else None
+    scan = start_scan(root, 3) if SCANNED["on"] else None  # two helpers
     fps = Counting(previous, scan)
     holdings = read_holdings(root, watch=fps)
     if scan is not None:

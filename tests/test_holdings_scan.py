@@ -33,7 +33,7 @@ def root(tmp_path: Path) -> Path:
 
 
 def test_the_helpers_find_what_the_reader_would(root: Path) -> None:
-    scan = start_scan(root, 3)  # three shares of five folders
+    scan = start_scan(root, 4)  # three helpers, each a share of the five folders
     try:
         for folder in sorted((root / "items").iterdir()):
             got = scan.folder(str(folder))
@@ -107,3 +107,8 @@ def test_a_helper_prints_its_share_and_stops_when_its_ingest_is_gone(root: Path)
     out = io.BytesIO()
     assert main([items, "0", "1", str(os.getpid())], out) == 1  # not its parent: the ingest is gone
     assert out.getvalue() == b""
+
+
+def test_one_helper_fewer_than_the_workers_and_at_least_one() -> None:
+    from server.holdings.scan import helpers_for
+    assert [helpers_for(w) for w in (1, 2, 3, 16)] == [1, 1, 2, 15]

@@ -129,9 +129,16 @@ def item_folders(items_dir: str) -> list[str]:
         return sorted(e.name for e in it if not e.name.startswith(".") and e.is_dir())
 
 
-def start_scan(holdings_dir: str | os.PathLike[str], helpers: int) -> Scan:
-    """Helpers (``helpers`` of them, each scanning a share) for the item folders of ``holdings_dir``."""
-    return Scan(os.path.join(os.path.realpath(holdings_dir), "items"), helpers)
+def start_scan(holdings_dir: str | os.PathLike[str], workers: int) -> Scan:
+    """Helpers for the item folders of ``holdings_dir``, each scanning a share (:func:`helpers_for`)."""
+    return Scan(os.path.join(os.path.realpath(holdings_dir), "items"), helpers_for(workers))
+
+
+def helpers_for(workers: int) -> int:
+    """The helpers an ingest of ``workers`` workers starts: one fewer (the ingest process needs a core
+    meanwhile, to load its modules and read the previous generation; on two cores, two helpers
+    beside it were slower than one), at least one."""
+    return max(1, workers - 1)
 
 
 class Scan:
