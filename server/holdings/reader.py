@@ -36,7 +36,7 @@ from .model import (
     normalize_rights,
 )
 from .package import Package, merge_metadata
-from .scan import Listing
+from .scan import entry_names
 from .sheets import SHEET_EXTENSIONS, find_sheet, read_sheet
 from .vendor import OPEN_EACH, READERS, Entry, FolderWatch, find_package, list_folder
 
@@ -442,8 +442,7 @@ def _may_hold_sheet(entries: Sequence[Entry] | OSError | None, stem: str) -> boo
     if entries is None or isinstance(entries, OSError):
         return True
     names = {f"{stem}{ext}" for ext in SHEET_EXTENSIONS}
-    listed = entries.names if isinstance(entries, Listing) else [e.name for e in entries]
-    return any(name.casefold() in names for name in listed)
+    return any(name.casefold() in names for name in entry_names(entries))
 
 
 

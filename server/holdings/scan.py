@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     import subprocess
     from typing import IO
 
+    from .vendor import Entry
+
 VERSION = 1  # of the helpers' output
 _SEP = "/"  # never in a file name
 _STAMP = struct.Struct("<4q")
@@ -121,6 +123,11 @@ class Listing(Sequence[ScannedEntry]):
     def __iter__(self) -> Iterator[ScannedEntry]:
         folder = self.folder
         return (ScannedEntry(folder, n, k) for n, k in zip(self.names, self.kinds))
+
+
+def entry_names(entries: Sequence[Entry]) -> list[str]:
+    """The names of a folder's entries: a scanned listing's own list, without making its entries."""
+    return entries.names if isinstance(entries, Listing) else [e.name for e in entries]
 
 
 def item_folders(items_dir: str) -> list[str]:

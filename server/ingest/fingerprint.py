@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..holdings.model import Page, RecordedPages
 from ..holdings.package import sniff
-from ..holdings.scan import Listing, Scan, signature, stats_in
+from ..holdings.scan import Listing, Scan, entry_names, signature, stats_in
 from ..holdings.vendor import Entry
 from ..image.pyramid import master_key
 
@@ -128,7 +128,7 @@ class Fingerprints:
         """Sign an item folder from its entries (sorted by name); when it is as the previous run
         recorded it, its files' digests and kinds are taken from that record, and the kinds of its
         ``.xml`` files are returned (None otherwise: they are asked of :meth:`sniff`)."""
-        names = entries.names if isinstance(entries, Listing) else [e.name for e in entries]
+        names = entry_names(entries)
         stats: list[os.stat_result] | None = None
         sign = entries.signature if isinstance(entries, Listing) else None
         if sign is None:
